@@ -1,0 +1,62 @@
+import { LlmemoError } from './errors.js';
+
+export const ENVELOPE_VERSION = 1;
+
+export interface TokenUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+/** What an adapter can tell core about a value, beyond the value itself. */
+export interface EntryMetadata {
+  /** The model id the provider reported (it can differ from the requested one, e.g. a dated snapshot). */
+  responseModel?: string;
+  /** Tokens the original call used: a hit saves them. */
+  usage?: TokenUsage;
+}
+
+/** One stored entry. Everything but `body` is metadata that tools can read without decoding the answer. */
+export interface Envelope<T = unknown> extends EntryMetadata {
+  v: typeof ENVELOPE_VERSION;
+  kind: string;
+  ns: string;
+  provider: string;
+  model: string;
+  specVersion?: string;
+  /** The SHA-256 digest of the request this entry answers: a value under the wrong key is detected. */
+  digest: string;
+  createdAt: number;
+  /** When the entry stops being fresh; null = never. */
+  expiresAt: number | null;
+  /** When even stale serving must stop (stale-while-revalidate / stale-if-error windows); null = never. */
+  staleUntil?: number | null;
+  body: T;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * Checks a decoded value really is our envelope for this request. Anything else (another app's value, an older
+ * format, a truncated write) is reported as CORRUPT_ENTRY and never reaches the caller.
+ */
+export function validateEnvelope<T>(value: unknown, expected: { digest: string; kind: string }): Envelope<T> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored value is not an llmemo entry.');
+  }
+  const entry = value as Partial<Envelope<T>>;
+  if (entry.v !== ENVELOPE_VERSION) {
+    throw new LlmemoError('CORRUPT_ENTRY', `The stored entry has format version ${String(entry.v)}, expected ${ENVELOPE_VERSION}.`);
+  }
+  if (entry.digest !== expected.digest || entry.kind !== expected.kind) {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry belongs to a different request.');
+  }
+  if (!isFiniteNumber(entry.createdAt) || !(entry.expiresAt === null || isFiniteNumber(entry.expiresAt))) {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry has invalid timestamps.');
+  }
+  if (!('body' in entry)) {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry has no body.');
+  }
+  return entry as Envelope<T>;
+}

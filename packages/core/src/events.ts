@@ -1,0 +1,102 @@
+import type { LlmemoError, LlmemoErrorCode } from './errors.js';
+
+export interface HitEvent {
+  key: string;
+  kind: string;
+  provider: string;
+  model: string;
+  namespace: string;
+  /** Milliseconds since the entry was written. */
+  age: number;
+  stale: boolean;
+}
+export interface MissEvent {
+  key: string;
+  kind: string;
+  provider: string;
+  model: string;
+  namespace: string;
+  /** Why there was no hit: nothing stored, expired, refresh mode, or an unreadable entry. */
+  reason: 'absent' | 'expired' | 'refresh' | 'error';
+}
+export interface WriteEvent {
+  key: string;
+  namespace: string;
+  bytes: number;
+  ttl: number | null;
+}
+export interface ErrorEvent {
+  error: LlmemoError;
+  /** The store operation or stage that failed. */
+  operation: 'get' | 'set' | 'delete' | 'decode' | 'encode' | 'store' | 'close' | 'other';
+  key?: string;
+}
+export interface SkipEvent {
+  code: LlmemoErrorCode | 'MODE_OFF' | 'NO_STORE' | 'NOT_CACHEABLE';
+  reason: string;
+  key?: string;
+}
+export interface CoalescedEvent {
+  key: string;
+  /** How many callers are now waiting on the same computation (leader included). */
+  waiting: number;
+}
+
+export interface CacheEvents {
+  hit: HitEvent;
+  miss: MissEvent;
+  write: WriteEvent;
+  error: ErrorEvent;
+  skip: SkipEvent;
+  coalesced: CoalescedEvent;
+}
+
+export type Listener<T> = (event: T) => void;
+
+/**
+ * A minimal typed emitter. Not node:events: an EventEmitter throws when 'error' has no listener, and a cache
+ * that fails open must never turn its own error report into a crash. A listener that throws is isolated too.
+ */
+export class TypedEmitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+  constructor(private readonly onListenerError?: (error: unknown) => void) {}
+
+  on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => this.off(name, listener);
+  }
+
+  once<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
+    const off = this.on(name, (event) => {
+      off();
+      listener(event);
+    });
+    return off;
+  }
+
+  off<K extends keyof Events>(name: K, listener: Listener<Events[K]>): void {
+    this.listeners.get(name)?.delete(listener as Listener<never>);
+  }
+
+  hasListeners(name: keyof Events): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  emit<K extends keyof Events>(name: K, event: Events[K]): void {
+    const set = this.listeners.get(name);
+    if (!set || set.size === 0) return;
+    for (const listener of set) {
+      try {
+        (listener as Listener<Events[K]>)(event);
+      } catch (error) {
+        this.onListenerError?.(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/** What adapters hand to core: one model call, described by data only. */
+export interface CacheRequest {
+  /** 'chat', 'embedding', 'image', 'langchain', or an adapter's own kind. */
+  kind: string;
+  /** The provider id, e.g. 'openai.chat'. */
+  provider: string;
+  /** The model id as the caller asked for it, e.g. 'gpt-4o' or 'ft:gpt-4o:org:x'. */
+  model: string;
+  /** The framework's result-shape version ('v2', 'v3', 'v4'): entries are replayed only into the same version. */
+  specVersion?: string;
+  /** The prompt: messages, a string, or embedding inputs. Its text is normalized before hashing. */
+  input: unknown;
+  /** Everything else that can change the output: sampling settings, tools, response format, provider options. */
+  params?: Record<string, unknown>;
+}

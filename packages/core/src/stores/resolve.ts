@@ -1,0 +1,94 @@
+import KeyvModule from 'keyv';
+import { LlmemoError } from '../errors.js';
+import { type MemoryStoreOptions, createMemoryStore } from './memory.js';
+import { RedisStore, type RedisStoreOptions } from './redis.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
+import { type CacheStore, KeyvStore } from './store.js';
+
+const Keyv = KeyvModule;
+type KeyvInstance = InstanceType<typeof KeyvModule>;
+
+export interface StoreOptions {
+  memory?: MemoryStoreOptions;
+  sqlite?: SqliteStoreOptions;
+  redis?: RedisStoreOptions;
+}
+
+/** What `createCache({ store })` accepts. */
+export type StoreInput = string | CacheStore | KeyvInstance | KeyvStorageAdapterLike;
+
+/** The shape of any Keyv storage adapter (@keyv/redis, @keyv/sqlite, @keyv/postgres, a Map, …). */
+export interface KeyvStorageAdapterLike {
+  get(key: string): unknown;
+  set(key: string, value: unknown, ttl?: number): unknown;
+  delete(key: string): unknown;
+  clear(): unknown;
+}
+
+const SCHEMES = "'memory://', 'sqlite://<path>', 'redis://…' or 'rediss://…'";
+
+function isKeyv(value: object): value is KeyvInstance {
+  // Duck-typed: an app may hold a Keyv from another copy of the package.
+  return value instanceof Keyv || ('hooks' in value && 'opts' in value && typeof (value as KeyvInstance).get === 'function' && 'store' in value);
+}
+
+function parseMemoryUrl(url: string): MemoryStoreOptions {
+  const query = url.slice('memory://'.length).replace(/^\/?\??/, '');
+  const options: MemoryStoreOptions = {};
+  for (const [name, raw] of new URLSearchParams(query)) {
+    const value = Number(raw);
+    if ((name !== 'maxEntries' && name !== 'maxBytes') || !Number.isInteger(value) || value <= 0) {
+      throw new LlmemoError('INVALID_OPTIONS', `store 'memory://' accepts ?maxEntries=<n>&maxBytes=<n> (positive integers); got '${name}=${raw}'.`);
+    }
+    options[name] = value;
+  }
+  return options;
+}
+
+/** Builds the store for a URL, a Keyv instance or a Keyv adapter; throws INVALID_OPTIONS for anything else. */
+export function resolveStore(input: StoreInput | undefined, options: StoreOptions = {}): CacheStore {
+  if (input === undefined) return createMemoryStore(options.memory);
+  if (typeof input === 'string') {
+    const url = input.trim();
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+    switch (scheme) {
+      case 'memory':
+        return createMemoryStore({ ...parseMemoryUrl(url), ...options.memory });
+      case 'sqlite': {
+        if (url === 'sqlite://') {
+          throw new LlmemoError('INVALID_OPTIONS', "store 'sqlite://' needs a path, e.g. 'sqlite://.llmemo/cache.sqlite'.");
+        }
+        return new SqliteStore(url, options.sqlite);
+      }
+      case 'redis':
+      case 'rediss':
+        return new RedisStore(url, options.redis);
+      default:
+        throw new LlmemoError(
+          'INVALID_OPTIONS',
+          `store must be ${SCHEMES}, a Keyv instance or a Keyv storage adapter; got ${JSON.stringify(scheme ? `${scheme}://…` : url)}.`,
+        );
+    }
+  }
+  if (input instanceof KeyvStore) return input;
+  if (input && typeof input === 'object') {
+    if (isKeyv(input)) {
+      input.on('error', () => {});
+      return new KeyvStore('keyv', input);
+    }
+    const adapter = input as KeyvStorageAdapterLike;
+    if (typeof adapter.get === 'function' && typeof adapter.set === 'function' && typeof adapter.delete === 'function') {
+      const keyv = new Keyv({
+        store: adapter as never,
+        namespace: undefined,
+        useKeyPrefix: false,
+        serialize: JSON.stringify,
+        deserialize: JSON.parse,
+        throwOnErrors: true,
+      });
+      keyv.on('error', () => {});
+      return new KeyvStore('keyv', keyv);
+    }
+  }
+  throw new LlmemoError('INVALID_OPTIONS', `store must be ${SCHEMES}, a Keyv instance or a Keyv storage adapter.`);
+}

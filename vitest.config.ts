@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import each package's TypeScript source through the '@llmemo/source' export condition, so a change is
+// tested without a rebuild. The CLI tests run the built binary, which is why `pnpm test` builds first.
+const conditions = ['@llmemo/source', 'node', 'import', 'module', 'default'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@llmemo/source'] } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/compat/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    globalSetup: ['test/src/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
