@@ -8,7 +8,12 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['@llmemo/source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/compat/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'test/e2e/**/*.test.ts',
+      'test/compat/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+    ],
     globalSetup: ['test/src/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

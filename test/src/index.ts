@@ -1,4 +1,4 @@
-export { startRedisServer, ensureRedisBinary, freePort } from './redis-server.js';
 export type { RedisServer } from './redis-server.js';
-export { STORE_KINDS, storeUrl, redisUrl, tempDir, uniqueNamespace } from './stores.js';
+export { ensureRedisBinary, freePort, startRedisServer } from './redis-server.js';
 export type { StoreKind } from './stores.js';
+export { redisUrl, STORE_KINDS, storeUrl, tempDir, uniqueNamespace } from './stores.js';

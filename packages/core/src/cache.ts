@@ -1,9 +1,15 @@
 import { decode, encode } from './codec.js';
-import { type DerivedKey, type KeyDerivation, DEFAULT_EXCLUDED_PARAMS, DEFAULT_HEADER_ALLOWLIST, deriveKey } from './key.js';
-import { type EntryMetadata, type Envelope, ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
-import { LlmemoError, describeError, isLlmemoError } from './errors.js';
-import { type CacheEvents, type ErrorEvent, type Listener, type MissEvent, TypedEmitter } from './events.js';
 import type { Duration } from './duration.js';
+import { ENVELOPE_VERSION, type EntryMetadata, type Envelope, validateEnvelope } from './envelope.js';
+import { describeError, isLlmemoError, LlmemoError } from './errors.js';
+import { type CacheEvents, type ErrorEvent, type Listener, type MissEvent, TypedEmitter } from './events.js';
+import {
+  DEFAULT_EXCLUDED_PARAMS,
+  DEFAULT_HEADER_ALLOWLIST,
+  type DerivedKey,
+  deriveKey,
+  type KeyDerivation,
+} from './key.js';
 import {
   type CacheMode,
   type CallOptions,
@@ -23,7 +29,7 @@ import type { CacheRequest } from './request.js';
 import { type CacheStats, StatsCounter } from './stats.js';
 import type { MemoryStoreOptions } from './stores/memory.js';
 import type { RedisStoreOptions } from './stores/redis.js';
-import { type StoreInput, resolveStore } from './stores/resolve.js';
+import { resolveStore, type StoreInput } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
 import type { CacheStore } from './stores/store.js';
 import { withTimeout } from './timeout.js';
@@ -176,14 +182,19 @@ export class ResponseCache {
       throw new LlmemoError('INVALID_OPTIONS', 'key must be a function (request) => string.');
     }
     if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
-      throw new LlmemoError('INVALID_OPTIONS', 'logger must be an object with debug/info/warn/error methods, such as console.');
+      throw new LlmemoError(
+        'INVALID_OPTIONS',
+        'logger must be an object with debug/info/warn/error methods, such as console.',
+      );
     }
     this.logger = options.logger;
     this.derivation = {
       normalization: resolveNormalization(options.normalize),
       excludedParams: new Set([...DEFAULT_EXCLUDED_PARAMS, ...stringList(options.excludeParams, 'excludeParams')]),
       headerAllowlist: new Set(
-        [...DEFAULT_HEADER_ALLOWLIST, ...stringList(options.includeHeaders, 'includeHeaders')].map((h) => h.toLowerCase()),
+        [...DEFAULT_HEADER_ALLOWLIST, ...stringList(options.includeHeaders, 'includeHeaders')].map((h) =>
+          h.toLowerCase(),
+        ),
       ),
       custom: options.key,
     };
@@ -219,7 +230,9 @@ export class ResponseCache {
       return deriveKey(request, namespace, this.derivation);
     } catch (error) {
       if (isLlmemoError(error, 'UNSERIALIZABLE_REQUEST')) return error;
-      return new LlmemoError('UNSERIALIZABLE_REQUEST', `The request cannot be keyed: ${describeError(error)}`, { cause: error });
+      return new LlmemoError('UNSERIALIZABLE_REQUEST', `The request cannot be keyed: ${describeError(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -245,7 +258,9 @@ export class ResponseCache {
     const derived = this.derive(request, call.namespace);
     if (derived instanceof LlmemoError) {
       if (call.mode === 'replay') {
-        throw new LlmemoError('CACHE_MISS', `mode 'replay' cannot look this request up: ${derived.message}`, { cause: derived });
+        throw new LlmemoError('CACHE_MISS', `mode 'replay' cannot look this request up: ${derived.message}`, {
+          cause: derived,
+        });
       }
       this.counters.bypasses++;
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
@@ -357,7 +372,11 @@ export class ResponseCache {
   ): string | undefined {
     const verdict = cacheable ? cacheable(value) : true;
     if (verdict !== true) {
-      this.skip('NOT_CACHEABLE', typeof verdict === 'string' ? verdict : 'The adapter marked this result as not cacheable.', derived.key);
+      this.skip(
+        'NOT_CACHEABLE',
+        typeof verdict === 'string' ? verdict : 'The adapter marked this result as not cacheable.',
+        derived.key,
+      );
       done();
       return undefined;
     }
@@ -368,7 +387,11 @@ export class ResponseCache {
       return undefined;
     }
     if (call.mode === 'read-only' || call.noStore || call.ttl === 0) {
-      this.skip('NO_STORE', call.mode === 'read-only' ? "mode 'read-only' never writes." : 'noStore was set for this call.', derived.key);
+      this.skip(
+        'NO_STORE',
+        call.mode === 'read-only' ? "mode 'read-only' never writes." : 'noStore was set for this call.',
+        derived.key,
+      );
       done();
       return text;
     }
@@ -446,7 +469,11 @@ export class ResponseCache {
     } catch (error) {
       this.reportError(
         'decode',
-        toLlmemoError(error, 'CORRUPT_ENTRY', 'The stored entry could not be decoded; it was deleted and treated as a miss'),
+        toLlmemoError(
+          error,
+          'CORRUPT_ENTRY',
+          'The stored entry could not be decoded; it was deleted and treated as a miss',
+        ),
         derived.key,
       );
       this.deleteQuietly(derived.key);
@@ -473,7 +500,10 @@ export class ResponseCache {
   }
 
   /** The cached value with its age and metadata, or undefined. */
-  async getEntry<T = unknown>(request: CacheRequest, options: { namespace?: string } = {}): Promise<CacheEntry<T> | undefined> {
+  async getEntry<T = unknown>(
+    request: CacheRequest,
+    options: { namespace?: string } = {},
+  ): Promise<CacheEntry<T> | undefined> {
     const namespace = options.namespace === undefined ? this.namespace : resolveNamespace(options.namespace);
     const derived = this.derive(request, namespace);
     if (derived instanceof LlmemoError) {

@@ -46,7 +46,9 @@ const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 const DATA_URL = /^data:([^,]*?),/;
 
 export function sha256Hex(data: string | ArrayBufferView): string {
-  return createHash('sha256').update(data as string).digest('hex');
+  return createHash('sha256')
+    .update(data as string)
+    .digest('hex');
 }
 
 function bytesToken(view: ArrayBufferView): string {

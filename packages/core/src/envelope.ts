@@ -47,7 +47,10 @@ export function validateEnvelope<T>(value: unknown, expected: { digest: string; 
   }
   const entry = value as Partial<Envelope<T>>;
   if (entry.v !== ENVELOPE_VERSION) {
-    throw new LlmemoError('CORRUPT_ENTRY', `The stored entry has format version ${String(entry.v)}, expected ${ENVELOPE_VERSION}.`);
+    throw new LlmemoError(
+      'CORRUPT_ENTRY',
+      `The stored entry has format version ${String(entry.v)}, expected ${ENVELOPE_VERSION}.`,
+    );
   }
   if (entry.digest !== expected.digest || entry.kind !== expected.kind) {
     throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry belongs to a different request.');

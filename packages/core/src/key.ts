@@ -1,4 +1,4 @@
-import { type TextNormalization, canonicalize, sha256Hex } from './canonicalize.js';
+import { canonicalize, sha256Hex, type TextNormalization } from './canonicalize.js';
 import { LlmemoError } from './errors.js';
 import type { CacheRequest } from './request.js';
 

@@ -41,12 +41,16 @@ function invalid(message: string): LlmemoError {
 
 export function resolveMode(value: unknown, option = 'mode'): CacheMode {
   if (typeof value === 'string' && (CACHE_MODES as readonly string[]).includes(value)) return value as CacheMode;
-  throw invalid(`${option} must be one of ${CACHE_MODES.map((m) => `'${m}'`).join(', ')}; got ${JSON.stringify(value)}.`);
+  throw invalid(
+    `${option} must be one of ${CACHE_MODES.map((m) => `'${m}'`).join(', ')}; got ${JSON.stringify(value)}.`,
+  );
 }
 
 export function resolveNamespace(value: unknown, option = 'namespace'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAMESPACE_LENGTH) {
-    throw invalid(`${option} must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters; got ${JSON.stringify(value)}.`);
+    throw invalid(
+      `${option} must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters; got ${JSON.stringify(value)}.`,
+    );
   }
   return value;
 }
@@ -54,14 +58,18 @@ export function resolveNamespace(value: unknown, option = 'namespace'): string {
 export function resolveTtl(value: unknown, option = 'ttl'): number | null {
   if (value === null) return null;
   if (typeof value !== 'number' && typeof value !== 'string') {
-    throw invalid(`${option} must be milliseconds, a duration like '1h' or '7d', or null for no expiry; got ${JSON.stringify(value)}.`);
+    throw invalid(
+      `${option} must be milliseconds, a duration like '1h' or '7d', or null for no expiry; got ${JSON.stringify(value)}.`,
+    );
   }
   return parseTtl(value, option);
 }
 
 export function resolvePositiveInteger(value: unknown, option: string, { allowZero = false } = {}): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    throw invalid(`${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer; got ${JSON.stringify(value)}.`);
+    throw invalid(
+      `${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer; got ${JSON.stringify(value)}.`,
+    );
   }
   return value;
 }
@@ -73,7 +81,9 @@ export function resolveNormalization(value: unknown): TextNormalization | null {
     const known = Object.keys(DEFAULT_NORMALIZATION);
     for (const key of Object.keys(value)) {
       if (!known.includes(key)) {
-        throw invalid(`normalize has no option '${key}'; use ${known.map((k) => `'${k}'`).join(', ')}, or 'default' or 'none'.`);
+        throw invalid(
+          `normalize has no option '${key}'; use ${known.map((k) => `'${k}'`).join(', ')}, or 'default' or 'none'.`,
+        );
       }
       if (typeof (value as Record<string, unknown>)[key] !== 'boolean') {
         throw invalid(`normalize.${key} must be true or false.`);
@@ -83,7 +93,9 @@ export function resolveNormalization(value: unknown): TextNormalization | null {
     const off = Object.values(merged).every((flag) => flag === false);
     return off ? NO_NORMALIZATION : merged;
   }
-  throw invalid(`normalize must be 'default', 'none' or an object of flags (unicode, lineEndings, trim, collapseWhitespace); got ${JSON.stringify(value)}.`);
+  throw invalid(
+    `normalize must be 'default', 'none' or an object of flags (unicode, lineEndings, trim, collapseWhitespace); got ${JSON.stringify(value)}.`,
+  );
 }
 
 const CALL_OPTION_NAMES = ['mode', 'ttl', 'namespace', 'noStore'];

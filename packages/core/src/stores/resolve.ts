@@ -1,6 +1,6 @@
 import KeyvModule from 'keyv';
 import { LlmemoError } from '../errors.js';
-import { type MemoryStoreOptions, createMemoryStore } from './memory.js';
+import { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 import { RedisStore, type RedisStoreOptions } from './redis.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import { type CacheStore, KeyvStore } from './store.js';
@@ -29,7 +29,10 @@ const SCHEMES = "'memory://', 'sqlite://<path>', 'redis://…' or 'rediss://…'
 
 function isKeyv(value: object): value is KeyvInstance {
   // Duck-typed: an app may hold a Keyv from another copy of the package.
-  return value instanceof Keyv || ('hooks' in value && 'opts' in value && typeof (value as KeyvInstance).get === 'function' && 'store' in value);
+  return (
+    value instanceof Keyv ||
+    ('hooks' in value && 'opts' in value && typeof (value as KeyvInstance).get === 'function' && 'store' in value)
+  );
 }
 
 function parseMemoryUrl(url: string): MemoryStoreOptions {
@@ -38,7 +41,10 @@ function parseMemoryUrl(url: string): MemoryStoreOptions {
   for (const [name, raw] of new URLSearchParams(query)) {
     const value = Number(raw);
     if ((name !== 'maxEntries' && name !== 'maxBytes') || !Number.isInteger(value) || value <= 0) {
-      throw new LlmemoError('INVALID_OPTIONS', `store 'memory://' accepts ?maxEntries=<n>&maxBytes=<n> (positive integers); got '${name}=${raw}'.`);
+      throw new LlmemoError(
+        'INVALID_OPTIONS',
+        `store 'memory://' accepts ?maxEntries=<n>&maxBytes=<n> (positive integers); got '${name}=${raw}'.`,
+      );
     }
     options[name] = value;
   }
@@ -56,7 +62,10 @@ export function resolveStore(input: StoreInput | undefined, options: StoreOption
         return createMemoryStore({ ...parseMemoryUrl(url), ...options.memory });
       case 'sqlite': {
         if (url === 'sqlite://') {
-          throw new LlmemoError('INVALID_OPTIONS', "store 'sqlite://' needs a path, e.g. 'sqlite://.llmemo/cache.sqlite'.");
+          throw new LlmemoError(
+            'INVALID_OPTIONS',
+            "store 'sqlite://' needs a path, e.g. 'sqlite://.llmemo/cache.sqlite'.",
+          );
         }
         return new SqliteStore(url, options.sqlite);
       }
@@ -77,7 +86,11 @@ export function resolveStore(input: StoreInput | undefined, options: StoreOption
       return new KeyvStore('keyv', input);
     }
     const adapter = input as KeyvStorageAdapterLike;
-    if (typeof adapter.get === 'function' && typeof adapter.set === 'function' && typeof adapter.delete === 'function') {
+    if (
+      typeof adapter.get === 'function' &&
+      typeof adapter.set === 'function' &&
+      typeof adapter.delete === 'function'
+    ) {
       const keyv = new Keyv({
         store: adapter as never,
         namespace: undefined,
