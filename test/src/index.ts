@@ -1,3 +1,17 @@
+export type {
+  FailOptions,
+  Latency,
+  OpenAITestServer,
+  OpenAITestServerOptions,
+  RecordedRequest,
+  ReplyRequest,
+  RequestMatcher,
+  Responder,
+  ScriptedReply,
+  ScriptedToolCall,
+  ScriptedUsage,
+} from './openai/index.js';
+export { countTokens, createOpenAITestServer, embeddingFor, imageFor } from './openai/index.js';
 export type { RedisServer } from './redis-server.js';
 export { ensureRedisBinary, freePort, startRedisServer } from './redis-server.js';
 export type { StoreKind } from './stores.js';

@@ -100,7 +100,7 @@ export function resolveStore(input: StoreInput | undefined, options: StoreOption
         throwOnErrors: true,
       });
       keyv.on('error', () => {});
-      return new KeyvStore('keyv', keyv);
+      return new KeyvStore('adapter', keyv);
     }
   }
   throw new LlmemoError('INVALID_OPTIONS', `store must be ${SCHEMES}, a Keyv instance or a Keyv storage adapter.`);

@@ -27,7 +27,13 @@ export class SqliteStore extends KeyvStore {
 
   constructor(url: string, options: SqliteStoreOptions = {}) {
     const path = sqlitePath(url);
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (path !== ':memory:') {
+      try {
+        mkdirSync(dirname(resolve(path)), { recursive: true });
+      } catch {
+        // Fail open: opening the file will fail too, and every operation reports it as an `error` event.
+      }
+    }
     const adapter = new KeyvSqlite({
       uri: `sqlite://${path}`,
       busyTimeout: options.busyTimeoutMs ?? 5000,

@@ -6,8 +6,8 @@ import type Keyv from 'keyv';
  * language where Keyv has none.
  */
 export interface CacheStore {
-  /** 'memory', 'sqlite', 'redis', or 'keyv' for a Keyv instance or adapter the app built itself. */
-  readonly type: 'memory' | 'sqlite' | 'redis' | 'keyv';
+  /** 'memory', 'sqlite', 'redis'; 'keyv' for a Keyv instance the app built, 'adapter' for a bare Keyv adapter. */
+  readonly type: 'memory' | 'sqlite' | 'redis' | 'keyv' | 'adapter';
   readonly keyv: Keyv;
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlMs: number | undefined): Promise<void>;
