@@ -247,8 +247,17 @@ export class ResponseCache {
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
-    const { cacheable, metadata, ...callOptions } = options;
-    const call = resolveCallOptions(callOptions, this.defaults);
+    const { cacheable, metadata } = options;
+    const call =
+      options.mode === undefined &&
+      options.ttl === undefined &&
+      options.namespace === undefined &&
+      options.noStore === undefined
+        ? this.defaults
+        : resolveCallOptions(
+            { mode: options.mode, ttl: options.ttl, namespace: options.namespace, noStore: options.noStore },
+            this.defaults,
+          );
 
     if (call.mode === 'off' || this.closed) {
       this.counters.bypasses++;
@@ -457,7 +466,10 @@ export class ResponseCache {
   private async read<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
     let text: string | undefined;
     try {
-      text = await withTimeout(this.store.get(derived.key), this.timeoutMs, () => this.timeoutMessage('get'));
+      // The in-process LRU answers synchronously and cannot hang, so it skips the timer (the hit path's hottest case).
+      text = await (this.store.type === 'memory'
+        ? this.store.get(derived.key)
+        : withTimeout(this.store.get(derived.key), this.timeoutMs, () => this.timeoutMessage('get')));
     } catch (error) {
       this.storeError('get', error, derived.key);
       return { reason: 'error' };

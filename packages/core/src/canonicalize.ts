@@ -41,7 +41,9 @@ const TEXT_KEYS = new Set(['text', 'content', 'prompt', 'system', 'instructions'
 const MEDIA_TYPE_KEYS = ['mediaType', 'mimeType', 'media_type', 'mime_type'] as const;
 const BASE64_DATA_TYPES = new Set(['data', 'media', 'file-data', 'image-data']);
 
-const COMPOSABLE = /[\u0300-\uffff]/;
+/** Characters JSON.stringify would escape (controls, quote, backslash, lone surrogates), as safe-stable-stringify does. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const NEEDS_ESCAPING = /[\u0000-\u001f\u0022\u005c\ud800-\udfff]/;
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 const DATA_URL = /^data:([^,]*?),/;
 
@@ -49,6 +51,11 @@ export function sha256Hex(data: string | ArrayBufferView): string {
   return createHash('sha256')
     .update(data as string)
     .digest('hex');
+}
+
+/** JSON string literal; skips JSON.stringify's slow path for the common string that needs no escaping. */
+function quote(text: string): string {
+  return !NEEDS_ESCAPING.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 function bytesToken(view: ArrayBufferView): string {
@@ -82,122 +89,209 @@ function hasMediaType(object: Record<string, unknown>): boolean {
 const AbortSignalCtor: { new (): AbortSignal } | undefined =
   typeof AbortSignal === 'undefined' ? undefined : (AbortSignal as unknown as { new (): AbortSignal });
 
-function isSkipped(value: unknown): boolean {
+export function isSkipped(value: unknown): boolean {
   return value === undefined || (AbortSignalCtor !== undefined && value instanceof AbortSignalCtor);
 }
 
-class Canonicalizer {
-  private readonly ancestors = new Set<object>();
+/** Cycles are only looked for past this depth: any cycle drives the depth past it, and shallow walks stay cheap. */
+const CYCLE_CHECK_DEPTH = 64;
+/** Output is handed to the sink in pieces of about this size, so no request ever becomes one giant rope string. */
+const DRAIN_AT = 16_384;
 
-  constructor(private readonly norm: TextNormalization | null) {}
+/** Where canonical text goes: a hash (for keys) or a string (for tests and the spec's worked examples). */
+export interface CanonicalSink {
+  write(text: string): void;
+}
 
-  text(value: string, prose: boolean): string {
-    const norm = this.norm;
-    if (norm === null) return JSON.stringify(value);
-    let text = value;
-    if (norm.lineEndings && text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-    if (norm.unicode && COMPOSABLE.test(text)) text = text.normalize('NFC');
-    if (prose) {
-      if (norm.collapseWhitespace) text = text.replace(/\s+/g, ' ');
-      if (norm.trim) text = text.trim();
+export class Canonicalizer {
+  /** The ancestors of the value being written, and the property names leading to it (for error messages only). */
+  private readonly stack: object[] = [];
+  private readonly names: (string | number)[] = [];
+  private out = '';
+
+  constructor(
+    /** Text normalization for the strings written next; null keeps them byte for byte. Switchable mid-document. */
+    public norm: TextNormalization | null,
+    private readonly sink: CanonicalSink,
+  ) {}
+
+  /** Writes any buffered text to the sink. */
+  drain(): void {
+    if (this.out.length > 0) {
+      this.sink.write(this.out);
+      this.out = '';
     }
-    return JSON.stringify(text);
   }
 
-  value(value: unknown, path: string, prose: boolean): string {
+  raw(text: string): void {
+    this.out += text;
+  }
+
+  private path(): string {
+    let out = '';
+    for (const name of this.names) out += typeof name === 'number' ? `[${name}]` : out ? `.${name}` : name;
+    return out || 'the top level';
+  }
+
+  private unserializable(what: string): LlmemoError {
+    return new LlmemoError(
+      'UNSERIALIZABLE_REQUEST',
+      `The request holds ${what} at ${this.path()}, which cannot be part of a cache key; pass plain data.`,
+    );
+  }
+
+  private text(value: string, prose: boolean): void {
+    const norm = this.norm;
+    let text = value;
+    if (norm !== null) {
+      if (norm.lineEndings && text.indexOf('\r') !== -1) text = text.replace(/\r\n?/g, '\n');
+      // NFC cannot change pure ASCII, and a native byte count is ~5x cheaper than a regex scan for that.
+      if (norm.unicode && Buffer.byteLength(text) !== text.length) text = text.normalize('NFC');
+      if (prose) {
+        if (norm.collapseWhitespace) text = text.replace(/\s+/g, ' ');
+        if (norm.trim) text = text.trim();
+      }
+    }
+    this.out += quote(text);
+    if (this.out.length > DRAIN_AT) this.drain();
+  }
+
+  value(value: unknown, prose: boolean): void {
     switch (typeof value) {
       case 'string': {
         const bytes = value.length > 5 && value.charCodeAt(0) === 100 ? dataUrlBytes(value) : undefined;
-        return bytes ? bytesToken(bytes) : this.text(value, prose);
+        if (bytes) this.out += bytesToken(bytes);
+        else this.text(value, prose);
+        return;
       }
       case 'number':
-        return Number.isFinite(value) ? String(value) : 'null';
+        this.out += Number.isFinite(value) ? String(value) : 'null';
+        return;
       case 'boolean':
-        return value ? 'true' : 'false';
+        this.out += value ? 'true' : 'false';
+        return;
       case 'bigint':
-        return `${value}n`;
+        this.out += `${value}n`;
+        return;
       case 'object':
-        if (value === null) return 'null';
-        return this.object(value, path);
+        if (value === null) this.out += 'null';
+        else this.object(value);
+        return;
       default:
-        throw new LlmemoError(
-          'UNSERIALIZABLE_REQUEST',
-          `The request holds a ${typeof value} at ${path || 'the top level'}, which cannot be part of a cache key.`,
-        );
+        throw this.unserializable(`a ${typeof value}`);
     }
   }
 
-  private object(value: object, path: string): string {
-    if (ArrayBuffer.isView(value)) return bytesToken(value);
-    if (value instanceof ArrayBuffer) return bytesToken(new Uint8Array(value));
-    if (value instanceof Date) return JSON.stringify(Number.isNaN(value.getTime()) ? null : value.toISOString());
-    if (value instanceof URL) return JSON.stringify(value.href);
-    if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof Promise) {
-      throw new LlmemoError(
-        'UNSERIALIZABLE_REQUEST',
-        `The request holds a ${value.constructor.name} at ${path || 'the top level'}; pass plain objects and arrays.`,
-      );
+  private object(value: object): void {
+    const proto = Object.getPrototypeOf(value);
+    // Plain objects and arrays are nearly everything in a request: test for them before any instanceof chain.
+    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
+      if (ArrayBuffer.isView(value)) {
+        this.out += bytesToken(value);
+        return;
+      }
+      if (value instanceof ArrayBuffer) {
+        this.out += bytesToken(new Uint8Array(value));
+        return;
+      }
+      if (value instanceof Date) {
+        this.out += Number.isNaN(value.getTime()) ? 'null' : `"${value.toISOString()}"`;
+        return;
+      }
+      if (value instanceof URL) {
+        this.out += quote(value.href);
+        return;
+      }
+      if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof Promise) {
+        throw this.unserializable(`a ${value.constructor.name}`);
+      }
     }
-    if (this.ancestors.has(value)) {
-      throw new LlmemoError(
-        'UNSERIALIZABLE_REQUEST',
-        `The request is circular at ${path || 'the top level'}; a circular value cannot be part of a cache key.`,
-      );
-    }
+    const stack = this.stack;
+    if (stack.length >= CYCLE_CHECK_DEPTH && stack.includes(value)) throw this.unserializable('a circular reference');
     const toJSON = (value as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') {
-      return this.value(toJSON.call(value), path, false);
+      this.value(toJSON.call(value), false);
+      return;
     }
-    this.ancestors.add(value);
-    try {
-      if (Array.isArray(value)) return this.array(value, path);
-      return this.record(value as Record<string, unknown>, path);
-    } finally {
-      this.ancestors.delete(value);
-    }
+    stack.push(value);
+    if (Array.isArray(value)) this.array(value);
+    else this.record(value as Record<string, unknown>);
+    stack.pop();
   }
 
-  array(items: readonly unknown[], path: string, prose = false): string {
-    let out = '[';
+  /** Writes a top-level value: a bare string or list of strings is prose (a whole prompt or a batch of inputs). */
+  top(value: unknown): void {
+    if (isSkipped(value)) this.out += 'null';
+    else if (typeof value === 'string') this.value(value, true);
+    else if (Array.isArray(value)) this.array(value, true);
+    else this.value(value, false);
+  }
+
+  array(items: readonly unknown[], prose = false): void {
+    this.out += '[';
+    const names = this.names;
     for (let i = 0; i < items.length; i++) {
-      if (i > 0) out += ',';
+      if (i > 0) this.out += ',';
       const item = items[i];
-      out += isSkipped(item) ? 'null' : this.value(item, `${path}[${i}]`, prose);
+      names.push(i);
+      if (isSkipped(item)) this.out += 'null';
+      else this.value(item, prose);
+      names.pop();
     }
-    return `${out}]`;
+    this.out += ']';
   }
 
-  private record(object: Record<string, unknown>, path: string): string {
+  /** Writes one property (`,"key":value` or `"key":value`), for callers that assemble an object themselves. */
+  property(key: string, value: unknown, first: boolean): void {
+    this.out += first ? quote(key) : `,${quote(key)}`;
+    this.out += ':';
+    this.names.push(key);
+    this.value(value, false);
+    this.names.pop();
+  }
+
+  private record(object: Record<string, unknown>): void {
     const keys = Object.keys(object).sort();
     const binaryData = typeof object.data === 'string' && hasMediaType(object);
-    let out = '{';
+    const names = this.names;
+    this.out += '{';
     let first = true;
     for (const key of keys) {
       const item = object[key];
       if (isSkipped(item)) continue;
-      if (!first) out += ',';
+      this.out += first ? quote(key) : `,${quote(key)}`;
+      this.out += ':';
       first = false;
-      out += JSON.stringify(key);
-      out += ':';
+      names.push(key);
       if (binaryData && key === 'data' && isBase64(item as string)) {
-        out += bytesToken(Buffer.from(item as string, 'base64'));
+        this.out += bytesToken(Buffer.from(item as string, 'base64'));
       } else {
-        out += this.value(item, path ? `${path}.${key}` : key, TEXT_KEYS.has(key));
+        this.value(item, TEXT_KEYS.has(key));
       }
+      names.pop();
     }
-    return `${out}}`;
+    this.out += '}';
   }
 }
 
 /**
- * Serializes `value` canonically. With `normalization` set, strings are treated as prompt text (see the spec);
- * with `null` they are kept byte for byte, as request parameters are.
+ * Writes `value` canonically to `sink`. With `normalization` set, strings are prompt text (see the spec); with
+ * `null` they are kept byte for byte, as request parameters are. A bare string or list of strings is the whole
+ * prompt (or a batch of embedding inputs), so it counts as prose.
  */
+export function writeCanonical(value: unknown, normalization: TextNormalization | null, sink: CanonicalSink): void {
+  const canonicalizer = new Canonicalizer(normalization, sink);
+  canonicalizer.top(value);
+  canonicalizer.drain();
+}
+
+/** The canonical text of `value` (see writeCanonical). */
 export function canonicalize(value: unknown, normalization: TextNormalization | null): string {
-  const canonicalizer = new Canonicalizer(normalization);
-  if (isSkipped(value)) return 'null';
-  // A bare string or list of strings is the whole prompt (or a batch of embedding inputs): it is prose.
-  if (typeof value === 'string') return canonicalizer.value(value, '', true);
-  if (Array.isArray(value)) return canonicalizer.array(value, '', true);
-  return canonicalizer.value(value, '', false);
+  let out = '';
+  writeCanonical(value, normalization, {
+    write(text) {
+      out += text;
+    },
+  });
+  return out;
 }

@@ -1,4 +1,5 @@
-import { canonicalize, sha256Hex, type TextNormalization } from './canonicalize.js';
+import { createHash } from 'node:crypto';
+import { Canonicalizer, isSkipped, sha256Hex, type TextNormalization } from './canonicalize.js';
 import { LlmemoError } from './errors.js';
 import type { CacheRequest } from './request.js';
 
@@ -116,27 +117,39 @@ export function keyPrefix(labels: { namespace: string; kind?: string; provider?:
   return `${prefix}${escapeLabel(labels.model)}:`;
 }
 
-function keyParams(params: Record<string, unknown> | undefined, derivation: KeyDerivation): Record<string, unknown> {
-  if (params === undefined || params === null) return {};
+/**
+ * Writes the request params as one canonical object, leaving out what never changes output (excluded params,
+ * headers off the allowlist, our own providerOptions.llmemo) without copying the params first.
+ */
+function writeParams(
+  writer: Canonicalizer,
+  params: Record<string, unknown> | undefined,
+  derivation: KeyDerivation,
+): void {
+  if (params === undefined || params === null) {
+    writer.raw('{}');
+    return;
+  }
   if (typeof params !== 'object' || Array.isArray(params)) {
     throw new LlmemoError('UNSERIALIZABLE_REQUEST', 'CacheRequest.params must be a plain object.');
   }
-  const out: Record<string, unknown> = {};
-  for (const name of Object.keys(params)) {
+  writer.raw('{');
+  let first = true;
+  for (const name of Object.keys(params).sort()) {
     if (derivation.excludedParams.has(name)) continue;
-    const value = params[name];
+    let value = params[name];
     if (name === 'headers') {
-      const headers = pickHeaders(value, derivation.headerAllowlist);
-      if (headers !== undefined) out.headers = headers;
+      value = pickHeaders(value, derivation.headerAllowlist);
     } else if (name === 'providerOptions' && value && typeof value === 'object' && 'llmemo' in value) {
       // Our own per-call options ride in providerOptions.llmemo and must never split keys.
       const { llmemo: _ours, ...rest } = value as Record<string, unknown>;
-      out.providerOptions = rest;
-    } else {
-      out[name] = value;
+      value = rest;
     }
+    if (isSkipped(value)) continue;
+    writer.property(name, value, first);
+    first = false;
   }
-  return out;
+  writer.raw('}');
 }
 
 function pickHeaders(headers: unknown, allowlist: ReadonlySet<string>): Record<string, unknown> | undefined {
@@ -171,9 +184,19 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   const provider = requireLabel(request.provider, 'provider');
   const model = requireLabel(request.model, 'model');
   const spec = request.specVersion === undefined ? 'null' : JSON.stringify(String(request.specVersion));
-  // Keys in code-unit order, as canonicalize() writes every object.
-  const canonical = `{"input":${canonicalize(request.input, derivation.normalization)},"kind":${JSON.stringify(kind)},"model":${JSON.stringify(model)},"params":${canonicalize(keyParams(request.params, derivation), null)},"provider":${JSON.stringify(provider)},"specVersion":${spec}}`;
-  return sha256Hex(canonical);
+  // The canonical document, streamed into the hash. Keys in code-unit order, as every object is written:
+  // {"input":…,"kind":…,"model":…,"params":…,"provider":…,"specVersion":…}
+  const hash = createHash('sha256');
+  // Not the Hash itself as the sink: its write() is the stream API, many times slower than update().
+  const writer = new Canonicalizer(derivation.normalization, { write: (text) => hash.update(text) });
+  writer.raw('{"input":');
+  writer.top(request.input);
+  writer.raw(`,"kind":${JSON.stringify(kind)},"model":${JSON.stringify(model)},"params":`);
+  writer.norm = null;
+  writeParams(writer, request.params, derivation);
+  writer.raw(`,"provider":${JSON.stringify(provider)},"specVersion":${spec}}`);
+  writer.drain();
+  return hash.digest('hex');
 }
 
 export function deriveKey(request: CacheRequest, namespace: string, derivation: KeyDerivation): DerivedKey {

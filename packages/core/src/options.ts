@@ -111,7 +111,7 @@ export function resolveCallOptions(
     throw invalid(`${source} must be an object.`);
   }
   for (const key of Object.keys(options)) {
-    if (!CALL_OPTION_NAMES.includes(key)) {
+    if (!CALL_OPTION_NAMES.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
       throw invalid(`${source} has no option '${key}'; use ${CALL_OPTION_NAMES.map((n) => `'${n}'`).join(', ')}.`);
     }
   }

@@ -1,6 +1,6 @@
 import { STORE_KINDS, storeUrl, uniqueNamespace } from '@llmemo/test-support';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type CacheRequest, type ErrorEvent, type ResponseCache, type SkipEvent, createCache } from '../src/index.js';
+import { type CacheRequest, createCache, type ErrorEvent, type ResponseCache, type SkipEvent } from '../src/index.js';
 
 const request = (text: string, extra: Partial<CacheRequest> = {}): CacheRequest => ({
   kind: 'chat',
@@ -27,7 +27,11 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
 
   it('misses, computes once, then hits without computing', async () => {
     const cache = make();
-    const compute = vi.fn(async () => ({ text: 'hello', at: new Date('2026-01-01T00:00:00Z'), bytes: Uint8Array.from([1, 2]) }));
+    const compute = vi.fn(async () => ({
+      text: 'hello',
+      at: new Date('2026-01-01T00:00:00Z'),
+      bytes: Uint8Array.from([1, 2]),
+    }));
     const first = await cache.getOrCompute(request('hi'), compute);
     expect(first).toMatchObject({ hit: false, stale: false, age: 0 });
     await cache.flush();
@@ -44,7 +48,9 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
   it('get, set and delete work directly', async () => {
     const cache = make();
     expect(await cache.get(request('direct'))).toBeUndefined();
-    expect(await cache.set(request('direct'), { answer: 42 }, { metadata: { usage: { inputTokens: 3, outputTokens: 5 } } })).toBe(true);
+    expect(
+      await cache.set(request('direct'), { answer: 42 }, { metadata: { usage: { inputTokens: 3, outputTokens: 5 } } }),
+    ).toBe(true);
     const entry = await cache.getEntry<{ answer: number }>(request('direct'));
     expect(entry?.value).toEqual({ answer: 42 });
     expect(entry?.metadata.usage).toEqual({ inputTokens: 3, outputTokens: 5 });
@@ -136,7 +142,9 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       return { text: 'shared' };
     };
-    const results = await Promise.all(Array.from({ length: 100 }, () => cache.getOrCompute(request('stampede'), compute)));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => cache.getOrCompute(request('stampede'), compute)),
+    );
     expect(calls).toBe(1);
     for (const result of results) expect(result.value).toEqual({ text: 'shared' });
     expect(results.filter((r) => r.coalesced)).toHaveLength(99);
@@ -182,7 +190,12 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
       await cache.flush();
       expect(await cache.store.get(key)).toBeUndefined();
     }
-    expect(errors.map((e) => e.error.code)).toEqual(['CORRUPT_ENTRY', 'CORRUPT_ENTRY', 'CORRUPT_ENTRY', 'CORRUPT_ENTRY']);
+    expect(errors.map((e) => e.error.code)).toEqual([
+      'CORRUPT_ENTRY',
+      'CORRUPT_ENTRY',
+      'CORRUPT_ENTRY',
+      'CORRUPT_ENTRY',
+    ]);
     // An entry written for another request, copied under this key, is detected too.
     await cache.set(request('other'), 'not yours');
     await cache.store.set(key, (await cache.store.get(cache.key(request('other'))))!, undefined);
@@ -201,7 +214,11 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
       expect(result).toMatchObject({ value: 'computed', hit: false });
       expect(result.key).toBeUndefined();
     }
-    expect(skips.map((s) => s.code)).toEqual(['UNSERIALIZABLE_REQUEST', 'UNSERIALIZABLE_REQUEST', 'UNSERIALIZABLE_REQUEST']);
+    expect(skips.map((s) => s.code)).toEqual([
+      'UNSERIALIZABLE_REQUEST',
+      'UNSERIALIZABLE_REQUEST',
+      'UNSERIALIZABLE_REQUEST',
+    ]);
   });
 
   it('does not store values over maxEntryBytes', async () => {

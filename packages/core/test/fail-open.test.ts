@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RedisServer, freePort, startRedisServer, tempDir, uniqueNamespace } from '@llmemo/test-support';
+import { freePort, type RedisServer, startRedisServer, tempDir, uniqueNamespace } from '@llmemo/test-support';
 import Keyv from 'keyv';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type CacheRequest, type ErrorEvent, type ResponseCache, createCache } from '../src/index.js';
+import { type CacheRequest, createCache, type ErrorEvent, type ResponseCache } from '../src/index.js';
 
 const request = (text: string): CacheRequest => ({ kind: 'chat', provider: 'p', model: 'm', input: text });
 
@@ -48,7 +48,9 @@ describe('fail-open against a real redis-server that dies and comes back', () =>
 
     await redis.kill();
     const started = Date.now();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => cache.getOrCompute(request(`down-${i}`), compute)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => cache.getOrCompute(request(`down-${i}`), compute)),
+    );
     await cache.flush();
     expect(results.every((r) => r.value === 'from provider' && !r.hit)).toBe(true);
     // Bounded by the per-operation timeout, not by a reconnect loop (generous margin for a loaded CI machine).

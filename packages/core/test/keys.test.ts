@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type CacheRequest, LlmemoError, createCache, escapeLabel, keyPrefix, parseKey, unescapeLabel } from '../src/index.js';
+import {
+  type CacheRequest,
+  createCache,
+  escapeLabel,
+  keyPrefix,
+  LlmemoError,
+  parseKey,
+  unescapeLabel,
+} from '../src/index.js';
 
 const PNG = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82]);
 
@@ -17,7 +25,10 @@ describe('cache.key: one logical request, one key', () => {
   const cache = createCache();
 
   it('ignores object key order at every depth', () => {
-    const a = chat(messages('hi'), { temperature: 0, tools: [{ name: 't', inputSchema: { type: 'object', properties: { a: {}, b: {} } } }] });
+    const a = chat(messages('hi'), {
+      temperature: 0,
+      tools: [{ name: 't', inputSchema: { type: 'object', properties: { a: {}, b: {} } } }],
+    });
     const b = chat(
       [
         { content: 'You are terse.', role: 'system' },
@@ -65,8 +76,12 @@ describe('cache.key: one logical request, one key', () => {
 
   it('hashes data URLs inside OpenAI-style image_url parts like raw bytes', () => {
     const base64 = Buffer.from(PNG).toString('base64');
-    const viaUrl = chat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } }] }]);
-    const again = chat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } }] }]);
+    const viaUrl = chat([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } }] },
+    ]);
+    const again = chat([
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } }] },
+    ]);
     expect(cache.key(viaUrl)).toBe(cache.key(again));
   });
 });
@@ -86,7 +101,10 @@ describe('cache.key: what must split keys', () => {
     kind: { ...base, kind: 'embedding' },
     specVersion: { ...base, specVersion: 'v4' },
     temperature: { ...base, params: { ...base.params, temperature: 0.7 } },
-    tools: { ...base, params: { ...base.params, tools: [{ type: 'function', name: 'weather2', inputSchema: { type: 'object' } }] } },
+    tools: {
+      ...base,
+      params: { ...base.params, tools: [{ type: 'function', name: 'weather2', inputSchema: { type: 'object' } }] },
+    },
     toolChoice: { ...base, params: { ...base.params, toolChoice: { type: 'required' } } },
     responseFormat: { ...base, params: { ...base.params, responseFormat: { type: 'json' } } },
     providerOptions: { ...base, params: { ...base.params, providerOptions: { openai: { reasoningEffort: 'high' } } } },
@@ -113,7 +131,8 @@ describe('cache.key: what must split keys', () => {
   it('any byte of an image changes the key', () => {
     const other = PNG.slice();
     other[15] = 83;
-    const file = (data: Uint8Array) => chat([{ role: 'user', content: [{ type: 'file', mediaType: 'image/png', data }] }]);
+    const file = (data: Uint8Array) =>
+      chat([{ role: 'user', content: [{ type: 'file', mediaType: 'image/png', data }] }]);
     expect(cache.key(file(PNG))).not.toBe(cache.key(file(other)));
   });
 
@@ -144,12 +163,17 @@ describe('cache.key: transport noise and credentials never reach the key', () =>
   });
 
   it('ignores headers except the allowlist', () => {
-    const withUa = chat(messages('hi'), { temperature: 0, headers: { 'user-agent': 'ai/6.0.1', authorization: 'Bearer x', 'x-trace': '1' } });
+    const withUa = chat(messages('hi'), {
+      temperature: 0,
+      headers: { 'user-agent': 'ai/6.0.1', authorization: 'Bearer x', 'x-trace': '1' },
+    });
     expect(cache.key(withUa)).toBe(cache.key(base));
     const beta = chat(messages('hi'), { temperature: 0, headers: { 'Anthropic-Beta': 'tools-2024' } });
     expect(cache.key(beta)).not.toBe(cache.key(base));
     const custom = createCache({ includeHeaders: ['x-feature'] });
-    expect(custom.key(chat(messages('hi'), { headers: { 'x-feature': 'on' } }))).not.toBe(custom.key(chat(messages('hi'))));
+    expect(custom.key(chat(messages('hi'), { headers: { 'x-feature': 'on' } }))).not.toBe(
+      custom.key(chat(messages('hi'))),
+    );
   });
 
   it('ignores our own per-call options in providerOptions.llmemo', () => {
@@ -179,10 +203,17 @@ describe('stored keys', () => {
   it('is deterministic across processes and Node versions (pinned digest)', () => {
     // The canonical text is the one the spec in packages/core/README.md derives by hand; the digest is pinned so a
     // change to canonicalization cannot slip through without bumping KEY_VERSION.
-    const canonical = '{"input":"hello","kind":"chat","model":"m","params":{"temperature":0},"provider":"p","specVersion":null}';
+    const canonical =
+      '{"input":"hello","kind":"chat","model":"m","params":{"temperature":0},"provider":"p","specVersion":null}';
     const digest = createHash('sha256').update(canonical).digest('hex');
     expect(digest).toBe('9608bc5ab1d65c34961e061c052bb5882e9d94fea34b59b57aa996142855bf78');
-    const key = createCache().key({ kind: 'chat', provider: 'p', model: 'm', input: '  hello\r\n', params: { temperature: 0 } });
+    const key = createCache().key({
+      kind: 'chat',
+      provider: 'p',
+      model: 'm',
+      input: '  hello\r\n',
+      params: { temperature: 0 },
+    });
     expect(key).toBe(`llmemo:v1:default:chat:p:m:${digest}`);
   });
 
@@ -198,7 +229,11 @@ describe('stored keys', () => {
     expect(a).not.toBe(b);
     // Namespace 'user_1' must not prefix-match 'userX1' (SQL LIKE) nor 'user' match 'user2'.
     expect(keyPrefix({ namespace: 'user_1' })).toBe('llmemo:v1:user~5F1:');
-    expect(cache.key({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, { namespace: 'userX1' }).startsWith(keyPrefix({ namespace: 'user_1' }))).toBe(false);
+    expect(
+      cache
+        .key({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, { namespace: 'userX1' })
+        .startsWith(keyPrefix({ namespace: 'user_1' })),
+    ).toBe(false);
     expect(parseKey(a)).toMatchObject({ namespace: 'n', kind: 'chat', provider: 'p', model: 'a:b' });
   });
 });

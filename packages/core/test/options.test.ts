@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LlmemoError, createCache, parseDuration } from '../src/index.js';
+import { createCache, LlmemoError, parseDuration } from '../src/index.js';
 
 function optionsError(fn: () => unknown): LlmemoError {
   try {
@@ -16,7 +16,11 @@ describe('createCache rejects bad options at construction', () => {
   it.each([
     ['ttl', { ttl: '7 parsecs' }, /ttl.*'90s'.*'7d'/],
     ['ttl negative', { ttl: -5 }, /ttl/],
-    ['store scheme', { store: 'ftp://x' }, /store must be 'memory:\/\/', 'sqlite:\/\/<path>', 'redis:\/\/…'.*"ftp:\/\/…"/],
+    [
+      'store scheme',
+      { store: 'ftp://x' },
+      /store must be 'memory:\/\/', 'sqlite:\/\/<path>', 'redis:\/\/…'.*"ftp:\/\/…"/,
+    ],
     ['store path', { store: 'sqlite://' }, /needs a path/],
     ['store object', { store: 42 }, /store must be/],
     ['timeoutMs', { timeoutMs: -1 }, /timeoutMs must be a positive integer/],
@@ -37,10 +41,14 @@ describe('createCache rejects bad options at construction', () => {
     const cache = createCache();
     let called = false;
     await expect(
-      cache.getOrCompute({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, async () => (called = true), { ttl: 'soon' }),
+      cache.getOrCompute({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, async () => (called = true), {
+        ttl: 'soon',
+      }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('ttl') });
     await expect(
-      cache.getOrCompute({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, async () => (called = true), { mode: 'x' as never }),
+      cache.getOrCompute({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, async () => (called = true), {
+        mode: 'x' as never,
+      }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
     expect(called).toBe(false);
   });

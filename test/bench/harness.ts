@@ -1,0 +1,71 @@
+import { Bench } from 'tinybench';
+
+/** One measured case: mean and p99 latency in microseconds. */
+export interface Measurement {
+  name: string;
+  meanUs: number;
+  p99Us: number;
+  samples: number;
+}
+
+export interface Row {
+  scenario: string;
+  measured: Measurement;
+  baseline?: Measurement;
+  target?: string;
+}
+
+/** Runs each function for about `timeMs` and returns its latency statistics. Async functions are awaited. */
+export async function measure(
+  cases: Record<string, () => unknown>,
+  { timeMs = 700, warmupMs = 150 }: { timeMs?: number; warmupMs?: number } = {},
+): Promise<Record<string, Measurement>> {
+  const bench = new Bench({ time: timeMs, warmupTime: warmupMs });
+  for (const [name, fn] of Object.entries(cases)) bench.add(name, fn);
+  await bench.run();
+  const out: Record<string, Measurement> = {};
+  for (const task of bench.tasks) {
+    const result = task.result as unknown as {
+      state?: string;
+      error?: unknown;
+      latency?: { mean: number; p99: number; samplesCount?: number };
+    };
+    if (!result?.latency)
+      throw new Error(`bench case '${task.name}' failed: ${String(result?.error ?? result?.state)}`);
+    out[task.name] = {
+      name: task.name,
+      meanUs: result.latency.mean * 1000,
+      p99Us: result.latency.p99 * 1000,
+      samples: result.latency.samplesCount ?? 0,
+    };
+  }
+  return out;
+}
+
+export function formatUs(us: number): string {
+  if (us >= 1000) return `${(us / 1000).toFixed(2)} ms`;
+  if (us >= 100) return `${us.toFixed(0)} µs`;
+  return `${us.toFixed(2)} µs`;
+}
+
+/** A markdown table: scenario, ours, baseline, ratio, target. Returned so run.ts can print and save it. */
+export function table(title: string, rows: Row[]): string {
+  const lines = [
+    `### ${title}`,
+    '',
+    '| scenario | llmemo (mean / p99) | baseline (mean / p99) | ratio | target |',
+    '|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    const ours = `${formatUs(row.measured.meanUs)} / ${formatUs(row.measured.p99Us)}`;
+    const base = row.baseline ? `${formatUs(row.baseline.meanUs)} / ${formatUs(row.baseline.p99Us)}` : '—';
+    const ratio = row.baseline ? `${(row.measured.meanUs / row.baseline.meanUs).toFixed(2)}×` : '—';
+    lines.push(`| ${row.scenario} | ${ours} | ${base} | ${ratio} | ${row.target ?? ''} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface Suite {
+  name: string;
+  run(): Promise<string>;
+}
