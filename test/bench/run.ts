@@ -16,7 +16,9 @@ for (const file of files) {
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--');
 const selected = wanted.length ? suites.filter((suite) => wanted.includes(suite.name)) : suites;
 if (selected.length === 0) {
-  process.stderr.write(`No suite named ${wanted.join(', ')}; the suites are ${suites.map((s) => s.name).join(', ')}.\n`);
+  process.stderr.write(
+    `No suite named ${wanted.join(', ')}; the suites are ${suites.map((s) => s.name).join(', ')}.\n`,
+  );
   process.exit(1);
 }
 
