@@ -91,6 +91,17 @@ export interface CacheResult<T> {
   coalesced: boolean;
 }
 
+/** What `cache.lookup` returns: a hit, or a miss whose value the caller commits once it is complete. */
+export type Lookup<T> =
+  | { hit: true; value: T; age: number; stale: boolean; key: string }
+  | {
+      hit: false;
+      /** Undefined when the cache is bypassed (mode 'off', an unkeyable request, a closed cache). */
+      key?: string;
+      /** Stores the complete value (once; later calls are ignored). Resolves true when it was written. */
+      commit(value: T, options?: { metadata?: EntryMetadata }): Promise<boolean>;
+    };
+
 export interface CacheEntry<T> {
   value: T;
   key: string;
@@ -247,7 +258,60 @@ export class ResponseCache {
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
-    const { cacheable, metadata } = options;
+    const started = await this.begin<T>(request, options);
+    if (started.type === 'hit') return started.result;
+    if (started.type === 'bypass') {
+      return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
+    }
+    return this.computeOnce(started.derived, request, compute, started.call, options.cacheable, options.metadata);
+  }
+
+  /**
+   * The two-phase form of getOrCompute, for values that arrive over time (streams): look up now, and on a miss
+   * `commit` the value once it is complete (never commit a failed or cancelled one). Honors modes like
+   * getOrCompute: 'replay' throws CACHE_MISS on a miss, 'read-only' and noStore make commit a no-op.
+   */
+  async lookup<T>(request: CacheRequest, options: CallOptions = {}): Promise<Lookup<T>> {
+    const started = await this.begin<T>(request, options);
+    if (started.type === 'hit') {
+      const { value, age, stale, key } = started.result;
+      return { hit: true, value, age, stale, key: key! };
+    }
+    if (started.type === 'bypass') return { hit: false, commit: async () => false };
+    const { derived, call } = started;
+    let committed = false;
+    return {
+      hit: false,
+      key: derived.key,
+      commit: async (value: T, commitOptions: { metadata?: EntryMetadata } = {}) => {
+        if (committed) return false;
+        committed = true;
+        if (call.mode === 'read-only' || call.noStore || call.ttl === 0) {
+          this.skip(
+            'NO_STORE',
+            call.mode === 'read-only' ? "mode 'read-only' never writes." : 'noStore was set for this call.',
+            derived.key,
+          );
+          return false;
+        }
+        const text = this.encodeEntry(derived, request, value, call.ttl, commitOptions.metadata);
+        if (text === undefined) return false;
+        const writesBefore = this.counters.writes;
+        await this.write(derived, text, call.ttl);
+        return this.counters.writes > writesBefore;
+      },
+    };
+  }
+
+  /** Resolves options and the key, and reads: a hit, a miss to compute (miss event sent), or a bypass. */
+  private async begin<T>(
+    request: CacheRequest,
+    options: CallOptions,
+  ): Promise<
+    | { type: 'hit'; result: CacheResult<T> }
+    | { type: 'bypass' }
+    | { type: 'miss'; derived: DerivedKey; call: ResolvedCallOptions }
+  > {
     const call =
       options.mode === undefined &&
       options.ttl === undefined &&
@@ -262,7 +326,7 @@ export class ResponseCache {
     if (call.mode === 'off' || this.closed) {
       this.counters.bypasses++;
       if (this.closed) this.skip('CLOSED', 'The cache is closed; the call went straight to compute.');
-      return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
+      return { type: 'bypass' };
     }
     const derived = this.derive(request, call.namespace);
     if (derived instanceof LlmemoError) {
@@ -273,13 +337,13 @@ export class ResponseCache {
       }
       this.counters.bypasses++;
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
-      return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
+      return { type: 'bypass' };
     }
 
     let reason: MissEvent['reason'] = 'refresh';
     if (call.mode !== 'refresh') {
       const found = await this.read<T>(derived);
-      if (found.entry) return this.served(found.entry, derived, request);
+      if (found.entry) return { type: 'hit', result: this.served(found.entry, derived, request) };
       reason = found.reason;
     }
     if (call.mode === 'replay') {
@@ -297,7 +361,7 @@ export class ResponseCache {
       namespace: derived.namespace,
       reason,
     });
-    return this.computeOnce(derived, request, compute, call, cacheable, metadata);
+    return { type: 'miss', derived, call };
   }
 
   private served<T>(entry: Envelope<T>, derived: DerivedKey, request: CacheRequest): CacheResult<T> {

@@ -1,4 +1,4 @@
-export type { CacheEntry, CacheOptions, CacheResult, ComputeOptions, Logger } from './cache.js';
+export type { CacheEntry, CacheOptions, CacheResult, ComputeOptions, Logger, Lookup } from './cache.js';
 export { createCache, ResponseCache } from './cache.js';
 export type { TextNormalization } from './canonicalize.js';
 export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION, sha256Hex } from './canonicalize.js';

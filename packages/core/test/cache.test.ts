@@ -245,3 +245,31 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
     expect(seen.join('\n')).not.toContain('secret');
   });
 });
+
+describe.each(STORE_KINDS)('cache.lookup (two-phase, for streams) on %s', (kind) => {
+  const url = storeUrl(kind);
+  it('misses, commits the complete value, then hits', async () => {
+    const cache = createCache({ store: url, namespace: uniqueNamespace(kind), timeoutMs: 2000 });
+    caches.push(cache);
+    const miss = await cache.lookup<string[]>(request('stream'));
+    expect(miss.hit).toBe(false);
+    if (miss.hit) throw new Error('unreachable');
+    expect(await miss.commit(['a', 'b'], { metadata: { usage: { inputTokens: 1, outputTokens: 2 } } })).toBe(true);
+    expect(await miss.commit(['ignored'])).toBe(false);
+    const hit = await cache.lookup<string[]>(request('stream'));
+    expect(hit).toMatchObject({ hit: true, value: ['a', 'b'] });
+  });
+
+  it('an uncommitted (cancelled or failed) miss stores nothing, and modes apply', async () => {
+    const cache = createCache({ store: url, namespace: uniqueNamespace(kind), timeoutMs: 2000 });
+    caches.push(cache);
+    await cache.lookup(request('abandoned'));
+    await cache.flush();
+    expect(await cache.get(request('abandoned'))).toBeUndefined();
+    await expect(cache.lookup(request('abandoned'), { mode: 'replay' })).rejects.toMatchObject({ code: 'CACHE_MISS' });
+    const readOnly = await cache.lookup<string>(request('ro'), { mode: 'read-only' });
+    if (readOnly.hit) throw new Error('unreachable');
+    expect(await readOnly.commit('x')).toBe(false);
+    expect(await cache.get(request('ro'))).toBeUndefined();
+  });
+});
