@@ -1,1 +1,12 @@
-export {};
+export type { CachedEmbeddingsOptions } from './cached-embeddings.js';
+export { CachedEmbeddings } from './cached-embeddings.js';
+export { CHUNKS_SPEC, EVENTS_SPEC, GENERATE_SPEC } from './chat-model-cache.js';
+export type { GenerationsBody, StoredGenerationEntry } from './generations.js';
+export type { LlmKeyPolicy, ModelCall } from './llm-key.js';
+export { DEFAULT_DROPPED_LLM_KEY_ENTRIES, describeLlmKey, isSecretName, splitLlmKey } from './llm-key.js';
+export type { LlmemoCacheOptions } from './llmemo-cache.js';
+export { GENERATIONS_SPEC, LlmemoCache } from './llmemo-cache.js';
+export type { CacheBinding, ChatCacheOptions } from './options.js';
+export type { ChunksBody, EventsBody } from './stream-bodies.js';
+export type { WithCacheOptions } from './with-cache.js';
+export { withCache } from './with-cache.js';

@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto';
+import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { ChatModelStreamEvent } from '@langchain/core/language_models/event';
+import type { BaseMessage } from '@langchain/core/messages';
+import type { ChatGeneration, ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
+import { type CacheRequest, type EntryMetadata, isLlmemoError, type LlmemoError, type Lookup } from '@llmemo/core';
+import {
+  entryMetadata,
+  type GenerationsBody,
+  restoreGenerations,
+  type StoredGenerationEntry,
+  storeGeneration,
+  summedUsage,
+} from './generations.js';
+import { LlmKeyReader, type ResolvedLlmKeyPolicy } from './llm-key.js';
+import { messagesKey } from './messages-key.js';
+import { asLlmemoError, type ResolvedBinding } from './options.js';
+import {
+  type ChunksBody,
+  type EventsBody,
+  eventsUsage,
+  isCompleteEventStream,
+  restoreChunks,
+  restoreEvents,
+} from './stream-bodies.js';
+
+/** `specVersion` of each entry withCache writes; part of the key, so the three shapes never meet. */
+export const GENERATE_SPEC = 'langchain.generate.v1';
+export const CHUNKS_SPEC = 'langchain.chunks.v1';
+export const EVENTS_SPEC = 'langchain.events.v1';
+
+type ParsedOptions = BaseChatModel['ParsedCallOptions'] & { promptIndex?: number };
+
+/** The model methods the cache calls: the wrapped model's own implementations. */
+export interface ChatModelCalls {
+  generate(messages: BaseMessage[], options: ParsedOptions, runManager?: CallbackManagerForLLMRun): Promise<ChatResult>;
+  streamChunks(
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk>;
+  streamEvents(
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatModelStreamEvent>;
+}
+
+function hitMarker(age: number): Record<string, unknown> {
+  return { llmemo: { hit: true, age } };
+}
+
+/**
+ * The id of a replayed message: the run's, as LangChain gives any reply without a provider id (it only does so
+ * itself when callbacks are configured). A hit is a new reply, and LangGraph's messages reducer replaces a
+ * message whose id it has already seen.
+ */
+function replyId(runManager: CallbackManagerForLLMRun | undefined): string {
+  return `run-${runManager?.runId ?? randomUUID()}`;
+}
+
+/**
+ * Caches one chat model's three output paths: `_generate` (invoke, batch, generate), `_streamResponseChunks`
+ * (`.stream()`, streamEvents v2, LangGraph's token streaming) and `_streamChatModelEvents` (`streamEvents()`).
+ * Keys on the full messages (images included) plus the model's cleaned llmKey.
+ */
+export class ChatModelCache {
+  private readonly reader: LlmKeyReader;
+
+  constructor(
+    readonly binding: ResolvedBinding,
+    readonly policy: ResolvedLlmKeyPolicy,
+  ) {
+    this.reader = new LlmKeyReader(policy);
+  }
+
+  /**
+   * The core request for one call of `model` (the cached model, whose llmKey includes its bound options), or
+   * undefined when the call options cannot be serialized (a cycle): that call goes to the provider uncached.
+   */
+  request(
+    model: BaseChatModel,
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    spec: string,
+  ): CacheRequest | undefined {
+    let llmKey: string;
+    try {
+      llmKey = model._getSerializedCacheKeyParametersForCall(options);
+    } catch (error) {
+      this.binding.onError(
+        asLlmemoError(error, 'UNSERIALIZABLE_REQUEST', 'The call options cannot be keyed; the call was not cached'),
+      );
+      return undefined;
+    }
+    const call = this.reader.read(llmKey);
+    return {
+      kind: 'langchain',
+      provider: call.provider,
+      model: call.model,
+      specVersion: spec,
+      input: messagesKey(messages),
+      params: call.params,
+    };
+  }
+
+  private report(error: unknown, code: LlmemoError['code'], what: string) {
+    this.binding.onError(asLlmemoError(error, code, what));
+  }
+
+  async generate(
+    model: BaseChatModel,
+    calls: ChatModelCalls,
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    runManager?: CallbackManagerForLLMRun,
+  ): Promise<ChatResult> {
+    const request = this.request(model, messages, options, GENERATE_SPEC);
+    if (!request) return calls.generate(messages, options, runManager);
+    let original: ChatResult | undefined;
+    const result = await this.binding.cache.getOrCompute<GenerationsBody>(
+      request,
+      async () => {
+        original = await calls.generate(messages, options, runManager);
+        try {
+          return { generations: original.generations.map(storeGeneration) };
+        } catch (error) {
+          this.report(error, 'UNSERIALIZABLE_VALUE', 'A result could not be serialized and was not cached');
+          return { generations: [] };
+        }
+      },
+      {
+        ...this.binding.overrides,
+        cacheable: (body) => body.generations.length > 0 || 'the result has no generations',
+        metadata: () => entryMetadata(original?.generations.map((generation) => generation.message) ?? []),
+      },
+    );
+    if (original && !result.coalesced) {
+      // Wait for the write (bounded by the cache's timeoutMs), as LangChain awaits BaseCache.update: the next
+      // identical call in this process then reads the entry instead of racing it.
+      if (!result.hit) await this.binding.cache.flush();
+      // The caller whose compute ran gets the provider's own objects, untouched.
+      return original;
+    }
+    try {
+      const marker = result.hit ? hitMarker(result.age) : { llmemo: { hit: false, coalesced: true } };
+      const generations = restoreGenerations(result.value, { id: replyId(runManager), marker, zeroUsage: true });
+      if (generations.some((generation) => !('message' in generation))) {
+        throw new TypeError('a chat entry holds a generation without a message');
+      }
+      return { generations: generations as ChatGeneration[] };
+    } catch (error) {
+      this.report(error, 'CORRUPT_ENTRY', 'An unreadable entry was treated as a miss');
+      const fresh = await calls.generate(messages, options, runManager);
+      await this.overwrite(
+        request,
+        () => ({ generations: fresh.generations.map(storeGeneration) }),
+        () => entryMetadata(fresh.generations.map((generation) => generation.message)),
+      );
+      return fresh;
+    }
+  }
+
+  /** Replaces an unreadable entry with a fresh value, as the mode allows. Never throws. */
+  private async overwrite(request: CacheRequest, body: () => unknown, metadata: () => EntryMetadata | undefined) {
+    const { mode, ttl, namespace, noStore } = this.binding.call;
+    if (mode === 'read-only' || mode === 'off' || mode === 'replay' || noStore) return;
+    try {
+      await this.binding.cache.set(request, body(), { ttl, namespace, metadata: metadata() });
+    } catch (error) {
+      this.report(error, 'UNSERIALIZABLE_VALUE', 'A result could not be stored');
+    }
+  }
+
+  /** Opens the entry for a stream: a hit's body, or a miss to commit. Store trouble is a miss without a commit. */
+  private async open<T>(request: CacheRequest): Promise<Lookup<T> | undefined> {
+    try {
+      return await this.binding.cache.lookup<T>(request, this.binding.overrides);
+    } catch (error) {
+      if (isLlmemoError(error, 'CACHE_MISS')) throw error;
+      this.report(error, 'STORE_UNAVAILABLE', 'The cache lookup failed; the stream went to the provider');
+      return undefined;
+    }
+  }
+
+  /** Stores a complete recording: commits a miss, or replaces the unreadable entry a hit turned out to be. */
+  private async store<T>(
+    request: CacheRequest,
+    lookup: Lookup<T>,
+    body: T,
+    metadata: () => EntryMetadata | undefined,
+  ): Promise<void> {
+    if (lookup.hit) await this.overwrite(request, () => body, metadata);
+    else await lookup.commit(body, { metadata: metadata() });
+  }
+
+  async *streamChunks(
+    model: BaseChatModel,
+    calls: ChatModelCalls,
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    const request = this.request(model, messages, options, CHUNKS_SPEC);
+    const lookup = request && (await this.open<ChunksBody>(request));
+    if (lookup?.hit) {
+      let chunks: ChatGenerationChunk[] | undefined;
+      try {
+        chunks = restoreChunks(lookup.value, hitMarker(lookup.age), replyId(runManager));
+      } catch (error) {
+        this.report(error, 'CORRUPT_ENTRY', 'An unreadable stream entry was treated as a miss');
+      }
+      if (chunks) {
+        for (const chunk of chunks) {
+          yield chunk;
+          // As providers do: token callbacks are what LangGraph's "messages" mode and streamEvents v2 stream from.
+          const completion = (chunk.generationInfo?.completion as number | undefined) ?? 0;
+          await runManager?.handleLLMNewToken(
+            chunk.text ?? '',
+            { prompt: options.promptIndex ?? 0, completion },
+            undefined,
+            undefined,
+            undefined,
+            { chunk },
+          );
+        }
+        return;
+      }
+    }
+    const recorded: StoredGenerationEntry[] = [];
+    const messagesSeen: BaseMessage[] = [];
+    let recording = lookup !== undefined;
+    let complete = false;
+    try {
+      for await (const chunk of calls.streamChunks(messages, options, runManager)) {
+        if (recording) {
+          try {
+            // Snapshot before yielding: LangChain sets ids and merges metadata into the chunk downstream.
+            recorded.push(storeGeneration(chunk));
+            messagesSeen.push(chunk.message);
+          } catch (error) {
+            recording = false;
+            this.report(
+              error,
+              'UNSERIALIZABLE_VALUE',
+              'A stream chunk could not be serialized; the stream is not cached',
+            );
+          }
+        }
+        yield chunk;
+      }
+      // A provider may end early and quietly on abort; only a stream that ran to its end is recorded.
+      complete = !options.signal?.aborted;
+    } finally {
+      if (complete && recording && recorded.length > 0 && request && lookup) {
+        const metadata = () => entryMetadata([messagesWithUsage(summedUsage(messagesSeen)), ...messagesSeen]);
+        await this.store(request, lookup, { chunks: recorded } satisfies ChunksBody, metadata);
+      }
+    }
+  }
+
+  async *streamEvents(
+    model: BaseChatModel,
+    calls: ChatModelCalls,
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatModelStreamEvent> {
+    const request = this.request(model, messages, options, EVENTS_SPEC);
+    const lookup = request && (await this.open<EventsBody>(request));
+    if (lookup?.hit) {
+      let events: ChatModelStreamEvent[] | undefined;
+      try {
+        events = restoreEvents(lookup.value, hitMarker(lookup.age), replyId(runManager));
+      } catch (error) {
+        this.report(error, 'CORRUPT_ENTRY', 'An unreadable event-stream entry was treated as a miss');
+      }
+      if (events) {
+        yield* events;
+        return;
+      }
+    }
+    const recorded: ChatModelStreamEvent[] = [];
+    let recording = lookup !== undefined;
+    let complete = false;
+    try {
+      for await (const event of calls.streamEvents(messages, options, runManager)) {
+        if (recording) {
+          try {
+            recorded.push(structuredClone(event));
+          } catch (error) {
+            recording = false;
+            this.report(error, 'UNSERIALIZABLE_VALUE', 'A stream event could not be copied; the stream is not cached');
+          }
+        }
+        yield event;
+      }
+      complete = !options.signal?.aborted && isCompleteEventStream(recorded);
+    } finally {
+      if (complete && recording && request && lookup) {
+        const metadata = () => entryMetadata([messagesWithUsage(eventsUsage(recorded))]);
+        await this.store(request, lookup, { events: recorded } satisfies EventsBody, metadata);
+      }
+    }
+  }
+}
+
+/** A stand-in message carrying a usage total, for entryMetadata. */
+function messagesWithUsage(usage: object | undefined): BaseMessage | undefined {
+  return usage ? ({ usage_metadata: usage } as unknown as BaseMessage) : undefined;
+}
