@@ -1,1 +1,2 @@
-export {};
+export { CliError, describeFailure, redact } from './errors.js';
+export { createProgram, run } from './program.js';

@@ -1,8 +1,12 @@
 import { decode, encode } from './codec.js';
-import type { Duration } from './duration.js';
-import { ENVELOPE_VERSION, type EntryMetadata, type Envelope, validateEnvelope } from './envelope.js';
+import { type CompressionOption, resolveCompression } from './compression.js';
+import { type Duration, parseDuration } from './duration.js';
+import { type EncryptionOptions, resolveEncryption } from './encryption.js';
+import { EntryCodec, readEntryMeta, UnreadableEntry } from './entry-codec.js';
+import { ENVELOPE_VERSION, type EntryMeta, type EntryMetadata, type Envelope } from './envelope.js';
 import { describeError, isLlmemoError, LlmemoError } from './errors.js';
 import { type CacheEvents, type ErrorEvent, type Listener, type MissEvent, TypedEmitter } from './events.js';
+import { type EntryFilter, resolveFilter } from './filter.js';
 import {
   DEFAULT_EXCLUDED_PARAMS,
   DEFAULT_HEADER_ALLOWLIST,
@@ -10,6 +14,24 @@ import {
   deriveKey,
   type KeyDerivation,
 } from './key.js';
+import {
+  type EntryInfo,
+  type ExportRecord,
+  exportRecords,
+  type ImportResult,
+  importRecords,
+  listEntries,
+  purgeEntries,
+  storeFailure,
+  toEntryInfo,
+} from './maintenance.js';
+import {
+  type CacheMetrics,
+  type MetricLabels,
+  type MetricsOptions,
+  type RequestResult,
+  resolveMetrics,
+} from './metrics.js';
 import {
   type CacheMode,
   type CallOptions,
@@ -26,12 +48,20 @@ import {
   resolveTtl,
 } from './options.js';
 import type { CacheRequest } from './request.js';
-import { type CacheStats, StatsCounter } from './stats.js';
+import {
+  type CacheStats,
+  CounterBuffer,
+  type CounterTotals,
+  type PriceTable,
+  resolvePrices,
+  StatsCounter,
+  totalCounters,
+} from './stats.js';
 import type { MemoryStoreOptions } from './stores/memory.js';
 import type { RedisStoreOptions } from './stores/redis.js';
 import { resolveStore, type StoreInput } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
-import type { CacheStore } from './stores/store.js';
+import type { CacheStore, CounterRow } from './stores/store.js';
 import { withTimeout } from './timeout.js';
 
 /** Anything with console-like methods (console, pino via a small shim, winston). */
@@ -56,10 +86,28 @@ export interface CacheOptions {
   timeoutMs?: number;
   /** Larger values are not stored (a `skip` event says so). Default 8 MiB. */
   maxEntryBytes?: number;
-  /** memory:// bound on entry count (LRU). Default 10,000. */
+  /** Most entries kept, least recently used evicted first: memory:// (default 10,000) and sqlite:// (default none). */
   maxEntries?: number;
-  /** memory:// bound on bytes held (LRU). Default 256 MiB. */
+  /** Most bytes of entries kept, least recently used evicted first: memory:// (default 256 MiB) and sqlite://. */
   maxBytes?: number;
+  /** Compress bodies above a size threshold (default 1 KiB) before any encryption. Default false. */
+  compression?: CompressionOption;
+  /**
+   * AES-256-GCM encryption of bodies at rest: `{ key, previousKeys? }`. Without this option, LLMEMO_ENCRYPTION_KEY
+   * (when set) turns it on; `false` keeps it off regardless.
+   */
+  encryption?: EncryptionOptions | false;
+  /** OpenTelemetry metrics through `@opentelemetry/api` when installed. Default true (no-op without an SDK). */
+  metrics?: boolean | MetricsOptions;
+  /** Price per 1M tokens by requested model id, so stats report money saved. */
+  prices?: PriceTable;
+  /**
+   * Keep running counters (hits, misses, tokens saved) in the store, so another process (the CLI) can read them.
+   * Sent in one batched write per interval. Default true, every 10 s; false keeps them in this process only.
+   */
+  persistStats?: boolean | Duration;
+  /** Run `prune()` on this interval (an unref'd timer). Default '1h' for sqlite:// and memory://, false otherwise. */
+  pruneInterval?: Duration | false;
   logger?: Logger;
   /** Replace key derivation: return a string that identifies the request (it is hashed, never stored as is). */
   key?: (request: CacheRequest) => string;
@@ -122,6 +170,12 @@ const OPTION_NAMES = new Set<string>([
   'maxEntryBytes',
   'maxEntries',
   'maxBytes',
+  'compression',
+  'encryption',
+  'metrics',
+  'prices',
+  'persistStats',
+  'pruneInterval',
   'logger',
   'key',
   'excludeParams',
@@ -132,10 +186,34 @@ const OPTION_NAMES = new Set<string>([
 
 interface Flight<T> {
   waiting: number;
-  promise: Promise<{ value: T; text?: string }>;
+  promise: Promise<{ value: T; bodyJson?: string }>;
 }
 
 type ReadOutcome<T> = { entry: Envelope<T>; reason?: undefined } | { entry?: undefined; reason: MissEvent['reason'] };
+
+/** An entry ready to store: its metadata, and its body already encoded by the value codec. */
+interface PreparedEntry {
+  meta: EntryMeta;
+  bodyJson: string;
+}
+
+/** What `cache.inspect(key)` returns: the entry's metadata, and its value when it could be opened. */
+export interface InspectedEntry {
+  info: EntryInfo;
+  value?: unknown;
+  /** Why the value could not be opened (DECRYPT_FAILED without the right key, CORRUPT_ENTRY). */
+  error?: LlmemoError;
+}
+
+/** Counters kept in the store by every process using it (see `persistStats`). */
+export interface StoredStats {
+  /** One row per namespace and requested model. */
+  rows: CounterRow[];
+  totals: CounterTotals;
+}
+
+const DEFAULT_STATS_INTERVAL_MS = 10_000;
+const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000;
 
 function stringList(value: unknown, option: string): string[] {
   if (value === undefined) return [];
@@ -162,10 +240,18 @@ export class ResponseCache {
   readonly maxEntryBytes: number;
   private readonly derivation: KeyDerivation;
   private readonly emitter: TypedEmitter<CacheEvents>;
-  private readonly counters = new StatsCounter();
+  private readonly counters: StatsCounter;
   private readonly inflight = new Map<string, Flight<unknown>>();
   private readonly pending = new Set<Promise<void>>();
   private readonly logger: Logger | undefined;
+  private readonly codec: EntryCodec;
+  private readonly metrics: CacheMetrics | undefined;
+  private readonly prices: PriceTable | undefined;
+  private readonly shared: CounterBuffer | undefined;
+  private readonly statsIntervalMs: number;
+  private statsTimer: ReturnType<typeof setTimeout> | undefined;
+  private statsFlush: Promise<void> | undefined;
+  private readonly pruneTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
   constructor(options: CacheOptions = {}) {
@@ -209,22 +295,75 @@ export class ResponseCache {
       ),
       custom: options.key,
     };
-    const memory: MemoryStoreOptions = {
-      onEvict: () => {
-        this.counters.evictions++;
-      },
+    this.codec = new EntryCodec(resolveEncryption(options.encryption), resolveCompression(options.compression));
+    this.metrics = resolveMetrics(options.metrics);
+    this.prices = resolvePrices(options.prices);
+    this.counters = new StatsCounter(this.prices);
+    const persist = options.persistStats ?? true;
+    if (persist !== true && persist !== false && typeof persist !== 'string' && typeof persist !== 'number') {
+      throw new LlmemoError('INVALID_OPTIONS', "persistStats must be true, false or an interval such as '30s'.");
+    }
+    this.statsIntervalMs =
+      typeof persist === 'boolean' ? DEFAULT_STATS_INTERVAL_MS : parseDuration(persist, 'persistStats');
+    const pruneOption = options.pruneInterval;
+    const pruneMs =
+      pruneOption === undefined || pruneOption === false ? undefined : parseDuration(pruneOption, 'pruneInterval');
+    const onEvict = (count: number) => {
+      this.counters.evictions += count;
+      this.metrics?.evicted(count, this.store.type);
+      this.emitter.emit('evict', { count, store: this.store.type });
     };
-    if (options.maxEntries !== undefined) memory.maxEntries = resolvePositiveInteger(options.maxEntries, 'maxEntries');
-    if (options.maxBytes !== undefined) memory.maxBytes = resolvePositiveInteger(options.maxBytes, 'maxBytes');
+    const memory: MemoryStoreOptions = { onEvict: () => onEvict(1) };
+    const sqlite: SqliteStoreOptions = { ...options.sqlite, onEvict };
+    const bounded = options.maxEntries !== undefined || options.maxBytes !== undefined;
+    if (options.maxEntries !== undefined) {
+      memory.maxEntries = sqlite.maxEntries = resolvePositiveInteger(options.maxEntries, 'maxEntries');
+    }
+    if (options.maxBytes !== undefined) {
+      memory.maxBytes = sqlite.maxBytes = resolvePositiveInteger(options.maxBytes, 'maxBytes');
+    }
     this.emitter = new TypedEmitter<CacheEvents>((error) =>
       this.logger?.error?.(`llmemo: an event listener threw: ${describeError(error)}`),
     );
-    this.store = resolveStore(options.store, { memory, sqlite: options.sqlite, redis: options.redis });
+    this.store = resolveStore(options.store, { memory, sqlite, redis: options.redis });
+    if (bounded && this.store.type !== 'memory' && this.store.type !== 'sqlite') {
+      this.store.close().catch(() => {});
+      throw new LlmemoError(
+        'INVALID_OPTIONS',
+        this.store.type === 'redis'
+          ? "maxEntries/maxBytes bound memory:// and sqlite:// stores. Redis evicts by itself: set maxmemory and maxmemory-policy 'allkeys-lru' (or 'volatile-lru') on the server."
+          : `maxEntries/maxBytes bound memory:// and sqlite:// stores, not a ${this.store.type} store; bound it in the backend.`,
+      );
+    }
+    this.shared = persist === false ? undefined : new CounterBuffer();
     if (this.store.type === 'keyv') {
       // A Keyv the app built may swallow store errors (it returns undefined); its error events are all we get.
       this.store.keyv.on('error', (error: unknown) =>
         this.reportError('store', toLlmemoError(error, 'STORE_UNAVAILABLE', 'The store reported an error')),
       );
+    }
+    const pruneEvery =
+      pruneMs ??
+      (pruneOption === undefined && (this.store.type === 'sqlite' || this.store.type === 'memory')
+        ? DEFAULT_PRUNE_INTERVAL_MS
+        : undefined);
+    if (pruneEvery !== undefined && pruneEvery > 0) {
+      // Through a WeakRef: a cache the app dropped without close() can still be collected (and its timer ends).
+      const self = new WeakRef(this);
+      const timer = setInterval(() => {
+        const cache = self.deref();
+        if (!cache) {
+          clearInterval(timer);
+          return;
+        }
+        cache
+          .prune()
+          .catch((error: unknown) =>
+            cache.reportError('prune', toLlmemoError(error, 'STORE_UNAVAILABLE', 'The scheduled prune failed')),
+          );
+      }, pruneEvery);
+      timer.unref?.();
+      this.pruneTimer = timer;
     }
   }
 
@@ -294,10 +433,10 @@ export class ResponseCache {
           );
           return false;
         }
-        const text = this.encodeEntry(derived, request, value, call.ttl, commitOptions.metadata);
-        if (text === undefined) return false;
+        const prepared = this.encodeEntry(derived, request, value, call.ttl, commitOptions.metadata);
+        if (prepared === undefined) return false;
         const writesBefore = this.counters.writes;
-        await this.write(derived, text, call.ttl);
+        await this.write(derived, prepared, call.ttl);
         return this.counters.writes > writesBefore;
       },
     };
@@ -325,6 +464,7 @@ export class ResponseCache {
 
     if (call.mode === 'off' || this.closed) {
       this.counters.bypasses++;
+      this.measure('bypass', request, call.namespace);
       if (this.closed) this.skip('CLOSED', 'The cache is closed; the call went straight to compute.');
       return { type: 'bypass' };
     }
@@ -336,13 +476,14 @@ export class ResponseCache {
         });
       }
       this.counters.bypasses++;
+      this.measure('bypass', request, call.namespace);
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return { type: 'bypass' };
     }
 
     let reason: MissEvent['reason'] = 'refresh';
     if (call.mode !== 'refresh') {
-      const found = await this.read<T>(derived);
+      const found = await this.read<T>(derived, request);
       if (found.entry) return { type: 'hit', result: this.served(found.entry, derived, request) };
       reason = found.reason;
     }
@@ -352,7 +493,7 @@ export class ResponseCache {
         `No cached ${request.kind} entry for this request and mode 'replay' never calls the provider. Record it with mode 'read-write' first, or check the request is identical (key …${derived.digest.slice(0, 12)}).`,
       );
     }
-    this.counters.misses++;
+    this.missed(derived, request, reason);
     this.emitter.emit('miss', {
       key: derived.key,
       kind: request.kind,
@@ -364,12 +505,42 @@ export class ResponseCache {
     return { type: 'miss', derived, call };
   }
 
+  private missed(derived: DerivedKey, request: CacheRequest, reason: MissEvent['reason']): void {
+    this.counters.miss(String(request.model));
+    this.shared?.add(derived.namespace, String(request.model), 'misses', 1);
+    this.scheduleStats();
+    this.measure(reason === 'error' ? 'error' : 'miss', request, derived.namespace);
+  }
+
+  private labels(request: CacheRequest, namespace: string): MetricLabels {
+    return {
+      kind: String(request.kind),
+      provider: String(request.provider),
+      model: String(request.model),
+      namespace,
+    };
+  }
+
+  private measure(result: RequestResult, request: CacheRequest, namespace: string): void {
+    this.metrics?.request(result, this.labels(request, namespace));
+  }
+
   private served<T>(entry: Envelope<T>, derived: DerivedKey, request: CacheRequest): CacheResult<T> {
     const age = Math.max(0, Date.now() - entry.createdAt);
-    this.counters.hits++;
-    if (entry.usage) {
-      this.counters.inputTokensSaved += entry.usage.inputTokens ?? 0;
-      this.counters.outputTokensSaved += entry.usage.outputTokens ?? 0;
+    const input = entry.usage?.inputTokens ?? 0;
+    const output = entry.usage?.outputTokens ?? 0;
+    const model = String(request.model);
+    this.counters.hit(model, input, output);
+    if (this.shared) {
+      this.shared.add(derived.namespace, model, 'hits', 1);
+      this.shared.add(derived.namespace, model, 'inputTokensSaved', input);
+      this.shared.add(derived.namespace, model, 'outputTokensSaved', output);
+      this.scheduleStats();
+    }
+    if (this.metrics) {
+      const labels = this.labels(request, derived.namespace);
+      this.metrics.request('hit', labels);
+      this.metrics.tokensSaved(input, output, labels);
     }
     if (this.emitter.hasListeners('hit')) {
       this.emitter.emit('hit', {
@@ -401,9 +572,9 @@ export class ResponseCache {
       const shared = await existing.promise;
       // Each follower gets its own copy, so no caller can mutate another's result.
       let value = shared.value;
-      if (shared.text !== undefined) {
+      if (shared.bodyJson !== undefined) {
         try {
-          value = (decode(shared.text) as Envelope<T>).body;
+          value = decode<T>(shared.bodyJson);
         } catch {
           // Unreachable for text we just encoded; fall back to the shared reference.
         }
@@ -419,8 +590,8 @@ export class ResponseCache {
       waiting: 1,
       promise: (async () => {
         const value = await compute();
-        const text = this.store_(derived, request, value, call, cacheable, metadata, settleWrite);
-        return { value, text };
+        const bodyJson = this.store_(derived, request, value, call, cacheable, metadata, settleWrite);
+        return { value, bodyJson };
       })(),
     };
     this.inflight.set(derived.key, flight as Flight<unknown>);
@@ -433,7 +604,7 @@ export class ResponseCache {
     return { value, hit: false, stale: false, age: 0, key: derived.key, coalesced: false };
   }
 
-  /** Encodes and schedules the write; returns the encoded text (followers decode their copies from it). */
+  /** Encodes and schedules the write; returns the encoded body (followers decode their copies from it). */
   private store_<T>(
     derived: DerivedKey,
     request: CacheRequest,
@@ -454,8 +625,8 @@ export class ResponseCache {
       return undefined;
     }
     const meta = metadata ? metadata(value) : undefined;
-    const text = this.encodeEntry(derived, request, value, call.ttl, meta);
-    if (text === undefined) {
+    const prepared = this.encodeEntry(derived, request, value, call.ttl, meta);
+    if (prepared === undefined) {
       done();
       return undefined;
     }
@@ -466,10 +637,10 @@ export class ResponseCache {
         derived.key,
       );
       done();
-      return text;
+      return prepared.bodyJson;
     }
-    this.write(derived, text, call.ttl).finally(done);
-    return text;
+    this.write(derived, prepared, call.ttl).finally(done);
+    return prepared.bodyJson;
   }
 
   private encodeEntry<T>(
@@ -477,10 +648,10 @@ export class ResponseCache {
     request: CacheRequest,
     value: T,
     ttl: number | null,
-    meta: EntryMetadata | undefined,
-  ): string | undefined {
+    metadata: EntryMetadata | undefined,
+  ): PreparedEntry | undefined {
     const now = Date.now();
-    const envelope: Envelope<T> = {
+    const meta: EntryMeta = {
       v: ENVELOPE_VERSION,
       kind: request.kind,
       ns: derived.namespace,
@@ -489,45 +660,83 @@ export class ResponseCache {
       digest: derived.digest,
       createdAt: now,
       expiresAt: ttl === null ? null : now + ttl,
-      body: value,
     };
-    if (request.specVersion !== undefined) envelope.specVersion = request.specVersion;
-    if (meta?.responseModel !== undefined) envelope.responseModel = meta.responseModel;
-    if (meta?.usage !== undefined) envelope.usage = meta.usage;
+    if (request.specVersion !== undefined) meta.specVersion = request.specVersion;
+    if (metadata?.responseModel !== undefined) meta.responseModel = metadata.responseModel;
+    if (metadata?.usage !== undefined) meta.usage = metadata.usage;
     try {
-      return encode(envelope);
+      return { meta, bodyJson: encode(value) };
     } catch (error) {
       this.skip('UNSERIALIZABLE_VALUE', `The value cannot be stored: ${describeError(error)}`, derived.key);
       return undefined;
     }
   }
 
-  private write(derived: DerivedKey, text: string, ttl: number | null): Promise<void> {
-    const bytes = Buffer.byteLength(text);
-    if (bytes > this.maxEntryBytes) {
-      this.skip(
-        'ENTRY_TOO_LARGE',
-        `The entry is ${bytes} bytes, over maxEntryBytes (${this.maxEntryBytes}); it was not stored. Raise maxEntryBytes to cache values this large.`,
-        derived.key,
-      );
-      return Promise.resolve();
-    }
-    const operation = withTimeout(this.store.set(derived.key, text, ttl ?? undefined), this.timeoutMs, () =>
-      this.timeoutMessage('set'),
-    ).then(
-      () => {
-        this.counters.writes++;
-        this.counters.bytesWritten += bytes;
-        this.emitter.emit('write', { key: derived.key, namespace: derived.namespace, bytes, ttl });
-      },
-      (error: unknown) => this.storeError('set', error, derived.key),
-    );
-    this.pending.add(operation);
-    operation.finally(() => this.pending.delete(operation));
+  private write(derived: DerivedKey, prepared: PreparedEntry, ttl: number | null): Promise<void> {
+    const operation = (async () => {
+      let text: string;
+      try {
+        text = await this.codec.serialize(prepared.meta, prepared.bodyJson, derived.key);
+      } catch (error) {
+        this.reportError(
+          'encode',
+          toLlmemoError(error, 'UNSERIALIZABLE_VALUE', 'The entry could not be sealed'),
+          derived.key,
+        );
+        return;
+      }
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.maxEntryBytes) {
+        this.skip(
+          'ENTRY_TOO_LARGE',
+          `The entry is ${bytes} bytes, over maxEntryBytes (${this.maxEntryBytes}); it was not stored. Raise maxEntryBytes to cache values this large.`,
+          derived.key,
+        );
+        return;
+      }
+      try {
+        await withTimeout(this.store.set(derived.key, text, ttl ?? undefined), this.timeoutMs, () =>
+          this.timeoutMessage('set'),
+        );
+      } catch (error) {
+        this.storeError('set', error, derived.key);
+        return;
+      }
+      this.counters.writes++;
+      this.counters.bytesWritten += bytes;
+      const model = String(prepared.meta.model);
+      if (this.shared) {
+        this.shared.add(derived.namespace, model, 'writes', 1);
+        this.shared.add(derived.namespace, model, 'bytesWritten', bytes);
+        this.scheduleStats();
+      }
+      this.metrics?.written(bytes, {
+        kind: String(prepared.meta.kind),
+        provider: String(prepared.meta.provider),
+        model,
+        namespace: derived.namespace,
+      });
+      this.emitter.emit('write', { key: derived.key, namespace: derived.namespace, bytes, ttl });
+    })();
+    this.track(operation);
     return operation;
   }
 
-  private async read<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
+  private track(operation: Promise<void>): void {
+    this.pending.add(operation);
+    operation.finally(() => this.pending.delete(operation));
+  }
+
+  private async read<T>(derived: DerivedKey, request: CacheRequest): Promise<ReadOutcome<T>> {
+    const started = this.metrics ? performance.now() : 0;
+    const outcome = await this.readEntry<T>(derived);
+    if (this.metrics) {
+      this.metrics.lookup((performance.now() - started) / 1000, this.labels(request, derived.namespace));
+    }
+    return outcome;
+  }
+
+  private async readEntry<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
     let text: string | undefined;
     try {
       // The in-process LRU answers synchronously and cannot hang, so it skips the timer (the hit path's hottest case).
@@ -541,22 +750,32 @@ export class ResponseCache {
     if (text === undefined) return { reason: 'absent' };
     let entry: Envelope<T>;
     try {
-      entry = validateEnvelope<T>(decode(text), derived);
+      const opened = this.codec.deserialize<T>(text, derived, derived.key);
+      entry = opened.entry;
+      if (opened.rotated) this.rewrite(derived, entry, opened.bodyJson!);
     } catch (error) {
-      this.reportError(
-        'decode',
-        toLlmemoError(
-          error,
-          'CORRUPT_ENTRY',
-          'The stored entry could not be decoded; it was deleted and treated as a miss',
-        ),
-        derived.key,
+      const failure = toLlmemoError(
+        error,
+        'CORRUPT_ENTRY',
+        'The stored entry could not be decoded; it was deleted and treated as a miss',
       );
-      this.deleteQuietly(derived.key);
+      const decrypting = failure.code === 'DECRYPT_FAILED';
+      this.reportError(decrypting ? 'decrypt' : 'decode', failure, derived.key);
+      // An entry under a key we do not hold is left alone (another deployment may hold it: a rotation in
+      // progress); anything corrupt or tampered with is deleted.
+      if (!(error instanceof UnreadableEntry) || error.discard) this.deleteQuietly(derived.key);
       return { reason: 'error' };
     }
     if (entry.expiresAt !== null && Date.now() >= entry.expiresAt) return { reason: 'expired' };
     return { entry };
+  }
+
+  /** Re-writes an entry read with a previous encryption key under the current one, keeping its expiry. */
+  private rewrite<T>(derived: DerivedKey, entry: Envelope<T>, bodyJson: string): void {
+    const { body: _body, ...meta } = entry;
+    const ttl = entry.expiresAt === null ? null : entry.expiresAt - Date.now();
+    if (ttl !== null && ttl <= 0) return;
+    this.write(derived, { meta, bodyJson }, ttl).catch(() => {});
   }
 
   private deleteQuietly(key: string): void {
@@ -564,8 +783,7 @@ export class ResponseCache {
       () => {},
       (error: unknown) => this.storeError('delete', error, key),
     );
-    this.pending.add(operation);
-    operation.finally(() => this.pending.delete(operation));
+    this.track(operation);
   }
 
   // ---------------------------------------------------------------- direct access
@@ -586,9 +804,9 @@ export class ResponseCache {
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return undefined;
     }
-    const found = await this.read<T>(derived);
+    const found = await this.read<T>(derived, request);
     if (!found.entry) {
-      this.counters.misses++;
+      this.missed(derived, request, found.reason);
       return undefined;
     }
     const { value, age } = this.served(found.entry, derived, request);
@@ -620,10 +838,10 @@ export class ResponseCache {
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return false;
     }
-    const text = this.encodeEntry(derived, request, value, call.ttl, metadata);
-    if (text === undefined || call.ttl === 0) return false;
+    const prepared = this.encodeEntry(derived, request, value, call.ttl, metadata);
+    if (prepared === undefined || call.ttl === 0) return false;
     const writesBefore = this.counters.writes;
-    await this.write(derived, text, call.ttl);
+    await this.write(derived, prepared, call.ttl);
     return this.counters.writes > writesBefore;
   }
 
@@ -638,6 +856,127 @@ export class ResponseCache {
       this.storeError('delete', error, derived.key);
       return false;
     }
+  }
+
+  // ---------------------------------------------------------------- maintenance (these throw: they are explicit)
+
+  /**
+   * Deletes the entries the filter selects and resolves how many. The scope is `namespace` (default: this cache's)
+   * or `all: true`; `kind`, `provider`, `model`, `olderThan` and `responseModel` narrow it. Label filters are exact
+   * key-prefix deletes in the store; nothing else can match. A purge of a whole namespace also deletes its stored
+   * counters. Throws `LlmemoError` (STORE_UNAVAILABLE) when the store fails: an erasure never fails silently.
+   */
+  async purge(filter: EntryFilter): Promise<number> {
+    const resolved = resolveFilter(filter, this.namespace, { destructive: true });
+    await this.flush();
+    if (resolved.wholeScope) this.shared?.drop(resolved.namespace);
+    return purgeEntries(this.store, resolved);
+  }
+
+  /**
+   * Deletes expired entries (SQLite keeps them otherwise; Redis expires keys itself) and, on a bounded SQLite
+   * store, evicts down to maxEntries/maxBytes. Resolves how many expired entries were deleted.
+   */
+  async prune(): Promise<number> {
+    try {
+      await this.store.ready();
+      return await this.store.prune();
+    } catch (error) {
+      throw storeFailure(this.store, error, 'prune');
+    }
+  }
+
+  /** The entries the filter selects, with metadata only (no body, so no key is needed). */
+  entries(filter: EntryFilter = {}, options: { includeExpired?: boolean } = {}): AsyncIterable<EntryInfo> {
+    return listEntries(this.store, resolveFilter(filter, this.namespace, { destructive: false }), options);
+  }
+
+  /** One stored entry by its key: metadata, and the value when it can be opened. Undefined when absent. */
+  async inspect(key: string): Promise<InspectedEntry | undefined> {
+    let found: { key: string; value: string } | undefined;
+    try {
+      await this.store.ready();
+      // A peek, not a get: a get through Keyv deletes an expired entry, and inspecting must not change the store.
+      found = await this.store.peek(key);
+    } catch (error) {
+      throw storeFailure(this.store, error, 'read the entry');
+    }
+    if (!found) return undefined;
+    const meta = readEntryMeta(key, found.value);
+    const result: InspectedEntry = { info: toEntryInfo(meta) };
+    try {
+      result.value =
+        meta.enc === undefined
+          ? decode(JSON.stringify(meta.rawBody))
+          : decode(this.codec.open(meta.enc, meta.rawBody as string, key).body);
+    } catch (error) {
+      result.error = toLlmemoError(error, 'CORRUPT_ENTRY', 'The entry body could not be decoded');
+    }
+    return result;
+  }
+
+  /** The stored records the filter selects, as they are (encrypted bodies stay encrypted), for `importEntries`. */
+  exportEntries(filter: EntryFilter = {}): AsyncIterable<ExportRecord> {
+    return exportRecords(this.store, resolveFilter(filter, this.namespace, { destructive: false }));
+  }
+
+  /** Writes exported records under their keys with their remaining time to live (expired ones are skipped). */
+  importEntries(
+    records: AsyncIterable<ExportRecord> | Iterable<ExportRecord>,
+    options: { onRecord?: (result: 'imported' | 'expired' | 'invalid') => void } = {},
+  ): Promise<ImportResult> {
+    return importRecords(this.store, records, options.onRecord);
+  }
+
+  /**
+   * Counters every process using this store recorded (with `persistStats`): hits, misses, writes, tokens saved,
+   * per namespace and model, plus totals (money saved with `prices`). Includes this process's unsent counts.
+   */
+  async storedStats(filter: { namespace?: string; all?: boolean } = {}): Promise<StoredStats> {
+    const namespace = filter.all ? undefined : (filter.namespace ?? this.namespace);
+    await this.flushStats();
+    let rows: CounterRow[];
+    try {
+      rows = await this.store.readCounters(namespace);
+    } catch (error) {
+      throw storeFailure(this.store, error, 'read its counters');
+    }
+    return { rows, totals: totalCounters(rows, this.prices) };
+  }
+
+  /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */
+  async flushStats(): Promise<void> {
+    await this.flush();
+    clearTimeout(this.statsTimer);
+    this.statsTimer = undefined;
+    while (this.statsFlush) await this.statsFlush;
+    if (!this.shared || this.shared.empty) return;
+    const rows = this.shared.take();
+    this.statsFlush = (async () => {
+      try {
+        // Bounded like any store operation: close() on a dead store must not wait for counters.
+        await withTimeout(this.store.addCounters(rows), this.timeoutMs, () => this.timeoutMessage('counter update'));
+      } catch (error) {
+        // Not worth an error event on every flush of an outage. A rejected update is retried with the next flush;
+        // a timed-out one may still land, so it is dropped rather than risk counting it twice.
+        if (!isLlmemoError(error, 'STORE_TIMEOUT')) this.shared?.restore(rows);
+        this.logger?.warn?.(`llmemo: could not save counters to the store: ${describeError(error)}`);
+      }
+    })();
+    try {
+      await this.statsFlush;
+    } finally {
+      this.statsFlush = undefined;
+    }
+  }
+
+  private scheduleStats(): void {
+    if (!this.shared || this.statsTimer !== undefined || this.closed) return;
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = undefined;
+      this.flushStats().catch(() => {});
+    }, this.statsIntervalMs);
+    this.statsTimer.unref?.();
   }
 
   // ---------------------------------------------------------------- lifecycle and observability
@@ -665,11 +1004,13 @@ export class ResponseCache {
     }
   }
 
-  /** Flushes pending writes and closes the store's connection. Later calls bypass the cache. */
+  /** Flushes pending writes and counters, stops timers and closes the store's connection. Later calls bypass. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.pruneTimer);
     await this.flush();
+    await this.flushStats();
     try {
       await withTimeout(this.store.close(), Math.max(this.timeoutMs, 1000), () => this.timeoutMessage('close'));
     } catch (error) {

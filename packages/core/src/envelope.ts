@@ -30,8 +30,23 @@ export interface Envelope<T = unknown> extends EntryMetadata {
   expiresAt: number | null;
   /** When even stale serving must stop (stale-while-revalidate / stale-if-error windows); null = never. */
   staleUntil?: number | null;
+  /** How `body` is stored when it is not inline JSON: compressed and/or encrypted, then base64. */
+  enc?: BodyEncoding;
   body: T;
 }
+
+/** Set on entries whose body is sealed: `body` is then a base64 string. Everything else stays readable. */
+export interface BodyEncoding {
+  /** Compression applied before encryption. */
+  z?: 'gzip' | 'brotli';
+  /** Id of the AES-256-GCM key (see `keyId`); absent when the body is only compressed. */
+  k?: string;
+  /** Base64 96-bit IV. The GCM tag is the last 16 bytes of the body. */
+  iv?: string;
+}
+
+/** The envelope without its body: what tools (stats, ls, purge) read, with or without the encryption key. */
+export type EntryMeta = Omit<Envelope<never>, 'body'>;
 
 function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
@@ -61,5 +76,22 @@ export function validateEnvelope<T>(value: unknown, expected: { digest: string; 
   if (!('body' in entry)) {
     throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry has no body.');
   }
+  if (entry.enc !== undefined) validateEncoding(entry.enc, entry.body);
   return entry as Envelope<T>;
+}
+
+function validateEncoding(enc: unknown, body: unknown): void {
+  if (enc === null || typeof enc !== 'object' || Array.isArray(enc) || typeof body !== 'string') {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry has an invalid body encoding.');
+  }
+  const { z, k, iv } = enc as BodyEncoding;
+  if (z !== undefined && z !== 'gzip' && z !== 'brotli') {
+    throw new LlmemoError('CORRUPT_ENTRY', `The stored entry uses an unknown compression ${JSON.stringify(z)}.`);
+  }
+  if (
+    (k === undefined) !== (iv === undefined) ||
+    (k !== undefined && (typeof k !== 'string' || typeof iv !== 'string'))
+  ) {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored entry has an invalid encryption header.');
+  }
 }

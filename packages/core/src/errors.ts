@@ -9,6 +9,7 @@ export type LlmemoErrorCode =
   | 'STORE_TIMEOUT'
   | 'CORRUPT_ENTRY'
   | 'DECRYPT_FAILED'
+  | 'UNSUPPORTED'
   | 'CLOSED';
 
 export class LlmemoError extends Error {

@@ -28,7 +28,18 @@ export interface WriteEvent {
 export interface ErrorEvent {
   error: LlmemoError;
   /** The store operation or stage that failed. */
-  operation: 'get' | 'set' | 'delete' | 'decode' | 'encode' | 'store' | 'close' | 'other';
+  operation:
+    | 'get'
+    | 'set'
+    | 'delete'
+    | 'decode'
+    | 'decrypt'
+    | 'encode'
+    | 'store'
+    | 'close'
+    | 'prune'
+    | 'stats'
+    | 'other';
   key?: string;
 }
 export interface SkipEvent {
@@ -42,8 +53,15 @@ export interface CoalescedEvent {
   waiting: number;
 }
 
+export interface EvictEvent {
+  /** Entries evicted to stay within maxEntries/maxBytes. */
+  count: number;
+  store: string;
+}
+
 export interface CacheEvents {
   hit: HitEvent;
+  evict: EvictEvent;
   miss: MissEvent;
   write: WriteEvent;
   error: ErrorEvent;

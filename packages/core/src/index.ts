@@ -1,11 +1,26 @@
-export type { CacheEntry, CacheOptions, CacheResult, ComputeOptions, Logger, Lookup } from './cache.js';
+export type {
+  CacheEntry,
+  CacheOptions,
+  CacheResult,
+  ComputeOptions,
+  InspectedEntry,
+  Logger,
+  Lookup,
+  StoredStats,
+} from './cache.js';
 export { createCache, ResponseCache } from './cache.js';
 export type { TextNormalization } from './canonicalize.js';
 export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION, sha256Hex } from './canonicalize.js';
 export { decode, encode } from './codec.js';
+export type { CompressionAlgorithm, CompressionOption, CompressionSettings } from './compression.js';
+export { DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';
 export type { Duration } from './duration.js';
 export { parseDuration, parseTtl } from './duration.js';
-export type { EntryMetadata, Envelope, TokenUsage } from './envelope.js';
+export type { EncryptionOptions, KeyMaterial } from './encryption.js';
+export { ENCRYPTION_KEY_ENV, keyId, PREVIOUS_KEYS_ENV, parseKeyMaterial } from './encryption.js';
+export type { StoredEntryInfo } from './entry-codec.js';
+export { readEntryMeta } from './entry-codec.js';
+export type { BodyEncoding, EntryMeta, EntryMetadata, Envelope, TokenUsage } from './envelope.js';
 export { ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
 export type { LlmemoErrorCode } from './errors.js';
 export { isLlmemoError, LlmemoError } from './errors.js';
@@ -13,11 +28,13 @@ export type {
   CacheEvents,
   CoalescedEvent,
   ErrorEvent,
+  EvictEvent,
   HitEvent,
   MissEvent,
   SkipEvent,
   WriteEvent,
 } from './events.js';
+export type { EntryFilter } from './filter.js';
 export type { KeyLabels } from './key.js';
 export {
   DEFAULT_EXCLUDED_PARAMS,
@@ -29,6 +46,8 @@ export {
   parseKey,
   unescapeLabel,
 } from './key.js';
+export type { EntryInfo, ExportRecord, ImportResult } from './maintenance.js';
+export type { MeterProviderLike, MetricsOptions } from './metrics.js';
 export type { CacheMode, CallOptions, NormalizeOption, ResolvedCallOptions } from './options.js';
 export {
   CACHE_MODES,
@@ -38,14 +57,17 @@ export {
   resolveCallOptions,
 } from './options.js';
 export type { CacheRequest } from './request.js';
-export type { CacheStats } from './stats.js';
+export type { CacheStats, CounterTotals, ModelPrice, ModelStats, PriceTable } from './stats.js';
+export { cost, resolvePrices, totalCounters } from './stats.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
-export { createMemoryStore, LruMapStore } from './stores/memory.js';
+export { createMemoryStore, LruMapStore, MemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';
-export { RedisStore } from './stores/redis.js';
+export { RedisStore, STATS_PREFIX } from './stores/redis.js';
 export type { KeyvStorageAdapterLike, StoreInput } from './stores/resolve.js';
 export { resolveStore } from './stores/resolve.js';
 export type { SqliteStoreOptions } from './stores/sqlite.js';
 export { SqliteStore } from './stores/sqlite.js';
-export type { CacheStore } from './stores/store.js';
+export type { CacheStore, CounterRow, ScannedEntry } from './stores/store.js';
 export { KeyvStore } from './stores/store.js';
+export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
+export { StreamFlight } from './stream-flight.js';

@@ -1,6 +1,6 @@
-import Keyv from 'keyv';
+import { Keyv } from 'keyv';
 import { LRUCache } from 'lru-cache';
-import { KeyvStore } from './store.js';
+import { BATCH_SIZE, KeyvStore, type ScannedEntry } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most entries kept; the least recently used go first. Default 10,000. */
@@ -57,16 +57,74 @@ export class LruMapStore {
   }
 }
 
-export function createMemoryStore(options: MemoryStoreOptions = {}): KeyvStore {
-  const adapter = new LruMapStore(options);
-  const keyv = new Keyv({
-    store: adapter,
-    namespace: undefined,
-    useKeyPrefix: false,
-    serialize: undefined,
-    deserialize: undefined,
-    throwOnErrors: true,
-  });
-  keyv.on('error', () => {});
-  return new KeyvStore('memory', keyv);
+/** memory://: maintenance operations walk the LRU directly (without touching recency). */
+export class MemoryStore extends KeyvStore {
+  override readonly deleteWhileScanning = true;
+
+  constructor(readonly adapter: LruMapStore) {
+    const keyv = new Keyv({
+      store: adapter,
+      namespace: undefined,
+      useKeyPrefix: false,
+      serialize: undefined,
+      deserialize: undefined,
+      throwOnErrors: true,
+    });
+    keyv.on('error', () => {});
+    super('memory', keyv);
+  }
+
+  private keysWith(prefix: string): string[] {
+    const keys: string[] = [];
+    for (const key of this.adapter.lru.keys()) if (key.startsWith(prefix)) keys.push(key);
+    return keys;
+  }
+
+  override async peek(key: string): Promise<ScannedEntry | undefined> {
+    const data = this.adapter.lru.peek(key);
+    return data && typeof data.value === 'string' ? { key, value: data.value, expires: data.expires } : undefined;
+  }
+
+  override async *scan(prefix: string): AsyncIterable<ScannedEntry[]> {
+    const keys = this.keysWith(prefix);
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
+      const batch: ScannedEntry[] = [];
+      for (const key of keys.slice(start, start + BATCH_SIZE)) {
+        const data = this.adapter.lru.peek(key);
+        if (data && typeof data.value === 'string') batch.push({ key, value: data.value, expires: data.expires });
+      }
+      if (batch.length > 0) yield batch;
+    }
+  }
+
+  override async *scanKeys(prefix: string): AsyncIterable<string[]> {
+    const keys = this.keysWith(prefix);
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) yield keys.slice(start, start + BATCH_SIZE);
+  }
+
+  override async deleteKeys(keys: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const key of keys) if (this.adapter.lru.delete(key)) deleted++;
+    return deleted;
+  }
+
+  override async deletePrefix(prefix: string): Promise<number> {
+    return this.deleteKeys(this.keysWith(prefix));
+  }
+
+  override async prune(now = Date.now()): Promise<number> {
+    const expired: string[] = [];
+    for (const [key, data] of this.adapter.lru.entries()) {
+      if (typeof data.expires === 'number' && data.expires <= now) expired.push(key);
+    }
+    return this.deleteKeys(expired);
+  }
+
+  override async count(prefix: string): Promise<number> {
+    return this.keysWith(prefix).length;
+  }
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  return new MemoryStore(new LruMapStore(options));
 }

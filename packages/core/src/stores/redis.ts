@@ -1,10 +1,23 @@
-import KeyvRedis from '@keyv/redis';
-import Keyv from 'keyv';
-import { KeyvStore } from './store.js';
+import KeyvRedisImport from '@keyv/redis';
+import { Keyv } from 'keyv';
+import { escapeLabel, KEY_PREFIX, unescapeLabel } from '../key.js';
+import { parseWrapper } from './sqlite.js';
+import { BATCH_SIZE, COUNTER_FIELDS, type CounterRow, emptyCounters, KeyvStore, type ScannedEntry } from './store.js';
 
 export interface RedisStoreOptions {
   /** Give up connecting after this long. Default 2000 ms. */
   connectTimeoutMs?: number;
+}
+
+/** The commands the maintenance operations use, on a single node or one cluster master. */
+interface NodeClient {
+  scanIterator(options: { MATCH: string; COUNT: number; TYPE?: string }): AsyncIterable<string[]>;
+  mGet(keys: string[]): Promise<(string | null)[]>;
+  get(key: string): Promise<string | null>;
+  unlink(keys: string | string[]): Promise<number>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  hIncrBy(key: string, field: string, increment: number): Promise<number>;
+  multi(): { hIncrBy(key: string, field: string, increment: number): unknown; exec(): Promise<unknown> };
 }
 
 type RedisClient = {
@@ -18,27 +31,72 @@ type RedisClient = {
 };
 
 /**
+ * @keyv/redis has no named export of its adapter class, and our CJS build (esbuild's Node interop) hands a default
+ * import the whole `module.exports` object; the ESM build hands the class. Accept both.
+ */
+const KeyvRedis: typeof KeyvRedisImport =
+  typeof KeyvRedisImport === 'function'
+    ? KeyvRedisImport
+    : (KeyvRedisImport as unknown as { default: typeof KeyvRedisImport }).default;
+type KeyvRedis<T> = InstanceType<typeof KeyvRedisImport<T>>;
+
+/** A @keyv/redis adapter (duck-typed: the app may hold another copy of the package) without a key namespace. */
+export function isKeyvRedisAdapter(value: unknown): value is KeyvRedis<string> {
+  const candidate = value as Partial<KeyvRedis<string>> | null;
+  return (
+    candidate !== null &&
+    typeof candidate === 'object' &&
+    typeof candidate.getMasterNodes === 'function' &&
+    typeof candidate.isCluster === 'function' &&
+    typeof candidate.getClient === 'function' &&
+    candidate.namespace === undefined
+  );
+}
+
+/** Where the counters of a namespace live: a hash, outside every entry prefix (`__stats__` is no escaped label). */
+export const STATS_PREFIX = `${KEY_PREFIX}__stats__:`;
+
+/** Escapes Redis glob characters, so a prefix matches only itself (our escaped labels contain none anyway). */
+export function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+}
+
+/**
  * The @keyv/redis adapter with client settings that fail fast: no offline queue (a command while disconnected
  * rejects at once instead of waiting for a reconnect) and a bounded, backing-off reconnect loop.
+ *
+ * Maintenance uses SCAN (never KEYS) with MATCH on the exact, glob-escaped prefix and deletes with UNLINK in
+ * batches, on every master of a cluster. Cluster masters only accept multi-key commands within one hash slot, so
+ * there values and deletes go one key per command (node-redis pipelines them into one round trip).
  */
 export class RedisStore extends KeyvStore {
+  override readonly sharedCounters = true;
+  override readonly deleteWhileScanning = true;
   readonly adapter: KeyvRedis<string>;
   readonly client: RedisClient;
 
-  constructor(url: string, options: RedisStoreOptions = {}) {
+  /**
+   * From a URL (llmemo builds the client), or from a @keyv/redis adapter the app built, e.g. over
+   * `createCluster(…)`: its client settings are kept, and closing the cache leaves its connection to the app.
+   */
+  constructor(source: string | KeyvRedis<string>, options: RedisStoreOptions = {}) {
+    const owned = typeof source === 'string';
     const connectTimeout = options.connectTimeoutMs ?? 2000;
-    const adapter = new KeyvRedis<string>(
-      {
-        url,
-        disableOfflineQueue: true,
-        socket: {
-          connectTimeout,
-          // Keep trying forever, but never more often than every 50 ms nor less often than every 2 s.
-          reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2000),
-        },
-      },
-      { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: connectTimeout },
-    );
+    const adapter =
+      typeof source === 'string'
+        ? new KeyvRedis<string>(
+            {
+              url: source,
+              disableOfflineQueue: true,
+              socket: {
+                connectTimeout,
+                // Keep trying forever, but never more often than every 50 ms nor less often than every 2 s.
+                reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2000),
+              },
+            },
+            { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: connectTimeout },
+          )
+        : source;
     adapter.namespace = undefined;
     const keyv = new Keyv({
       store: adapter,
@@ -59,6 +117,7 @@ export class RedisStore extends KeyvStore {
         await adapter.getClient();
       },
       async () => {
+        if (!owned) return;
         try {
           if (client.isOpen) await adapter.disconnect();
         } catch {
@@ -68,5 +127,163 @@ export class RedisStore extends KeyvStore {
     );
     this.adapter = adapter;
     this.client = client;
+  }
+
+  private get cluster(): boolean {
+    return this.adapter.isCluster();
+  }
+
+  private async masters(): Promise<NodeClient[]> {
+    return (await this.adapter.getMasterNodes()) as unknown as NodeClient[];
+  }
+
+  /** A client for single-key commands (the cluster client routes them by slot). */
+  private async any(): Promise<NodeClient> {
+    return (await this.adapter.getClient()) as unknown as NodeClient;
+  }
+
+  override async peek(key: string): Promise<ScannedEntry | undefined> {
+    const wrapped = parseWrapper(await (await this.any()).get(key));
+    return wrapped ? { key, ...wrapped } : undefined;
+  }
+
+  override async *scanKeys(prefix: string): AsyncIterable<string[]> {
+    for (const node of await this.masters()) {
+      // SCAN may return a key twice while the keyspace rehashes; never hand a caller the same key twice.
+      const seen = new Set<string>();
+      for await (const keys of node.scanIterator({
+        MATCH: `${globEscape(prefix)}*`,
+        COUNT: BATCH_SIZE,
+        TYPE: 'string',
+      })) {
+        const fresh = keys.filter((key) => key.startsWith(prefix) && !seen.has(key));
+        for (const key of fresh) seen.add(key);
+        if (fresh.length > 0) yield fresh;
+      }
+    }
+  }
+
+  override async *scan(prefix: string): AsyncIterable<ScannedEntry[]> {
+    for await (const keys of this.scanKeys(prefix)) {
+      const values = await this.values(keys);
+      const batch: ScannedEntry[] = [];
+      for (const [index, key] of keys.entries()) {
+        const wrapped = parseWrapper(values[index]);
+        if (wrapped) batch.push({ key, ...wrapped });
+      }
+      if (batch.length > 0) yield batch;
+    }
+  }
+
+  private async values(keys: string[]): Promise<(string | null)[]> {
+    const client = await this.any();
+    if (!this.cluster) return client.mGet(keys);
+    return Promise.all(keys.map((key) => client.get(key)));
+  }
+
+  override async deleteKeys(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const client = await this.any();
+    let deleted = 0;
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
+      const batch = keys.slice(start, start + BATCH_SIZE);
+      if (this.cluster) {
+        const counts = await Promise.all(batch.map((key) => client.unlink(key)));
+        deleted += counts.reduce((sum, n) => sum + n, 0);
+      } else {
+        deleted += await client.unlink(batch);
+      }
+    }
+    return deleted;
+  }
+
+  override async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    for await (const keys of this.scanKeys(prefix)) deleted += await this.deleteKeys(keys);
+    return deleted;
+  }
+
+  /** Redis expires keys itself (every write sets PX unless ttl is null): nothing to prune. */
+  override async prune(): Promise<number> {
+    return 0;
+  }
+
+  override async count(): Promise<number | undefined> {
+    return undefined;
+  }
+
+  // Counters: one hash per namespace, a field per model and counter, incremented atomically (HINCRBY).
+
+  override async addCounters(rows: readonly CounterRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const client = await this.any();
+    const byHash = new Map<string, CounterRow[]>();
+    for (const row of rows) {
+      const key = `${STATS_PREFIX}${escapeLabel(row.namespace)}`;
+      byHash.set(key, [...(byHash.get(key) ?? []), row]);
+    }
+    for (const [key, hashRows] of byHash) {
+      const multi = client.multi();
+      for (const row of hashRows) {
+        for (const field of COUNTER_FIELDS) {
+          if (row[field] !== 0) multi.hIncrBy(key, `${escapeLabel(row.model)}|${field}`, row[field]);
+        }
+      }
+      await multi.exec();
+    }
+  }
+
+  override async readCounters(namespace?: string): Promise<CounterRow[]> {
+    const client = await this.any();
+    const hashes: string[] = [];
+    if (namespace !== undefined) {
+      hashes.push(`${STATS_PREFIX}${escapeLabel(namespace)}`);
+    } else {
+      for (const node of await this.masters()) {
+        for await (const keys of node.scanIterator({
+          MATCH: `${globEscape(STATS_PREFIX)}*`,
+          COUNT: BATCH_SIZE,
+          TYPE: 'hash',
+        })) {
+          for (const key of keys) if (!hashes.includes(key)) hashes.push(key);
+        }
+      }
+    }
+    const rows: CounterRow[] = [];
+    for (const hash of hashes) {
+      const ns = unescapeLabel(hash.slice(STATS_PREFIX.length));
+      const byModel = new Map<string, CounterRow>();
+      for (const [field, value] of Object.entries(await client.hGetAll(hash))) {
+        const bar = field.lastIndexOf('|');
+        const counter = field.slice(bar + 1) as (typeof COUNTER_FIELDS)[number];
+        if (bar < 0 || !COUNTER_FIELDS.includes(counter)) continue;
+        const model = unescapeLabel(field.slice(0, bar));
+        let row = byModel.get(model);
+        if (!row) {
+          row = emptyCounters(ns, model);
+          byModel.set(model, row);
+        }
+        row[counter] = Number(value);
+      }
+      rows.push(...byModel.values());
+    }
+    return rows;
+  }
+
+  override async deleteCounters(namespace?: string): Promise<void> {
+    const client = await this.any();
+    if (namespace !== undefined) {
+      await client.unlink(`${STATS_PREFIX}${escapeLabel(namespace)}`);
+      return;
+    }
+    for (const node of await this.masters()) {
+      for await (const keys of node.scanIterator({
+        MATCH: `${globEscape(STATS_PREFIX)}*`,
+        COUNT: BATCH_SIZE,
+        TYPE: 'hash',
+      })) {
+        for (const key of keys) await client.unlink(key);
+      }
+    }
   }
 }

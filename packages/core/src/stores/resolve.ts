@@ -1,7 +1,7 @@
-import KeyvModule from 'keyv';
+import { Keyv as KeyvModule } from 'keyv';
 import { LlmemoError } from '../errors.js';
 import { createMemoryStore, type MemoryStoreOptions } from './memory.js';
-import { RedisStore, type RedisStoreOptions } from './redis.js';
+import { isKeyvRedisAdapter, RedisStore, type RedisStoreOptions } from './redis.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import { type CacheStore, KeyvStore } from './store.js';
 
@@ -85,6 +85,9 @@ export function resolveStore(input: StoreInput | undefined, options: StoreOption
       input.on('error', () => {});
       return new KeyvStore('keyv', input);
     }
+    // A @keyv/redis adapter (a cluster, a sentinel, a client with the app's own settings) keeps the native
+    // maintenance operations: SCAN per master, UNLINK, counters in hashes.
+    if (isKeyvRedisAdapter(input)) return new RedisStore(input, options.redis);
     const adapter = input as KeyvStorageAdapterLike;
     if (
       typeof adapter.get === 'function' &&

@@ -1,13 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import KeyvSqlite from '@keyv/sqlite';
-import Keyv from 'keyv';
-import { KeyvStore } from './store.js';
+import { KeyvSqlite } from '@keyv/sqlite';
+import { Keyv } from 'keyv';
+import { BATCH_SIZE, COUNTER_FIELDS, type CounterRow, KeyvStore, prefixEnd, type ScannedEntry } from './store.js';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
   table?: string;
+  /** Most entries kept: the least recently used are evicted. Default unbounded. */
+  maxEntries?: number;
+  /** Most bytes of stored values kept: the least recently used are evicted. Default unbounded. */
+  maxBytes?: number;
+  /** How often the access times of hits are written, in one batched statement. Default 1000 ms. */
+  touchIntervalMs?: number;
+  /** Called with the number of entries evicted to stay within the bounds. */
+  onEvict?: (count: number) => void;
 }
 
 /** `sqlite://relative/path`, `sqlite:///absolute/path` or `sqlite://:memory:` → the file path. */
@@ -19,11 +27,39 @@ export function sqlitePath(url: string): string {
 
 export type SqliteQuery = (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
 
-/** The @keyv/sqlite adapter, plus what Keyv leaves out: WAL and a busy timeout so several processes can share one file. */
+/** Epoch milliseconds, computed inside SQLite (for triggers). */
+const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
+/**
+ * The @keyv/sqlite adapter, plus what Keyv leaves out:
+ * - WAL and a busy timeout, so several processes can share one file; `secure_delete` so a purge leaves no
+ *   readable remains in the file's free pages.
+ * - A side table `<table>_meta(key, atime, bytes, expires)` kept by triggers, so pruning expired rows and evicting
+ *   least-recently-used ones are index lookups instead of JSON scans of every value. Triggers (not our own
+ *   upserts) keep it right whoever writes: Keyv, an older llmemo, another process. The side table is separate so
+ *   that recording a hit rewrites a ~100-byte row, not the whole stored value.
+ * - Prefix scans and deletes on key ranges (`key >= ? AND key < ?`), never LIKE, whose `_` and `%` are wildcards.
+ * - Shared counters in `<table>_stats`, incremented with one upsert per flush.
+ */
 export class SqliteStore extends KeyvStore {
+  override readonly sharedCounters = true;
+  override readonly deleteWhileScanning = true;
   readonly path: string;
   readonly table: string;
   readonly query: SqliteQuery;
+  readonly maxEntries: number | undefined;
+  readonly maxBytes: number | undefined;
+  private readonly adapter: KeyvSqlite;
+  private readonly meta: string;
+  private readonly stats: string;
+  private readonly touchIntervalMs: number;
+  private readonly onEvict: ((count: number) => void) | undefined;
+  private setupPromise: Promise<void> | undefined;
+  private touched = new Set<string>();
+  private touchTimer: ReturnType<typeof setTimeout> | undefined;
+  private boundsTimer: ReturnType<typeof setTimeout> | undefined;
+  private enforcing: Promise<number> | undefined;
+  private closed = false;
 
   constructor(url: string, options: SqliteStoreOptions = {}) {
     const path = sqlitePath(url);
@@ -52,24 +88,337 @@ export class SqliteStore extends KeyvStore {
     });
     keyv.on('error', () => {});
     adapter.on('error', () => {});
-    const query = adapter.query as unknown as SqliteQuery;
-    let pragmas: Promise<void> | undefined;
-    const ready = () => {
-      pragmas ??= (async () => {
-        // WAL lets readers proceed while another process writes; NORMAL sync is safe with WAL and much faster.
-        if (path !== ':memory:') await query('PRAGMA journal_mode=WAL');
-        await query('PRAGMA synchronous=NORMAL');
-      })();
-      return pragmas;
-    };
-    super('sqlite', keyv, ready, async () => {
-      await pragmas?.catch(() => {});
-      await (adapter as unknown as { close(): Promise<void> }).close();
-    });
+    super('sqlite', keyv);
+    this.adapter = adapter;
     this.path = path;
     this.table = adapter.opts.table as string;
-    this.query = query;
-    // Start the connection and pragmas now so the first lookup does not pay for them; failures surface on use.
-    ready().catch(() => {});
+    this.meta = `${this.table}_meta`;
+    this.stats = `${this.table}_stats`;
+    this.query = adapter.query as unknown as SqliteQuery;
+    this.maxEntries = options.maxEntries;
+    this.maxBytes = options.maxBytes;
+    this.touchIntervalMs = options.touchIntervalMs ?? 1000;
+    this.onEvict = options.onEvict;
+    // Start the connection and schema now so the first lookup does not pay for them; failures surface on use.
+    this.ready().catch(() => {});
+  }
+
+  get bounded(): boolean {
+    return this.maxEntries !== undefined || this.maxBytes !== undefined;
+  }
+
+  override ready(): Promise<void> {
+    this.setupPromise ??= this.setup().catch((error: unknown) => {
+      // A transient failure (a lock held too long) must not disable the store for good: retry on next use.
+      this.setupPromise = undefined;
+      throw error;
+    });
+    return this.setupPromise;
+  }
+
+  private async setup(): Promise<void> {
+    const { query, table, meta, stats } = this;
+    // WAL lets readers proceed while another process writes; NORMAL sync is safe with WAL and much faster.
+    if (this.path !== ':memory:') await query('PRAGMA journal_mode=WAL');
+    await query('PRAGMA synchronous=NORMAL');
+    await query('PRAGMA secure_delete=ON');
+    const present = await query('SELECT name FROM sqlite_master WHERE name IN (?, ?)', `${meta}_delete`, stats);
+    if (present.length === 2) return;
+    // Schema changes wait for the write lock, which other processes' writes hold in turn: run them on a connection
+    // of their own, so this one keeps serving lookups meanwhile. Every statement is idempotent (processes may race
+    // here), and the backfill runs after the triggers exist, so no row written meanwhile is missed.
+    const ddl =
+      this.path === ':memory:'
+        ? { query, close: async () => {} }
+        : await (
+            this.adapter.opts as unknown as { connect(): Promise<{ query: SqliteQuery; close(): Promise<void> }> }
+          ).connect();
+    // An upsert, not INSERT OR REPLACE: inside a trigger, the outer statement's conflict policy overrides OR.
+    const upsert = `INSERT INTO ${meta} VALUES (NEW.key, ${NOW_MS}, length(CAST(NEW.value AS BLOB)), CASE WHEN json_valid(NEW.value) THEN json_extract(NEW.value, '$.expires') END) ON CONFLICT (key) DO UPDATE SET atime = excluded.atime, bytes = excluded.bytes, expires = excluded.expires`;
+    try {
+      for (const statement of [
+        `CREATE TABLE IF NOT EXISTS ${meta} (key TEXT PRIMARY KEY, atime INTEGER NOT NULL, bytes INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID`,
+        `CREATE INDEX IF NOT EXISTS ${meta}_atime ON ${meta} (atime)`,
+        `CREATE INDEX IF NOT EXISTS ${meta}_expires ON ${meta} (expires) WHERE expires IS NOT NULL`,
+        `CREATE TRIGGER IF NOT EXISTS ${meta}_insert AFTER INSERT ON ${table} BEGIN ${upsert}; END`,
+        `CREATE TRIGGER IF NOT EXISTS ${meta}_update AFTER UPDATE OF value ON ${table} BEGIN ${upsert}; END`,
+        `CREATE TRIGGER IF NOT EXISTS ${meta}_delete AFTER DELETE ON ${table} BEGIN DELETE FROM ${meta} WHERE key = OLD.key; END`,
+        // Rows written before the triggers existed: least recently used (atime 0) until they are read.
+        `INSERT OR IGNORE INTO ${meta} SELECT key, 0, length(CAST(value AS BLOB)), CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END FROM ${table}`,
+        `CREATE TABLE IF NOT EXISTS ${stats} (ns TEXT NOT NULL, model TEXT NOT NULL, ${COUNTER_FIELDS.map((f) => `${f} INTEGER NOT NULL DEFAULT 0`).join(', ')}, PRIMARY KEY (ns, model)) WITHOUT ROWID`,
+      ]) {
+        await ddl.query(statement);
+      }
+    } finally {
+      await ddl.close();
+    }
+  }
+
+  // Lookups and writes do not wait for the schema: the triggers (or the backfill) account for every row.
+
+  override async get(key: string): Promise<string | undefined> {
+    const value = await super.get(key);
+    if (value !== undefined && this.bounded) this.touch(key);
+    return value;
+  }
+
+  override async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+    await super.set(key, value, ttlMs);
+    if (this.bounded) this.scheduleBounds();
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.touchTimer);
+    clearTimeout(this.boundsTimer);
+    await this.flushTouches().catch(() => {});
+    await this.enforcing?.catch(() => {});
+    await this.setupPromise?.catch(() => {});
+    await (this.adapter as unknown as { close(): Promise<void> }).close();
+  }
+
+  // ---------------------------------------------------------------- recency and bounds
+
+  /**
+   * Records a hit for LRU eviction. Hits only mark the key; one UPDATE per `touchIntervalMs` writes them all, so a
+   * hot key costs one small write per interval at most and the hit itself never waits for a write.
+   */
+  private touch(key: string): void {
+    this.touched.add(key);
+    if (this.touchTimer === undefined && !this.closed) {
+      this.touchTimer = setTimeout(() => {
+        this.touchTimer = undefined;
+        this.flushTouches().catch(() => {});
+      }, this.touchIntervalMs);
+      this.touchTimer.unref?.();
+    }
+  }
+
+  async flushTouches(): Promise<void> {
+    if (this.touched.size === 0) return;
+    await this.ready();
+    const keys = [...this.touched];
+    this.touched = new Set();
+    const now = Date.now();
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
+      await this.query(
+        `UPDATE ${this.meta} SET atime = ? WHERE key IN (SELECT value FROM json_each(?))`,
+        now,
+        JSON.stringify(keys.slice(start, start + BATCH_SIZE)),
+      );
+    }
+  }
+
+  /** Checks the bounds at most once a second after writes, off the write path. */
+  private scheduleBounds(): void {
+    if (this.boundsTimer !== undefined || this.closed) return;
+    this.boundsTimer = setTimeout(() => {
+      this.boundsTimer = undefined;
+      this.enforceBounds().catch(() => {});
+    }, 1000);
+    this.boundsTimer.unref?.();
+  }
+
+  /** Evicts least recently used entries until the table is within maxEntries and maxBytes. Resolves how many. */
+  enforceBounds(): Promise<number> {
+    if (!this.bounded) return Promise.resolve(0);
+    this.enforcing ??= this.evict().finally(() => {
+      this.enforcing = undefined;
+    });
+    return this.enforcing;
+  }
+
+  private async evict(): Promise<number> {
+    await this.ready();
+    await this.flushTouches();
+    const [totals] = await this.query(`SELECT count(*) AS n, total(bytes) AS b FROM ${this.meta}`);
+    let evicted = 0;
+    const entries = Number(totals?.n ?? 0);
+    if (this.maxEntries !== undefined && entries > this.maxEntries) {
+      const rows = await this.query(
+        `DELETE FROM ${this.table} WHERE key IN (SELECT key FROM ${this.meta} ORDER BY atime, key LIMIT ?) RETURNING 1`,
+        entries - this.maxEntries,
+      );
+      evicted += rows.length;
+    }
+    if (this.maxBytes !== undefined && Number(totals?.b ?? 0) > this.maxBytes) {
+      // Keep the most recently used entries whose running total fits; delete the rest.
+      const rows = await this.query(
+        `DELETE FROM ${this.table} WHERE key IN (SELECT key FROM (SELECT key, sum(bytes) OVER (ORDER BY atime DESC, key DESC ROWS UNBOUNDED PRECEDING) AS kept FROM ${this.meta}) WHERE kept > ?) RETURNING 1`,
+        this.maxBytes,
+      );
+      evicted += rows.length;
+    }
+    if (evicted > 0) this.onEvict?.(evicted);
+    return evicted;
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  override async peek(key: string): Promise<ScannedEntry | undefined> {
+    await this.ready();
+    const [row] = await this.query(`SELECT value FROM ${this.table} WHERE key = ?`, key);
+    const wrapped = parseWrapper(row?.value);
+    return wrapped ? { key, ...wrapped } : undefined;
+  }
+
+  override async *scan(prefix: string): AsyncIterable<ScannedEntry[]> {
+    await this.ready();
+    let after = '';
+    for (;;) {
+      const rows = await this.query(
+        `SELECT key, value FROM ${this.table} WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?`,
+        prefix,
+        prefixEnd(prefix),
+        after,
+        BATCH_SIZE,
+      );
+      if (rows.length === 0) return;
+      const batch: ScannedEntry[] = [];
+      for (const row of rows) {
+        const wrapped = parseWrapper(row.value);
+        if (wrapped) batch.push({ key: row.key as string, ...wrapped });
+      }
+      after = rows[rows.length - 1]!.key as string;
+      if (batch.length > 0) yield batch;
+      if (rows.length < BATCH_SIZE) return;
+    }
+  }
+
+  override async *scanKeys(prefix: string): AsyncIterable<string[]> {
+    await this.ready();
+    let after = '';
+    for (;;) {
+      const rows = await this.query(
+        `SELECT key FROM ${this.table} WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?`,
+        prefix,
+        prefixEnd(prefix),
+        after,
+        BATCH_SIZE,
+      );
+      if (rows.length === 0) return;
+      const keys = rows.map((row) => row.key as string);
+      after = keys[keys.length - 1]!;
+      yield keys;
+      if (rows.length < BATCH_SIZE) return;
+    }
+  }
+
+  override async deleteKeys(keys: readonly string[]): Promise<number> {
+    await this.ready();
+    let deleted = 0;
+    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
+      const rows = await this.query(
+        `DELETE FROM ${this.table} WHERE key IN (SELECT value FROM json_each(?)) RETURNING 1`,
+        JSON.stringify(keys.slice(start, start + BATCH_SIZE)),
+      );
+      deleted += rows.length;
+    }
+    return deleted;
+  }
+
+  override async deletePrefix(prefix: string): Promise<number> {
+    await this.ready();
+    let deleted = 0;
+    // In batches, so other processes' writes get the lock in between on a large purge.
+    for (;;) {
+      const rows = await this.query(
+        `DELETE FROM ${this.table} WHERE key IN (SELECT key FROM ${this.table} WHERE key >= ? AND key < ? LIMIT ?) RETURNING 1`,
+        prefix,
+        prefixEnd(prefix),
+        BATCH_SIZE,
+      );
+      deleted += rows.length;
+      if (rows.length < BATCH_SIZE) return deleted;
+    }
+  }
+
+  override async prune(now = Date.now()): Promise<number> {
+    await this.ready();
+    let deleted = 0;
+    for (;;) {
+      const rows = await this.query(
+        `DELETE FROM ${this.table} WHERE key IN (SELECT key FROM ${this.meta} WHERE expires IS NOT NULL AND expires <= ? LIMIT ?) RETURNING 1`,
+        now,
+        BATCH_SIZE,
+      );
+      deleted += rows.length;
+      if (rows.length < BATCH_SIZE) break;
+    }
+    await this.enforceBounds();
+    return deleted;
+  }
+
+  override async count(prefix: string): Promise<number> {
+    await this.ready();
+    const [row] = await this.query(
+      `SELECT count(*) AS n FROM ${this.table} WHERE key >= ? AND key < ?`,
+      prefix,
+      prefixEnd(prefix),
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Moves everything from the write-ahead log into the database file and truncates the log, so deleted entries
+   * (overwritten in place by secure_delete) do not survive in old WAL frames. Best effort: readers in other
+   * processes can keep frames alive until they finish.
+   */
+  async checkpoint(): Promise<void> {
+    await this.ready();
+    if (this.path !== ':memory:') await this.query('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Total entries and stored bytes (from the side table: no value is read). */
+  async size(): Promise<{ entries: number; bytes: number }> {
+    await this.ready();
+    const [row] = await this.query(`SELECT count(*) AS n, total(bytes) AS b FROM ${this.meta}`);
+    return { entries: Number(row?.n ?? 0), bytes: Number(row?.b ?? 0) };
+  }
+
+  // ---------------------------------------------------------------- shared counters
+
+  override async addCounters(rows: readonly CounterRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.ready();
+    const columns = COUNTER_FIELDS.join(', ');
+    const values = COUNTER_FIELDS.map((_, i) => `json_extract(value, '$[${i + 2}]')`).join(', ');
+    const updates = COUNTER_FIELDS.map((f) => `${f} = ${f} + excluded.${f}`).join(', ');
+    await this.query(
+      // `WHERE true` resolves SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.
+      `INSERT INTO ${this.stats} (ns, model, ${columns}) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${values} FROM json_each(?) WHERE true ON CONFLICT (ns, model) DO UPDATE SET ${updates}`,
+      JSON.stringify(rows.map((row) => [row.namespace, row.model, ...COUNTER_FIELDS.map((f) => row[f])])),
+    );
+  }
+
+  override async readCounters(namespace?: string): Promise<CounterRow[]> {
+    await this.ready();
+    const rows =
+      namespace === undefined
+        ? await this.query(`SELECT * FROM ${this.stats}`)
+        : await this.query(`SELECT * FROM ${this.stats} WHERE ns = ?`, namespace);
+    return rows.map((row) => {
+      const counters = { namespace: row.ns as string, model: row.model as string } as CounterRow;
+      for (const field of COUNTER_FIELDS) counters[field] = Number(row[field] ?? 0);
+      return counters;
+    });
+  }
+
+  override async deleteCounters(namespace?: string): Promise<void> {
+    await this.ready();
+    if (namespace === undefined) await this.query(`DELETE FROM ${this.stats}`);
+    else await this.query(`DELETE FROM ${this.stats} WHERE ns = ?`, namespace);
+  }
+}
+
+/** Keyv's stored JSON `{ value, expires }` → our text and its expiry; undefined for anything else. */
+export function parseWrapper(raw: unknown): { value: string; expires?: number } | undefined {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const data = JSON.parse(raw) as { value?: unknown; expires?: unknown };
+    if (typeof data?.value !== 'string') return undefined;
+    return typeof data.expires === 'number' ? { value: data.value, expires: data.expires } : { value: data.value };
+  } catch {
+    return undefined;
   }
 }

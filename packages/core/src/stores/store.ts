@@ -1,9 +1,57 @@
 import type Keyv from 'keyv';
+import { LlmemoError } from '../errors.js';
+
+/** One stored entry as a scan returns it: our encoded text, and the store-level expiry when it has one. */
+export interface ScannedEntry {
+  key: string;
+  value: string;
+  /** Epoch ms after which the store considers the entry gone (Keyv's `expires`); undefined = never. */
+  expires?: number | undefined;
+}
+
+/** Running counters per namespace and model, kept in the store so another process (the CLI) can read them. */
+export interface CounterRow {
+  namespace: string;
+  model: string;
+  hits: number;
+  misses: number;
+  writes: number;
+  bytesWritten: number;
+  inputTokensSaved: number;
+  outputTokensSaved: number;
+}
+
+export const COUNTER_FIELDS = [
+  'hits',
+  'misses',
+  'writes',
+  'bytesWritten',
+  'inputTokensSaved',
+  'outputTokensSaved',
+] as const satisfies readonly (keyof CounterRow)[];
+
+export type CounterField = (typeof COUNTER_FIELDS)[number];
+
+export function emptyCounters(namespace: string, model: string): CounterRow {
+  return {
+    namespace,
+    model,
+    hits: 0,
+    misses: 0,
+    writes: 0,
+    bytesWritten: 0,
+    inputTokensSaved: 0,
+    outputTokensSaved: 0,
+  };
+}
+
+/** How many keys one backend round trip handles in scans and batched deletes. */
+export const BATCH_SIZE = 500;
 
 /**
  * What the cache needs from a store. Every implementation is a thin layer over a Keyv instance, so any Keyv
- * adapter works; the few extras (listing keys by prefix, pruning) are optional and use the backend's own query
- * language where Keyv has none.
+ * adapter works; the maintenance operations (scan by prefix, prefix deletes, pruning, shared counters) use the
+ * backend's own query language in the built-in stores and fall back to Keyv's iterator for others.
  */
 export interface CacheStore {
   /** 'memory', 'sqlite', 'redis'; 'keyv' for a Keyv instance the app built, 'adapter' for a bare Keyv adapter. */
@@ -15,10 +63,45 @@ export interface CacheStore {
   /** Resolves once the backend is usable (connection open, schema in place). */
   ready(): Promise<void>;
   close(): Promise<void>;
+
+  /** One entry as stored, without side effects (an expired entry is returned, not deleted). */
+  peek(key: string): Promise<ScannedEntry | undefined>;
+  /** Batches of the entries whose key starts with `prefix`, in no particular order. */
+  scan(prefix: string): AsyncIterable<ScannedEntry[]>;
+  /** Batches of the keys that start with `prefix` (without reading values where the backend allows). */
+  scanKeys(prefix: string): AsyncIterable<string[]>;
+  /** Deletes these keys; resolves how many existed. */
+  deleteKeys(keys: readonly string[]): Promise<number>;
+  /** Deletes every key that starts with `prefix` (an exact prefix: no wildcard can widen it). */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Deletes entries whose store-level expiry has passed (and enforces size bounds); resolves how many. */
+  prune(now?: number): Promise<number>;
+  /** How many keys start with `prefix`, when the backend can tell cheaply. */
+  count(prefix: string): Promise<number | undefined>;
+  /** False when deleting keys during a scan could make the scan skip entries (the purge then deletes at the end). */
+  readonly deleteWhileScanning: boolean;
+
+  /** Whether counters outlive this process (the CLI can read them). */
+  readonly sharedCounters: boolean;
+  addCounters(rows: readonly CounterRow[]): Promise<void>;
+  readCounters(namespace?: string): Promise<CounterRow[]>;
+  /** Deletes the counters of one namespace, or of all. */
+  deleteCounters(namespace?: string): Promise<void>;
+}
+
+function unsupported(type: string): LlmemoError {
+  return new LlmemoError(
+    'UNSUPPORTED',
+    `This ${type} store cannot list its entries (its Keyv adapter has no iterator), so it cannot be scanned or purged by filter. Use memory://, sqlite:// or redis://, or delete single entries with cache.delete().`,
+  );
 }
 
 /** The Keyv wrapper every built-in store shares: values are our own encoded strings, keys are used as given. */
 export class KeyvStore implements CacheStore {
+  readonly sharedCounters: boolean = false;
+  readonly deleteWhileScanning: boolean = false;
+  private readonly localCounters = new Map<string, CounterRow>();
+
   constructor(
     readonly type: CacheStore['type'],
     readonly keyv: Keyv,
@@ -49,4 +132,103 @@ export class KeyvStore implements CacheStore {
   close(): Promise<void> {
     return this.onClose();
   }
+
+  // Fallbacks over Keyv's iterator, for Keyv instances and adapters the app brings. Keyv hides and deletes
+  // expired entries while it iterates, and some adapters page with OFFSET, so deletes wait for the scan's end.
+
+  async peek(key: string): Promise<ScannedEntry | undefined> {
+    // Keyv's get hides (and deletes) an expired entry; adapters without an iterator give no other way in.
+    const value = await this.get(key);
+    return value === undefined ? undefined : { key, value };
+  }
+
+  async *scan(prefix: string): AsyncIterable<ScannedEntry[]> {
+    const iterator = (this.keyv as unknown as { iterator?: () => AsyncIterable<[unknown, unknown]> }).iterator;
+    if (typeof iterator !== 'function') throw unsupported(this.type);
+    let batch: ScannedEntry[] = [];
+    for await (const [key, value] of iterator.call(this.keyv)) {
+      if (typeof key !== 'string' || !key.startsWith(prefix) || typeof value !== 'string') continue;
+      batch.push({ key, value });
+      if (batch.length >= BATCH_SIZE) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  async *scanKeys(prefix: string): AsyncIterable<string[]> {
+    for await (const batch of this.scan(prefix)) yield batch.map((entry) => entry.key);
+  }
+
+  async deleteKeys(keys: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const key of keys) if (await this.keyv.delete(key)) deleted++;
+    return deleted;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const keys: string[] = [];
+    for await (const batch of this.scanKeys(prefix)) keys.push(...batch);
+    return this.deleteKeys(keys);
+  }
+
+  async prune(now = Date.now()): Promise<number> {
+    // Keyv's iterator deletes what it finds expired by itself (uncounted); our envelopes' expiry catches the rest.
+    const expired: string[] = [];
+    for await (const batch of this.scan('')) {
+      for (const entry of batch) {
+        const expires = entry.expires ?? envelopeExpiry(entry.value);
+        if (expires !== undefined && expires <= now) expired.push(entry.key);
+      }
+    }
+    return this.deleteKeys(expired);
+  }
+
+  async count(_prefix: string): Promise<number | undefined> {
+    return undefined;
+  }
+
+  // Counters: in this process only, unless a subclass keeps them in the backend.
+
+  async addCounters(rows: readonly CounterRow[]): Promise<void> {
+    for (const row of rows) {
+      const id = `${row.namespace}\u0000${row.model}`;
+      let total = this.localCounters.get(id);
+      if (!total) {
+        total = emptyCounters(row.namespace, row.model);
+        this.localCounters.set(id, total);
+      }
+      for (const field of COUNTER_FIELDS) total[field] += row[field];
+    }
+  }
+
+  async readCounters(namespace?: string): Promise<CounterRow[]> {
+    return [...this.localCounters.values()]
+      .filter((row) => namespace === undefined || row.namespace === namespace)
+      .map((row) => ({ ...row }));
+  }
+
+  async deleteCounters(namespace?: string): Promise<void> {
+    for (const [id, row] of this.localCounters) {
+      if (namespace === undefined || row.namespace === namespace) this.localCounters.delete(id);
+    }
+  }
+}
+
+/** An llmemo envelope's `expiresAt`, or undefined for text that is not one or never expires. */
+export function envelopeExpiry(text: string): number | undefined {
+  try {
+    const expiresAt = (JSON.parse(text) as { expiresAt?: unknown }).expiresAt;
+    return typeof expiresAt === 'number' ? expiresAt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The smallest string greater than every string that starts with `prefix` (for `key >= p AND key < end`). */
+export function prefixEnd(prefix: string): string {
+  if (prefix === '') return '\uffff';
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }

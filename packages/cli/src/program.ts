@@ -1,0 +1,126 @@
+import { Command, CommanderError, Option } from 'commander';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
+import { inspectCommand } from './commands/inspect.js';
+import { lsCommand } from './commands/ls.js';
+import { pruneCommand } from './commands/prune.js';
+import { purgeCommand } from './commands/purge.js';
+import { statsCommand } from './commands/stats.js';
+import { durationArgument, type GlobalOptions, positiveInteger, STORE_ENV } from './context.js';
+import { describeFailure } from './errors.js';
+
+const VERSION = '0.1.0';
+
+function filterOptions(command: Command, { all }: { all: boolean }): Command {
+  command
+    .option('--namespace <name>', 'only this namespace (default: every namespace)')
+    .option('--kind <kind>', "only this kind: 'chat', 'embedding', 'image', 'langchain', …")
+    .option('--provider <provider>', "only this provider id, e.g. 'openai.chat'")
+    .option('--model <model>', 'only this requested model id')
+    .option('--older-than <duration>', "only entries written longer ago than this, e.g. '30d', '12h'", durationArgument)
+    .option('--response-model <model>', 'only entries whose provider reported this model id');
+  if (all) command.option('--all', 'every llmemo entry in the store (purge needs a filter or this)');
+  return command;
+}
+
+/** The `llmemo` command line. `run` never exits the process: it resolves the exit code. */
+export function createProgram(): Command {
+  const program = new Command('llmemo')
+    .description('Inspect and maintain llmemo caches (SQLite files and Redis).')
+    .version(VERSION)
+    .addOption(
+      new Option(
+        '--store <url>',
+        'the cache store: sqlite://path/to/cache.sqlite or redis[s]://[user:pass@]host:port',
+      ).env(STORE_ENV),
+    )
+    .addOption(
+      new Option(
+        '--encryption-key <key>',
+        'key (base64 or hex) to open encrypted values; prefer the LLMEMO_ENCRYPTION_KEY variable (flags show up in ps)',
+      ),
+    )
+    .option('--json', 'machine-readable output')
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .showHelpAfterError('(run llmemo --help for usage)')
+    .exitOverride();
+
+  const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
+
+  program
+    .command('stats')
+    .description('entries, size, age spread, hit rate and tokens saved, by namespace and model')
+    .option('--namespace <name>', 'only this namespace')
+    .option(
+      '--prices <file>',
+      'JSON file of prices per 1M tokens by model, e.g. {"gpt-4o-mini":{"input":0.15,"output":0.6}}',
+    )
+    .action((options, command: Command) => statsCommand(options, globals(command)));
+
+  filterOptions(
+    program
+      .command('ls')
+      .description('list entries (newest first) with their age, expiry, size and labels')
+      .option('--limit <n>', 'show at most n entries (0 = all)', positiveInteger('--limit'), 100)
+      .option('--expired', 'include expired entries not yet pruned'),
+    { all: false },
+  ).action((options, command: Command) => lsCommand(options, globals(command)));
+
+  program
+    .command('inspect')
+    .description("show one entry's metadata and value (the value of an encrypted entry needs its key)")
+    .argument('<key>', 'the full key, as `llmemo ls` prints it')
+    .action((key: string, _options, command: Command) => inspectCommand(key, globals(command)));
+
+  filterOptions(
+    program
+      .command('purge')
+      .description('delete the entries that match the filters (asks first unless --yes)')
+      .option('--dry-run', 'print what would be deleted, delete nothing')
+      .option('-y, --yes', 'do not ask for confirmation'),
+    { all: true },
+  ).action((options, command: Command) => purgeCommand(options, globals(command)));
+
+  program
+    .command('prune')
+    .description('delete expired entries (SQLite keeps them until pruned; Redis expires them itself)')
+    .action((_options, command: Command) => pruneCommand(globals(command)));
+
+  filterOptions(
+    program
+      .command('export')
+      .description('write entries as JSON lines (to migrate between stores); encrypted values stay encrypted')
+      .argument('[file]', 'output file (default: stdout)'),
+    { all: false },
+  ).action((file: string | undefined, options, command: Command) => exportCommand(file, options, globals(command)));
+
+  program
+    .command('import')
+    .description('read JSON lines written by `llmemo export` into the store, keeping each entry’s expiry')
+    .argument('[file]', 'input file (default: stdin)')
+    .action((file: string | undefined, _options, command: Command) => importCommand(file, globals(command)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves the process exit code. Errors are one line on stderr that says what to do. */
+export async function run(argv: string[]): Promise<number> {
+  const program = createProgram();
+  program.configureOutput({
+    outputError: (text, write) => write(`llmemo: ${text.replace(/^error: /, '')}`),
+  });
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help') return 0;
+      // Commander already printed its one-line message; a usage error.
+      return 2;
+    }
+    const { message, exitCode } = describeFailure(error);
+    process.stderr.write(`llmemo: ${message}\n`);
+    return exitCode;
+  }
+}

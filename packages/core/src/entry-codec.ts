@@ -1,0 +1,161 @@
+import { decode } from './codec.js';
+import { type Compression, compress, decompress } from './compression.js';
+import type { Keyring } from './encryption.js';
+import { type BodyEncoding, type EntryMeta, type Envelope, validateEnvelope } from './envelope.js';
+import { LlmemoError, type LlmemoErrorCode } from './errors.js';
+import { parseKey } from './key.js';
+
+/**
+ * An entry this cache cannot read. `discard` says whether it is garbage (tampered, corrupt, unencrypted where
+ * encryption is required) or just not ours to read (encrypted under a key this process does not hold: during a
+ * key rotation another deployment may still need it).
+ */
+export class UnreadableEntry extends LlmemoError {
+  constructor(
+    code: LlmemoErrorCode,
+    message: string,
+    readonly discard: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+const NOT_ENCRYPTED =
+  'The stored entry is not encrypted, but this cache requires encryption; it is ignored and will be replaced.';
+
+/**
+ * Turns an entry into the stored text and back. The metadata (labels, timestamps, usage, response model) always
+ * stays plain JSON so stats, listing and purges work without the key; only `body` is compressed (above a size
+ * threshold) and then encrypted, and is then stored as base64.
+ */
+export class EntryCodec {
+  constructor(
+    readonly keyring: Keyring | undefined,
+    readonly compression: Compression | undefined,
+  ) {}
+
+  /** True when bodies may be stored as something other than inline JSON. */
+  get seals(): boolean {
+    return this.keyring !== undefined || this.compression !== undefined;
+  }
+
+  /** The stored text for an entry whose body is already encoded (codec `encode`) as `bodyJson`. */
+  async serialize(meta: EntryMeta, bodyJson: string, storedKey: string): Promise<string> {
+    const head = JSON.stringify(meta);
+    if (!this.seals) return `${head.slice(0, -1)},"body":${bodyJson}}`;
+    let bytes: Buffer = Buffer.from(bodyJson);
+    const enc: BodyEncoding = {};
+    if (this.compression && bytes.length >= this.compression.threshold) {
+      const packed = await compress(this.compression.algorithm, bytes);
+      // Base64 adds a third: compress only when that still saves space.
+      if (Math.ceil(packed.length / 3) * 4 < bytes.length) {
+        bytes = packed;
+        enc.z = this.compression.algorithm;
+      }
+    }
+    if (this.keyring) {
+      const sealed = this.keyring.encrypt(bytes, aad(storedKey, enc.z));
+      enc.k = sealed.id;
+      enc.iv = sealed.iv;
+      bytes = sealed.data;
+    } else if (enc.z === undefined) {
+      return `${head.slice(0, -1)},"body":${bodyJson}}`;
+    }
+    return `${head.slice(0, -1)},"enc":${JSON.stringify(enc)},"body":"${bytes.toString('base64')}"}`;
+  }
+
+  /**
+   * Decodes, validates and opens a stored entry. Throws CORRUPT_ENTRY or DECRYPT_FAILED. `rotated` says the body
+   * was sealed with a previous key (the caller re-writes it under the current one).
+   */
+  deserialize<T>(
+    text: string,
+    expected: { digest: string; kind: string },
+    storedKey: string,
+  ): { entry: Envelope<T>; rotated: boolean; bodyJson?: string } {
+    const entry = validateEnvelope<T>(decode(text), expected);
+    if (entry.enc === undefined) {
+      if (this.keyring) throw new UnreadableEntry('DECRYPT_FAILED', NOT_ENCRYPTED, true);
+      return { entry, rotated: false };
+    }
+    const { body, rotated } = this.open(entry.enc, entry.body as unknown as string, storedKey);
+    entry.body = decode<T>(body);
+    delete entry.enc;
+    return { entry, rotated, bodyJson: body };
+  }
+
+  /** The encoded body JSON of a sealed entry. */
+  open(enc: BodyEncoding, body: string, storedKey: string): { body: string; rotated: boolean } {
+    let bytes: Buffer = Buffer.from(body, 'base64');
+    let rotated = false;
+    if (enc.k !== undefined) {
+      if (!this.keyring) {
+        throw new UnreadableEntry(
+          'DECRYPT_FAILED',
+          `The stored entry is encrypted (key id ${enc.k}) and this cache has no key: set encryption.key or LLMEMO_ENCRYPTION_KEY.`,
+          false,
+        );
+      }
+      if (!this.keyring.has(enc.k)) {
+        throw new UnreadableEntry(
+          'DECRYPT_FAILED',
+          `The stored entry was encrypted with key id ${enc.k}, which is neither the current key (${this.keyring.currentId}) nor one of encryption.previousKeys; add that key to previousKeys to read it.`,
+          false,
+        );
+      }
+      try {
+        bytes = this.keyring.decrypt(enc.k, enc.iv!, bytes, aad(storedKey, enc.z));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new UnreadableEntry('DECRYPT_FAILED', message, true, { cause: error });
+      }
+      rotated = enc.k !== this.keyring.currentId;
+    } else if (this.keyring) {
+      throw new UnreadableEntry('DECRYPT_FAILED', NOT_ENCRYPTED, true);
+    }
+    if (enc.z !== undefined) bytes = decompress(enc.z, bytes);
+    return { body: bytes.toString('utf8'), rotated };
+  }
+}
+
+/** Binds a ciphertext to the key it is stored under (and to its compression flag): moved, it fails to open. */
+function aad(storedKey: string, compression: string | undefined): string {
+  return `llmemo-entry:${storedKey}:${compression ?? 'none'}`;
+}
+
+/** What tools see of a stored entry without opening its body. */
+export interface StoredEntryInfo extends EntryMeta {
+  key: string;
+  /** Size of the stored text in bytes. */
+  bytes: number;
+  encrypted: boolean;
+  compressed: 'gzip' | 'brotli' | null;
+  /** The sealed or inline body, undecoded. */
+  rawBody: unknown;
+}
+
+/**
+ * Reads an entry's metadata without the key (and without decoding the body). Throws CORRUPT_ENTRY for text that
+ * is not an llmemo entry for this key.
+ */
+export function readEntryMeta(key: string, text: string): StoredEntryInfo {
+  const labels = parseKey(key);
+  if (!labels) throw new LlmemoError('CORRUPT_ENTRY', 'The key is not an llmemo entry key.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new LlmemoError('CORRUPT_ENTRY', 'The stored value is not JSON.', { cause: error });
+  }
+  const entry = validateEnvelope<unknown>(parsed, { digest: labels.digest, kind: labels.kind });
+  const { body, ...meta } = entry;
+  return {
+    ...meta,
+    key,
+    bytes: Buffer.byteLength(text),
+    encrypted: entry.enc?.k !== undefined,
+    compressed: entry.enc?.z ?? null,
+    rawBody: body,
+  };
+}

@@ -1,0 +1,317 @@
+import { describe, expect, it, vi } from 'vitest';
+import { type FlightOutcome, StreamFlight } from '../src/index.js';
+
+/** A source the test drives by hand: push chunks, end it or fail it; counts reads and records a cancel. */
+function controlledSource<T>() {
+  let controller!: ReadableStreamDefaultController<T>;
+  const state = { pulls: 0, cancelled: false as boolean, reason: undefined as unknown };
+  const stream = new ReadableStream<T>(
+    {
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        state.pulls++;
+      },
+      cancel(reason) {
+        state.cancelled = true;
+        state.reason = reason;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return {
+    stream,
+    state,
+    push: (chunk: T) => controller.enqueue(chunk),
+    end: () => controller.close(),
+    fail: (error: unknown) => controller.error(error),
+  };
+}
+
+async function readAll<T>(stream: ReadableStream<T>, onChunk?: (chunk: T) => void): Promise<T[]> {
+  const out: T[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out;
+    out.push(value);
+    onChunk?.(value);
+  }
+}
+
+/** Lets the pump and pending reads run. */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('StreamFlight', () => {
+  it('gives a single caller every chunk and reports the outcome with all chunks', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    const ticket = flight.join('k', () => source.stream);
+    expect(ticket.leader).toBe(true);
+    await ticket.ready;
+    const read = readAll(ticket.stream);
+    source.push('a');
+    source.push('b');
+    source.end();
+    expect(await read).toEqual(['a', 'b']);
+    expect(await ticket.done).toEqual({ status: 'done', chunks: ['a', 'b'] });
+    await tick();
+    expect(flight.has('k')).toBe(false);
+    expect(flight.size).toBe(0);
+  });
+
+  it('opens the source once; a late follower gets the chunks already seen, then the live ones', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    const open = vi.fn(() => source.stream);
+    const leader = flight.join('k', open);
+    const leaderRead = readAll(leader.stream);
+    source.push('one');
+    source.push('two');
+    await tick();
+    const follower = flight.join('k', open);
+    expect(follower.leader).toBe(false);
+    const followerRead = readAll(follower.stream);
+    source.push('three');
+    source.end();
+    expect(await leaderRead).toEqual(['one', 'two', 'three']);
+    expect(await followerRead).toEqual(['one', 'two', 'three']);
+    expect(open).toHaveBeenCalledTimes(1);
+  });
+
+  it('hands every caller the meta that open returned alongside the stream', async () => {
+    const flight = new StreamFlight<string, { status: number }>();
+    const source = controlledSource<string>();
+    const leader = flight.join('k', async () => ({ stream: source.stream, meta: { status: 200 } }));
+    const follower = flight.join('k', () => {
+      throw new Error('a follower never opens');
+    });
+    expect(await leader.ready).toEqual({ status: 200 });
+    expect(await follower.ready).toBe(await leader.ready);
+    source.push('body');
+    source.end();
+    expect(await readAll(follower.stream)).toEqual(['body']);
+    expect(await new StreamFlight<string>().join('bare', () => new ReadableStream()).ready).toBeUndefined();
+  });
+
+  it('reads the source even when no caller is reading (chunks are kept for late callers)', async () => {
+    const flight = new StreamFlight<number>();
+    const source = controlledSource<number>();
+    const ticket = flight.join('k', () => source.stream);
+    for (let i = 0; i < 5; i++) source.push(i);
+    source.end();
+    const outcome = await ticket.done;
+    expect(outcome).toEqual({ status: 'done', chunks: [0, 1, 2, 3, 4] });
+    expect(await readAll(ticket.stream)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('fails every caller with the same error after the chunks they had not yet seen', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    const boom = new Error('upstream cut');
+    const a = flight.join('k', () => source.stream);
+    const b = flight.join('k', () => source.stream);
+    const seenA: string[] = [];
+    const seenB: string[] = [];
+    const readA = readAll(a.stream, (chunk) => seenA.push(chunk));
+    const readB = readAll(b.stream, (chunk) => seenB.push(chunk));
+    source.push('x');
+    await tick();
+    source.fail(boom);
+    await expect(readA).rejects.toBe(boom);
+    await expect(readB).rejects.toBe(boom);
+    expect(seenA).toEqual(['x']);
+    expect(seenB).toEqual(['x']);
+    const outcome = await a.done;
+    expect(outcome.status).toBe('error');
+    expect((outcome as Extract<FlightOutcome<string>, { status: 'error' }>).error).toBe(boom);
+    // A failed flight is gone at once: the next caller starts afresh.
+    expect(flight.has('k')).toBe(false);
+    const again = controlledSource<string>();
+    expect(flight.join('k', () => again.stream).leader).toBe(true);
+  });
+
+  it('rejects ready and errors the streams when open throws or rejects', async () => {
+    const flight = new StreamFlight<string>();
+    const refused = new Error('connect ECONNREFUSED');
+    const leader = flight.join('k', async () => {
+      throw refused;
+    });
+    const follower = flight.join('k', () => {
+      throw new Error('a follower never opens');
+    });
+    await expect(leader.ready).rejects.toBe(refused);
+    await expect(follower.ready).rejects.toBe(refused);
+    await expect(readAll(follower.stream)).rejects.toBe(refused);
+    expect((await leader.done).status).toBe('error');
+
+    const sync = flight.join('s', () => {
+      throw refused;
+    });
+    await expect(sync.ready).rejects.toBe(refused);
+  });
+
+  it('a follower that cancels does not cancel the leader, the other followers or the source', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    const leader = flight.join('k', () => source.stream);
+    const quitter = flight.join('k', () => source.stream);
+    const stayer = flight.join('k', () => source.stream);
+    const leaderRead = readAll(leader.stream);
+    const stayerRead = readAll(stayer.stream);
+    const reader = quitter.stream.getReader();
+    source.push('1');
+    expect(await reader.read()).toEqual({ done: false, value: '1' });
+    await reader.cancel('client went away');
+    source.push('2');
+    source.end();
+    expect(await leaderRead).toEqual(['1', '2']);
+    expect(await stayerRead).toEqual(['1', '2']);
+    expect(source.state.cancelled).toBe(false);
+    expect((await leader.done).status).toBe('done');
+  });
+
+  it('the leader cancelling leaves the followers and the recording intact', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    const onEnd = vi.fn();
+    const leader = flight.join('k', () => source.stream, { onEnd });
+    const follower = flight.join('k', () => source.stream);
+    const followerRead = readAll(follower.stream);
+    await leader.stream.cancel();
+    source.push('still');
+    source.push('going');
+    source.end();
+    expect(await followerRead).toEqual(['still', 'going']);
+    await tick();
+    expect(onEnd).toHaveBeenCalledWith({ status: 'done', chunks: ['still', 'going'] });
+  });
+
+  it('cancels the source when every caller has cancelled, and reports the flight cancelled', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    const onEnd = vi.fn();
+    const a = flight.join('k', () => source.stream, { onEnd });
+    const b = flight.join('k', () => source.stream);
+    source.push('partial');
+    await tick();
+    await a.stream.cancel();
+    expect(source.state.cancelled).toBe(false);
+    await b.stream.cancel();
+    expect(source.state.cancelled).toBe(true);
+    // Gone from the registry at once: a new caller leads a new flight instead of joining a dying one.
+    expect(flight.has('k')).toBe(false);
+    const outcome = await a.done;
+    expect(outcome.status).toBe('cancelled');
+    expect(onEnd).toHaveBeenCalledWith(expect.objectContaining({ status: 'cancelled' }));
+    const fresh = controlledSource<string>();
+    const next = flight.join('k', () => fresh.stream);
+    expect(next.leader).toBe(true);
+    fresh.push('new');
+    fresh.end();
+    expect(await readAll(next.stream)).toEqual(['new']);
+  });
+
+  it('cancels a source that opens after every caller already left', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    let open!: (stream: ReadableStream<string>) => void;
+    const ticket = flight.join('k', () => new Promise<ReadableStream<string>>((resolve) => (open = resolve)));
+    await ticket.stream.cancel();
+    open(source.stream);
+    expect((await ticket.done).status).toBe('cancelled');
+    expect(source.state.cancelled).toBe(true);
+  });
+
+  it('with cancelWhenAbandoned false, reads the source to its end after every caller left', async () => {
+    const flight = new StreamFlight<string>({ cancelWhenAbandoned: false });
+    const source = controlledSource<string>();
+    const ticket = flight.join('k', () => source.stream);
+    await ticket.stream.cancel();
+    source.push('recorded');
+    source.end();
+    expect(await ticket.done).toEqual({ status: 'done', chunks: ['recorded'] });
+    expect(source.state.cancelled).toBe(false);
+  });
+
+  it('stays joinable with a full replay until the onEnd promise settles, then retires', async () => {
+    const flight = new StreamFlight<string>();
+    const source = controlledSource<string>();
+    let settle!: () => void;
+    const written = new Promise<void>((resolve) => (settle = resolve));
+    const open = vi.fn(() => source.stream);
+    const leader = flight.join('k', open, { onEnd: () => written });
+    source.push('a');
+    source.push('b');
+    source.end();
+    await leader.done;
+    expect(flight.has('k')).toBe(true);
+    const late = flight.join('k', open);
+    expect(late.leader).toBe(false);
+    expect(await readAll(late.stream)).toEqual(['a', 'b']);
+    expect(open).toHaveBeenCalledTimes(1);
+    settle();
+    await tick();
+    expect(flight.has('k')).toBe(false);
+  });
+
+  it('retires even when onEnd throws or rejects, and ignores a follower onEnd', async () => {
+    const flight = new StreamFlight<string>();
+    const first = controlledSource<string>();
+    const followerEnd = vi.fn();
+    const a = flight.join('throws', () => first.stream, {
+      onEnd: () => {
+        throw new Error('listener bug');
+      },
+    });
+    flight.join('throws', () => first.stream, { onEnd: followerEnd });
+    first.end();
+    await a.done;
+    await tick();
+    expect(flight.has('throws')).toBe(false);
+    expect(followerEnd).not.toHaveBeenCalled();
+
+    const second = controlledSource<string>();
+    const b = flight.join('rejects', () => second.stream, { onEnd: () => Promise.reject(new Error('write failed')) });
+    second.end();
+    await b.done;
+    await tick();
+    expect(flight.has('rejects')).toBe(false);
+  });
+
+  it('keeps keys apart', async () => {
+    const flight = new StreamFlight<string>();
+    const one = controlledSource<string>();
+    const two = controlledSource<string>();
+    const a = flight.join('one', () => one.stream);
+    const b = flight.join('two', () => two.stream);
+    expect(b.leader).toBe(true);
+    one.push('1');
+    one.end();
+    two.push('2');
+    two.end();
+    expect(await readAll(a.stream)).toEqual(['1']);
+    expect(await readAll(b.stream)).toEqual(['2']);
+  });
+
+  it('serves 200 concurrent callers from one source read once', async () => {
+    const flight = new StreamFlight<Uint8Array>();
+    const source = controlledSource<Uint8Array>();
+    const open = vi.fn(() => source.stream);
+    const tickets = Array.from({ length: 200 }, () => flight.join('k', open));
+    const reads = tickets.map((ticket) => readAll(ticket.stream));
+    const chunks = Array.from({ length: 50 }, (_, i) => new TextEncoder().encode(`data: ${i}\n\n`));
+    for (const [i, chunk] of chunks.entries()) {
+      source.push(chunk);
+      if (i % 10 === 0) await tick();
+    }
+    source.end();
+    const results = await Promise.all(reads);
+    expect(open).toHaveBeenCalledTimes(1);
+    expect(tickets.filter((ticket) => ticket.leader)).toHaveLength(1);
+    for (const result of results) expect(result).toEqual(chunks);
+    // The pump pulled each chunk once (plus the final read that saw the end), not once per caller.
+    expect(source.state.pulls).toBeLessThanOrEqual(chunks.length + 1);
+  });
+});

@@ -1,0 +1,290 @@
+import type { EntryMetadata } from '@llmemo/core';
+
+type Json = Record<string, unknown>;
+
+/**
+ * A cached chat completion, kept in the form it arrived in, so a hit in the same form is replayed exactly: the
+ * JSON body, or the stream's `data:` payloads (each byte for byte) with their arrival offsets. A request in the
+ * other form is served by converting (see `eventsToCompletion` and `completionToEvents`); `ms` is how long the
+ * upstream took, which is the latency a hit saves.
+ */
+export type ChatValue =
+  | { format: 'json'; body: Json; ms: number }
+  | {
+      format: 'sse';
+      events: string[];
+      offsets: number[];
+      usage: boolean;
+      ms: number;
+      /**
+       * The completion the events add up to, assembled once when recorded: a plain request then costs no
+       * re-assembly on every hit, and the completion is small next to the events (each repeats the envelope).
+       */
+      completion?: Json;
+    };
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function hasUsage(value: ChatValue): boolean {
+  return value.format === 'sse' ? value.usage : isObject(value.body.usage);
+}
+
+/**
+ * Whether an entry can answer a request: a non-streamed request, or a stream with
+ * `stream_options.include_usage`, expects usage, which a stream recorded without it cannot give. Such a hit is
+ * treated as a miss, and the fresh answer (with usage) replaces the entry.
+ */
+export function satisfies(value: ChatValue, wantsUsage: boolean): boolean {
+  return !wantsUsage || hasUsage(value);
+}
+
+export function chatMetadata(usage: unknown, model: unknown): EntryMetadata {
+  const metadata: EntryMetadata = {};
+  if (typeof model === 'string') metadata.responseModel = model;
+  if (isObject(usage)) {
+    const tokens: NonNullable<EntryMetadata['usage']> = {};
+    if (typeof usage.prompt_tokens === 'number') tokens.inputTokens = usage.prompt_tokens;
+    if (typeof usage.completion_tokens === 'number') tokens.outputTokens = usage.completion_tokens;
+    metadata.usage = tokens;
+  }
+  return metadata;
+}
+
+/** `true` for a complete, successful completion; otherwise why it must not be cached. */
+export function checkCompletion(body: unknown): true | string {
+  if (!isObject(body)) return 'the upstream answer is not a JSON object';
+  if (body.error !== undefined && body.error !== null) return 'the upstream answer carries an error';
+  const choices = body.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return 'the upstream answer has no choices';
+  for (const choice of choices) {
+    if (!isObject(choice) || typeof choice.finish_reason !== 'string') return 'a choice has no finish_reason';
+  }
+  return true;
+}
+
+export interface StreamVerdict {
+  complete: boolean;
+  reason?: string;
+  usage?: Json;
+  model?: string;
+}
+
+const FINISHED = /"finish_reason"\s*:\s*"/;
+const USAGE = /"usage"\s*:\s*\{/;
+const ERROR = /"error"\s*:/;
+
+/**
+ * A recorded stream is stored only if it reached `[DONE]`, each of the `choices` asked for (`n`) finished, and no
+ * event was an error. Only the events that can carry a finish_reason, usage or an error are parsed (and the first,
+ * for the model): this runs on every streamed miss, and a long answer has thousands of plain deltas.
+ */
+export function checkStream(
+  events: readonly string[],
+  done: boolean,
+  namedEvents: boolean,
+  choices = 1,
+): StreamVerdict {
+  if (!done) return { complete: false, reason: 'the stream ended without [DONE]' };
+  if (namedEvents) return { complete: false, reason: 'the stream has named events, not a chat completion stream' };
+  const finished = new Set<number>();
+  let usage: Json | undefined;
+  let model: string | undefined;
+  for (const [position, event] of events.entries()) {
+    if (position > 0 && !FINISHED.test(event) && !USAGE.test(event) && !ERROR.test(event)) continue;
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(event);
+    } catch {
+      return { complete: false, reason: 'a stream event is not JSON' };
+    }
+    if (!isObject(chunk)) return { complete: false, reason: 'a stream event is not a JSON object' };
+    if (chunk.error !== undefined && chunk.error !== null) {
+      return { complete: false, reason: 'the stream carried an error' };
+    }
+    if (model === undefined && typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+    if (isObject(chunk.usage)) usage = chunk.usage;
+    if (!Array.isArray(chunk.choices)) continue;
+    for (const choice of chunk.choices) {
+      if (isObject(choice) && typeof choice.finish_reason === 'string') {
+        finished.add(typeof choice.index === 'number' ? choice.index : 0);
+      }
+    }
+  }
+  if (events.length === 0) return { complete: false, reason: 'the stream has no events' };
+  if (finished.size < choices) {
+    return {
+      complete: false,
+      reason: `${choices - finished.size} of ${choices} choices ended without a finish_reason`,
+    };
+  }
+  const verdict: StreamVerdict = { complete: true };
+  if (usage) verdict.usage = usage;
+  if (model) verdict.model = model;
+  return verdict;
+}
+
+interface Assembled {
+  index: number;
+  message: Json;
+  toolCalls: Json[];
+  logprobs: Json | null;
+  finishReason: unknown;
+}
+
+/** Appends a delta's string or array to what is there; anything else replaces it. */
+function merge(target: Json, name: string, value: unknown): void {
+  const current = target[name];
+  if (typeof value === 'string' && typeof current === 'string') target[name] = current + value;
+  else if (Array.isArray(value) && Array.isArray(current)) target[name] = [...current, ...value];
+  else if (value !== null || current === undefined) target[name] = value;
+}
+
+/** The completion a stored value answers a plain request with. */
+export function completionOf(value: ChatValue): Json {
+  if (value.format === 'json') return value.body;
+  return value.completion ?? eventsToCompletion(value.events);
+}
+
+/** The `chat.completion` a recorded stream adds up to: deltas concatenated, tool calls assembled by index. */
+export function eventsToCompletion(events: readonly string[]): Json {
+  const choices = new Map<number, Assembled>();
+  let head: Json | undefined;
+  let usage: unknown;
+  for (const event of events) {
+    let chunk: Json;
+    try {
+      chunk = JSON.parse(event) as Json;
+    } catch {
+      continue;
+    }
+    if (!isObject(chunk)) continue;
+    head ??= chunk;
+    if (isObject(chunk.usage)) usage = chunk.usage;
+    if (!Array.isArray(chunk.choices)) continue;
+    for (const choice of chunk.choices as Json[]) {
+      const index = typeof choice.index === 'number' ? choice.index : 0;
+      let assembled = choices.get(index);
+      if (!assembled) {
+        assembled = {
+          index,
+          message: { role: 'assistant', content: null },
+          toolCalls: [],
+          logprobs: null,
+          finishReason: null,
+        };
+        choices.set(index, assembled);
+      }
+      const delta = isObject(choice.delta) ? choice.delta : {};
+      for (const [name, value] of Object.entries(delta)) {
+        if (name === 'tool_calls' && Array.isArray(value)) {
+          for (const part of value as Json[]) {
+            const at = typeof part.index === 'number' ? part.index : assembled.toolCalls.length;
+            let call = assembled.toolCalls[at];
+            if (!call) {
+              call = { id: '', type: 'function', function: { name: '', arguments: '' } };
+              assembled.toolCalls[at] = call;
+            }
+            if (typeof part.id === 'string') call.id = part.id;
+            if (typeof part.type === 'string') call.type = part.type;
+            const fn = isObject(part.function) ? part.function : {};
+            const target = call.function as Json;
+            for (const [key, piece] of Object.entries(fn)) merge(target, key, piece);
+          }
+        } else if (name === 'role') {
+          if (typeof value === 'string') assembled.message.role = value;
+        } else if (name === 'content' && assembled.message.content === null) {
+          assembled.message.content = value;
+        } else {
+          merge(assembled.message, name, value);
+        }
+      }
+      if (isObject(choice.logprobs)) {
+        assembled.logprobs ??= {};
+        for (const [name, value] of Object.entries(choice.logprobs)) merge(assembled.logprobs, name, value);
+      }
+      if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+        assembled.finishReason = choice.finish_reason;
+      }
+    }
+  }
+  const first = head ?? {};
+  const completion: Json = {
+    id: first.id,
+    object: 'chat.completion',
+    created: first.created,
+    model: first.model,
+    choices: [...choices.values()]
+      .sort((a, b) => a.index - b.index)
+      .map(({ index, message, toolCalls, logprobs, finishReason }) => ({
+        index,
+        message: toolCalls.length > 0 ? { ...message, tool_calls: toolCalls.filter(Boolean) } : message,
+        logprobs,
+        finish_reason: finishReason,
+      })),
+  };
+  if (usage !== undefined) completion.usage = usage;
+  if (first.service_tier !== undefined) completion.service_tier = first.service_tier;
+  if (first.system_fingerprint !== undefined) completion.system_fingerprint = first.system_fingerprint;
+  return completion;
+}
+
+/**
+ * The stream a completion would have arrived as, in OpenAI's order: a role delta, the reasoning, the content (one
+ * delta: the split into tokens is not known), tool calls, an empty delta with the finish_reason, and with
+ * `include_usage` a final usage chunk with no choices (every other chunk then has `usage: null`).
+ */
+export function completionToEvents(body: Json, includeUsage: boolean): string[] {
+  const base: Json = { id: body.id, object: 'chat.completion.chunk', created: body.created, model: body.model };
+  if (body.service_tier !== undefined) base.service_tier = body.service_tier;
+  if (body.system_fingerprint !== undefined) base.system_fingerprint = body.system_fingerprint;
+  const events: string[] = [];
+  const chunk = (index: number, delta: Json, finishReason: unknown = null, logprobs: unknown = null) => {
+    const out: Json = { ...base, choices: [{ index, delta, logprobs, finish_reason: finishReason }] };
+    if (includeUsage) out.usage = null;
+    events.push(JSON.stringify(out));
+  };
+  const choices = Array.isArray(body.choices) ? (body.choices as Json[]) : [];
+  for (const choice of choices) {
+    const index = typeof choice.index === 'number' ? choice.index : 0;
+    const message = isObject(choice.message) ? choice.message : {};
+    const { role = 'assistant', content = null, refusal = null, tool_calls: toolCalls, ...rest } = message;
+    const calls = Array.isArray(toolCalls) ? (toolCalls as Json[]) : [];
+    chunk(index, { role, content: typeof content === 'string' ? '' : null, refusal: null });
+    for (const [name, value] of Object.entries(rest)) {
+      if (value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0)) {
+        chunk(index, { [name]: value });
+      }
+    }
+    if (typeof content === 'string' && content !== '') chunk(index, { content }, null, choice.logprobs ?? null);
+    if (typeof refusal === 'string' && refusal !== '') chunk(index, { refusal });
+    for (const [at, call] of calls.entries()) {
+      chunk(index, {
+        tool_calls: [{ index: at, id: call.id, type: call.type ?? 'function', function: call.function }],
+      });
+    }
+    chunk(index, {}, choice.finish_reason ?? 'stop');
+  }
+  if (includeUsage && isObject(body.usage)) events.push(JSON.stringify({ ...base, choices: [], usage: body.usage }));
+  return events;
+}
+
+/**
+ * A stream recorded with `include_usage`, for a request without it: drop the usage chunk and the `usage: null`
+ * fields, as the upstream would have sent it. (A request that wants usage never gets an entry without it.)
+ */
+export function withoutUsage(events: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const event of events) {
+    if (!event.includes('"usage"')) {
+      out.push(event);
+      continue;
+    }
+    const chunk = JSON.parse(event) as Json;
+    if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage !== undefined) continue;
+    delete chunk.usage;
+    out.push(JSON.stringify(chunk));
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+import { CACHE_MODES, type CacheMode, type CallOptions, sha256Hex } from '@llmemo/core';
+import { BadRequest } from './errors.js';
+import type { ResolvedEndpoint, ResolvedProxyOptions } from './options.js';
+
+/** What the client asked of the cache for this request, resolved into core call options. */
+export interface Directives extends CallOptions {
+  namespace: string;
+  mode: CacheMode;
+}
+
+const MAX_NAMESPACE = 256;
+
+/** The bearer token (or Azure's `api-key`) the client authenticates with, if any. */
+export function apiKeyOf(headers: Headers): string | undefined {
+  const authorization = headers.get('authorization');
+  if (authorization) {
+    const match = /^bearer\s+(.+)$/i.exec(authorization.trim());
+    return match ? match[1]!.trim() : authorization.trim();
+  }
+  return headers.get('api-key') ?? headers.get('x-api-key') ?? undefined;
+}
+
+/**
+ * Each API key gets its own namespace, derived by hashing it: two keys never share an entry (the tenant leak of
+ * LiteLLM #29955), the key itself is never stored, and a rotated key starts a fresh namespace.
+ */
+export function namespaceForKey(apiKey: string): string {
+  return `key-${sha256Hex(apiKey).slice(0, 32)}`;
+}
+
+export function namespaceOf(headers: Headers, options: ResolvedProxyOptions): string {
+  if (options.namespaceHeader) {
+    const explicit = headers.get('x-llmemo-namespace');
+    if (explicit !== null) {
+      const namespace = explicit.trim();
+      if (namespace.length === 0 || namespace.length > MAX_NAMESPACE) {
+        throw new BadRequest(
+          `x-llmemo-namespace must be 1 to ${MAX_NAMESPACE} characters; leave it out to get a namespace per API key.`,
+          'invalid_llmemo_namespace',
+        );
+      }
+      return namespace;
+    }
+  }
+  const apiKey = apiKeyOf(headers);
+  return apiKey ? namespaceForKey(apiKey) : options.anonymousNamespace;
+}
+
+/**
+ * Reads `Cache-Control` (no-store: don't write; no-cache: fetch fresh and overwrite; max-age=N: this entry's ttl
+ * in seconds) and `x-llmemo-mode` (any core mode; it wins over no-cache).
+ */
+export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, options: ResolvedProxyOptions): Directives {
+  let mode: CacheMode = 'read-write';
+  let noStore = false;
+  let ttl: number | null | undefined = endpoint.ttl;
+  const cacheControl = headers.get('cache-control');
+  if (cacheControl) {
+    for (const part of cacheControl.split(',')) {
+      const [rawName, rawValue] = part.split('=', 2) as [string, string | undefined];
+      const name = rawName.trim().toLowerCase();
+      if (name === 'no-store') noStore = true;
+      else if (name === 'no-cache') mode = 'refresh';
+      else if (name === 'max-age') {
+        const value = rawValue?.trim().replace(/^"(.*)"$/, '$1') ?? '';
+        if (!/^\d{1,10}$/.test(value)) {
+          throw new BadRequest(
+            `Cache-Control max-age must be a whole number of seconds, like max-age=3600; got ${JSON.stringify(value)}.`,
+            'invalid_cache_control',
+          );
+        }
+        ttl = Number(value) * 1000;
+      }
+      // Other directives (private, must-revalidate, …) say nothing about an LLM response cache.
+    }
+  }
+  const explicitMode = headers.get('x-llmemo-mode');
+  if (explicitMode !== null) {
+    const value = explicitMode.trim();
+    if (!(CACHE_MODES as readonly string[]).includes(value)) {
+      throw new BadRequest(
+        `x-llmemo-mode must be one of ${CACHE_MODES.join(', ')}; got ${JSON.stringify(value)}.`,
+        'invalid_llmemo_mode',
+      );
+    }
+    mode = value as CacheMode;
+  }
+  const directives: Directives = { namespace: namespaceOf(headers, options), mode, noStore };
+  if (ttl !== undefined) directives.ttl = ttl;
+  return directives;
+}
+
+/** True when this request neither reads nor writes the cache. */
+export function bypasses(directives: Directives): boolean {
+  return directives.mode === 'off' || (directives.mode === 'refresh' && directives.noStore === true);
+}

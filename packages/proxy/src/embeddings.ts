@@ -1,0 +1,201 @@
+import type { Lookup } from '@llmemo/core';
+import type { Context } from 'hono';
+import { DROPPED_REQUEST_HEADERS } from './chat.js';
+import {
+  cacheHeaders,
+  cacheRequest,
+  isObject,
+  type Json,
+  jsonResponse,
+  type ProxyContext,
+  paramsOf,
+  pathOf,
+  readJson,
+} from './context.js';
+import { bypasses, directivesOf } from './directives.js';
+import { failure, forward } from './forward.js';
+import { PassThrough, requestHeaders } from './upstream.js';
+
+/**
+ * One cached input's vector, in the form the upstream sent it: float numbers, or base64 of little-endian float32
+ * (what the official clients ask for). Either form is served as the other on request, exactly: the numbers are
+ * float32 values either way.
+ */
+export interface EmbeddingValue {
+  embedding: number[] | string;
+  /** The model the upstream reported. */
+  model?: string;
+  /** This input's share of the upstream call's time. */
+  ms: number;
+}
+
+/** Not part of the key: the encoding is converted on the way out. */
+const WIRE_FIELDS = ['model', 'input', 'encoding_format'];
+
+/** The inputs of a request, one per cache entry; undefined when `input` is not a shape the API accepts. */
+function inputsOf(input: unknown): { items: unknown[]; single: boolean } | undefined {
+  if (typeof input === 'string') return { items: [input], single: true };
+  if (!Array.isArray(input) || input.length === 0) return undefined;
+  // A flat array of numbers is one tokenized input, not many.
+  if (input.every((item) => typeof item === 'number')) return { items: [input], single: true };
+  if (input.every((item) => typeof item === 'string' || (Array.isArray(item) && item.every(Number.isFinite)))) {
+    return { items: input, single: false };
+  }
+  return undefined;
+}
+
+export function toBase64(embedding: number[] | string): string {
+  if (typeof embedding === 'string') return embedding;
+  const buffer = Buffer.alloc(embedding.length * 4);
+  for (const [index, value] of embedding.entries()) buffer.writeFloatLE(value, index * 4);
+  return buffer.toString('base64');
+}
+
+export function toFloats(embedding: number[] | string): number[] {
+  if (typeof embedding !== 'string') return embedding;
+  const buffer = Buffer.from(embedding, 'base64');
+  const out = new Array<number>(buffer.length >> 2);
+  for (let index = 0; index < out.length; index++) out[index] = buffer.readFloatLE(index * 4);
+  return out;
+}
+
+function validEmbedding(value: unknown): value is number[] | string {
+  return typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'number'));
+}
+
+type Missed = Extract<Lookup<EmbeddingValue>, { hit: false }>;
+
+/**
+ * POST /v1/embeddings, cached per input: only the inputs not in the cache go upstream (once each, in one request),
+ * and the answer is put back together in the order asked. `usage` counts the tokens this request spent upstream,
+ * so a full hit reports 0.
+ */
+export async function embeddings(context: ProxyContext, c: Context): Promise<Response> {
+  const { raw, body } = await readJson(c, context.options.maxBodyBytes);
+  const endpoint = context.options.endpoints.embeddings;
+  const path = pathOf(c);
+  const headers = requestHeaders(c.req.raw.headers, DROPPED_REQUEST_HEADERS);
+  const inputs = isObject(body) && typeof body.model === 'string' ? inputsOf(body.input) : undefined;
+  if (!endpoint || !isObject(body) || !inputs) return forward(context, 'embeddings', 'POST', path, headers, raw);
+  const directives = directivesOf(c.req.raw.headers, endpoint, context.options);
+  if (bypasses(directives)) {
+    return forward(context, 'embeddings', 'POST', path, headers, raw, { 'x-llmemo-namespace': directives.namespace });
+  }
+  const model = body.model as string;
+  const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
+  const base64 = body.encoding_format === 'base64';
+  try {
+    const lookups = await Promise.all(
+      inputs.items.map((item) =>
+        context.cache.lookup<EmbeddingValue>(cacheRequest(context, 'embedding', model, item, params), directives),
+      ),
+    );
+    const vectors: (EmbeddingValue | undefined)[] = lookups.map((lookup) => (lookup.hit ? lookup.value : undefined));
+    // Identical inputs in one batch are one entry and go upstream once.
+    const missing = new Map<string, { item: unknown; at: number[]; lookup: Missed }>();
+    let oldest = 0;
+    for (const [at, lookup] of lookups.entries()) {
+      if (lookup.hit) {
+        oldest = Math.max(oldest, lookup.age);
+        continue;
+      }
+      const group = lookup.key ?? `#${at}`;
+      const entry = missing.get(group);
+      if (entry) entry.at.push(at);
+      else missing.set(group, { item: inputs.items[at], at: [at], lookup });
+    }
+    const hits = inputs.items.length - [...missing.values()].reduce((sum, entry) => sum + entry.at.length, 0);
+    context.metrics.hit(
+      'embeddings',
+      lookups.reduce((sum, l) => sum + (l.hit ? l.value.ms : 0), 0),
+      hits,
+    );
+    context.metrics.miss('embeddings', missing.size);
+
+    let usage: Json = { prompt_tokens: 0, total_tokens: 0 };
+    let responseModel: string | undefined;
+    if (missing.size > 0) {
+      const groups = [...missing.values()];
+      // When every input missed, once each, the client's own bytes go upstream and its answer comes back as is.
+      const whole = groups.length === inputs.items.length;
+      const sent = whole
+        ? raw
+        : JSON.stringify({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
+      const started = performance.now();
+      context.metrics.upstreamRequest('embeddings');
+      const reply = await context.upstream.reply('POST', path, headers, sent);
+      if (!reply.ok) throw new PassThrough(reply);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(reply.text());
+      } catch {
+        throw new PassThrough(reply);
+      }
+      const data = isObject(parsed) && Array.isArray(parsed.data) ? (parsed.data as unknown[]) : [];
+      const byIndex = new Map<number, unknown>();
+      for (const [position, item] of data.entries()) {
+        if (isObject(item)) byIndex.set(typeof item.index === 'number' ? item.index : position, item.embedding);
+      }
+      if (byIndex.size !== groups.length || ![...byIndex.values()].every(validEmbedding)) {
+        // Not an answer we can take apart: hand it over untouched, store nothing.
+        throw new PassThrough(reply);
+      }
+      const parsedBody = parsed as Json;
+      if (isObject(parsedBody.usage)) usage = parsedBody.usage;
+      responseModel = typeof parsedBody.model === 'string' ? parsedBody.model : undefined;
+      const ms = (performance.now() - started) / groups.length;
+      const tokens = apportion(
+        usage.prompt_tokens,
+        groups.map((group) => JSON.stringify(group.item).length),
+      );
+      for (const [index, group] of groups.entries()) {
+        const value: EmbeddingValue = { embedding: byIndex.get(index) as number[] | string, ms };
+        if (responseModel !== undefined) value.model = responseModel;
+        for (const at of group.at) vectors[at] = value;
+        const metadata = { usage: { inputTokens: tokens[index] ?? 0 }, ...(responseModel && { responseModel }) };
+        void group.lookup.commit(value, { metadata });
+      }
+      if (whole) {
+        return reply.toResponse({
+          ...cacheHeaders('MISS', { key: single(lookups), namespace: directives.namespace }),
+          'x-llmemo-hits': `0/${inputs.items.length}`,
+        });
+      }
+    }
+    const answer = {
+      object: 'list',
+      data: vectors.map((value, index) => ({
+        object: 'embedding',
+        index,
+        embedding: base64 ? toBase64(value!.embedding) : toFloats(value!.embedding),
+      })),
+      model: responseModel ?? vectors.find((value) => value?.model)?.model ?? model,
+      usage,
+    };
+    const status = missing.size === 0 ? 'HIT' : 'MISS';
+    return jsonResponse(answer, {
+      ...cacheHeaders(status, {
+        key: single(lookups),
+        namespace: directives.namespace,
+        ...(status === 'HIT' && { age: oldest }),
+      }),
+      'x-llmemo-hits': `${hits}/${inputs.items.length}`,
+    });
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/** The key of a one-input request (a batch has one key per input, so none is reported). */
+function single(lookups: Lookup<EmbeddingValue>[]): string | undefined {
+  return lookups.length === 1 ? lookups[0]!.key : undefined;
+}
+
+/** Splits a batch's token count over its inputs by size, for each entry's usage metadata (tokens saved). */
+function apportion(total: unknown, sizes: number[]): number[] {
+  if (typeof total !== 'number' || total <= 0) return sizes.map(() => 0);
+  const sum = sizes.reduce((a, b) => a + b, 0) || 1;
+  const shares = sizes.map((size) => Math.floor((total * size) / sum));
+  shares[shares.length - 1]! += total - shares.reduce((a, b) => a + b, 0);
+  return shares;
+}

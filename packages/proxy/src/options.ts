@@ -1,0 +1,290 @@
+import {
+  type CacheOptions,
+  createCache,
+  type Duration,
+  LlmemoError,
+  type Logger,
+  parseDuration,
+  parseTtl,
+  ResponseCache,
+} from '@llmemo/core';
+
+/** The endpoints the proxy can cache. Every other path is passed through untouched and never cached. */
+export const CACHEABLE_ENDPOINTS = ['chat', 'embeddings', 'images', 'models'] as const;
+export type CacheableEndpoint = (typeof CACHEABLE_ENDPOINTS)[number];
+
+export interface EndpointOptions {
+  /** How long this endpoint's entries stay fresh (ms, '90s', '1h', '7d'; null = never). Default: the cache's ttl. */
+  ttl?: Duration | null;
+}
+
+export interface ImageEndpointOptions extends EndpointOptions {
+  /** Also cache requests with `n > 1` (the same prompt then always gives the same images). Default false. */
+  cacheMultiple?: boolean;
+  /** Cap on the ttl of answers that hold image URLs, which the provider expires (OpenAI: after 1 hour). Default '50m'. */
+  urlTtl?: Duration;
+}
+
+export interface ProxyEndpoints {
+  /** POST /v1/chat/completions, streamed and not. Default on. */
+  chat?: boolean | EndpointOptions;
+  /** POST /v1/embeddings, cached per input. Default on. */
+  embeddings?: boolean | EndpointOptions;
+  /** POST /v1/images/generations, `n = 1` only by default. Default on. */
+  images?: boolean | ImageEndpointOptions;
+  /** GET /v1/models. Default on with a ttl of '5m'. */
+  models?: boolean | EndpointOptions;
+}
+
+export type ReplayPacing = 'instant' | 'recorded' | number;
+
+export interface ProxyOptions {
+  /** The OpenAI-compatible server to forward to, e.g. 'https://api.openai.com' or 'http://localhost:8000/v1'. */
+  upstream: string | URL;
+  /**
+   * A cache you created (the proxy never closes it), or options for one (the proxy creates and closes it).
+   * Default `{ store: 'memory://' }`.
+   */
+  cache?: ResponseCache | CacheOptions;
+  /** Which endpoints cache, and their ttls. `false` turns one off (it is then passed through). */
+  endpoints?: ProxyEndpoints;
+  /** The provider label in keys. Default: the upstream host, so two upstreams serving one model id never mix. */
+  provider?: string;
+  /** Honor the `x-llmemo-namespace` request header. Default true; turn off when untrusted clients can reach the proxy. */
+  namespaceHeader?: boolean;
+  /** The namespace of requests that carry no API key and no namespace header. Default 'anonymous'. */
+  anonymousNamespace?: string;
+  /** More top-level body fields to leave out of keys (the defaults are `user`, `safety_identifier`, `prompt_cache_key`). */
+  ignoreParams?: string[];
+  /** Larger request bodies on cached endpoints get a 413. Default 32 MiB. Passed-through requests are not limited. */
+  maxBodyBytes?: number;
+  /** How a cached stream is replayed: 'instant' (default), 'recorded' (original timing) or a fixed delay in ms per event. */
+  replay?: ReplayPacing;
+  /** Bearer token for /admin/*; the admin API is off without one. The CLI reads LLMEMO_ADMIN_TOKEN. */
+  adminToken?: string;
+  /** Serve GET /metrics in Prometheus format. Default true. */
+  metrics?: boolean;
+  /** Give up on an upstream that sends no response headers, or stalls mid-body, for this long. Default 10 minutes. */
+  upstreamTimeoutMs?: number;
+  /**
+   * Coming: serve an expired entry (X-Cache: STALE) while the upstream fails, for this long past expiry. Accepted and
+   * validated now; it takes effect once @llmemo/core can read expired entries.
+   */
+  staleIfError?: Duration;
+  logger?: Logger;
+}
+
+export interface ResolvedEndpoint {
+  /** undefined: the cache's default ttl. */
+  ttl: number | null | undefined;
+}
+
+export interface ResolvedProxyOptions {
+  upstream: URL;
+  cache: ResponseCache;
+  ownsCache: boolean;
+  endpoints: {
+    chat: ResolvedEndpoint | undefined;
+    embeddings: ResolvedEndpoint | undefined;
+    images: (ResolvedEndpoint & { cacheMultiple: boolean; urlTtl: number }) | undefined;
+    models: ResolvedEndpoint | undefined;
+  };
+  provider: string;
+  namespaceHeader: boolean;
+  anonymousNamespace: string;
+  ignoreParams: ReadonlySet<string>;
+  maxBodyBytes: number;
+  replay: ReplayPacing;
+  adminToken: string | undefined;
+  metrics: boolean;
+  upstreamTimeoutMs: number;
+  staleIfError: number | undefined;
+  logger: Logger | undefined;
+}
+
+/** Body fields that never change a model's output: end-user ids for abuse monitoring and OpenAI's own cache hint. */
+export const DEFAULT_IGNORED_PARAMS: readonly string[] = Object.freeze([
+  'user',
+  'safety_identifier',
+  'prompt_cache_key',
+]);
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MODELS_TTL_MS = 5 * 60_000;
+export const DEFAULT_IMAGE_URL_TTL_MS = 50 * 60_000;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10 * 60_000;
+
+const OPTION_NAMES = [
+  'upstream',
+  'cache',
+  'endpoints',
+  'provider',
+  'namespaceHeader',
+  'anonymousNamespace',
+  'ignoreParams',
+  'maxBodyBytes',
+  'replay',
+  'adminToken',
+  'metrics',
+  'upstreamTimeoutMs',
+  'staleIfError',
+  'logger',
+];
+
+function invalid(message: string): LlmemoError {
+  return new LlmemoError('INVALID_OPTIONS', message);
+}
+
+function resolveUpstream(value: unknown): URL {
+  if (value === undefined || value === '') {
+    throw invalid(
+      "createProxy needs `upstream`, the OpenAI-compatible server to forward to, e.g. 'https://api.openai.com'.",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw invalid(`upstream must be an http(s) URL such as 'https://api.openai.com'; got ${JSON.stringify(value)}.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalid(`upstream must be an http:// or https:// URL; got ${JSON.stringify(String(value))}.`);
+  }
+  if (url.search || url.hash) {
+    throw invalid(`upstream must not have a query or fragment; got ${JSON.stringify(String(value))}.`);
+  }
+  return url;
+}
+
+function boolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(`${option} must be true or false; got ${JSON.stringify(value)}.`);
+  return value;
+}
+
+function positiveInteger(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw invalid(`${option} must be a positive integer; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+function endpoint(
+  value: unknown,
+  name: CacheableEndpoint,
+  extra: readonly string[] = [],
+  defaultTtl?: number,
+): ResolvedEndpoint | undefined {
+  if (value === false) return undefined;
+  if (value === undefined || value === true) return { ttl: defaultTtl };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(`endpoints.${name} must be true, false or an options object like { ttl: '1h' }.`);
+  }
+  const allowed = ['ttl', ...extra];
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw invalid(`endpoints.${name} has no option '${key}'; use ${allowed.map((a) => `'${a}'`).join(', ')}.`);
+    }
+  }
+  const ttl = (value as EndpointOptions).ttl;
+  return { ttl: ttl === undefined ? defaultTtl : parseTtl(ttl, `endpoints.${name}.ttl`) };
+}
+
+function resolveEndpoints(value: unknown): ResolvedProxyOptions['endpoints'] {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw invalid(`endpoints must be an object with any of ${CACHEABLE_ENDPOINTS.map((e) => `'${e}'`).join(', ')}.`);
+  }
+  const given = (value ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(CACHEABLE_ENDPOINTS as readonly string[]).includes(key)) {
+      throw invalid(
+        `endpoints has no '${key}'; the cacheable endpoints are ${CACHEABLE_ENDPOINTS.map((e) => `'${e}'`).join(', ')} (everything else is passed through).`,
+      );
+    }
+  }
+  const images = endpoint(given.images, 'images', ['cacheMultiple', 'urlTtl']);
+  const imageOptions = (typeof given.images === 'object' ? given.images : {}) as ImageEndpointOptions;
+  return {
+    chat: endpoint(given.chat, 'chat'),
+    embeddings: endpoint(given.embeddings, 'embeddings'),
+    images: images && {
+      ...images,
+      cacheMultiple: boolean(imageOptions.cacheMultiple, 'endpoints.images.cacheMultiple', false),
+      urlTtl:
+        imageOptions.urlTtl === undefined
+          ? DEFAULT_IMAGE_URL_TTL_MS
+          : parseDuration(imageOptions.urlTtl, 'endpoints.images.urlTtl'),
+    },
+    models: endpoint(given.models, 'models', [], DEFAULT_MODELS_TTL_MS),
+  };
+}
+
+function resolveReplay(value: unknown): ReplayPacing {
+  if (value === undefined) return 'instant';
+  if (value === 'instant' || value === 'recorded') return value;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  throw invalid(
+    `replay must be 'instant', 'recorded' or a delay in ms between events (a number >= 0); got ${JSON.stringify(value)}.`,
+  );
+}
+
+function label(value: unknown, option: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw invalid(`${option} must be a non-empty string of at most 256 characters; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+/** Validates everything up front, so a bad option fails at createProxy and never at the first request. */
+export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
+  if (options === null || typeof options !== 'object') {
+    throw invalid("createProxy(options) takes an options object, e.g. { upstream: 'https://api.openai.com' }.");
+  }
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(name)) {
+      throw invalid(
+        `createProxy has no option '${name}'; the options are ${OPTION_NAMES.map((n) => `'${n}'`).join(', ')}.`,
+      );
+    }
+  }
+  const upstream = resolveUpstream(options.upstream);
+  const endpoints = resolveEndpoints(options.endpoints);
+  const ignoreParams = options.ignoreParams ?? [];
+  if (!Array.isArray(ignoreParams) || ignoreParams.some((p) => typeof p !== 'string')) {
+    throw invalid('ignoreParams must be an array of body field names.');
+  }
+  const adminToken = options.adminToken;
+  if (adminToken !== undefined && (typeof adminToken !== 'string' || adminToken.length < 16)) {
+    throw invalid('adminToken must be a string of at least 16 characters (e.g. `openssl rand -hex 32`).');
+  }
+  const staleIfError =
+    options.staleIfError === undefined ? undefined : parseDuration(options.staleIfError, 'staleIfError');
+  if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
+    throw invalid('logger must be an object with debug/info/warn/error methods, such as console.');
+  }
+  const resolved = {
+    upstream,
+    endpoints,
+    provider: label(options.provider, 'provider', upstream.host),
+    namespaceHeader: boolean(options.namespaceHeader, 'namespaceHeader', true),
+    anonymousNamespace: label(options.anonymousNamespace, 'anonymousNamespace', 'anonymous'),
+    ignoreParams: new Set([...DEFAULT_IGNORED_PARAMS, ...ignoreParams]),
+    maxBodyBytes: positiveInteger(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES),
+    replay: resolveReplay(options.replay),
+    adminToken,
+    metrics: boolean(options.metrics, 'metrics', true),
+    upstreamTimeoutMs: positiveInteger(options.upstreamTimeoutMs, 'upstreamTimeoutMs', DEFAULT_UPSTREAM_TIMEOUT_MS),
+    staleIfError,
+    logger: options.logger,
+  };
+  // The cache comes last: creating one opens store connections, which a bad option above must not leave behind.
+  const given = options.cache;
+  if (given instanceof ResponseCache) return { ...resolved, cache: given, ownsCache: false };
+  if (given !== undefined && (given === null || typeof given !== 'object')) {
+    throw invalid("cache must be a ResponseCache from createCache() or cache options like { store: 'redis://…' }.");
+  }
+  const cacheOptions: CacheOptions = { ...(given as CacheOptions | undefined) };
+  if (cacheOptions.logger === undefined && options.logger !== undefined) cacheOptions.logger = options.logger;
+  return { ...resolved, cache: createCache(cacheOptions), ownsCache: true };
+}

@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { getRequestListener } from '@hono/node-server';
+import { type ResponseCache, StreamFlight } from '@llmemo/core';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Registry } from 'prom-client';
+import { adminRoutes } from './admin.js';
+import { chatCompletions } from './chat.js';
+import { type ProxyContext, pathOf, type StreamMeta } from './context.js';
+import { embeddings } from './embeddings.js';
+import { BadRequest, errorResponse } from './errors.js';
+import { forward } from './forward.js';
+import { imageGenerations } from './images.js';
+import { type EndpointLabel, ProxyMetrics } from './metrics.js';
+import { listModels } from './models.js';
+import { type ProxyOptions, resolveProxyOptions } from './options.js';
+import { requestHeaders, Upstream } from './upstream.js';
+
+export interface LlmemoProxy {
+  /** The Hono app; mount it with `parent.mount('/prefix', proxy.fetch)` (the prefix is stripped). */
+  readonly app: Hono;
+  /** The Web-standard handler: `(request) => Promise<Response>`. */
+  readonly fetch: (request: Request, env?: unknown) => Promise<Response>;
+  /** A Node `(req, res)` listener for `http.createServer` or Express (`app.use('/llm', proxy.listener)`). */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly cache: ResponseCache;
+  /** The Prometheus registry behind GET /metrics. */
+  readonly metrics: Registry;
+  /** Waits for the cache writes started so far. */
+  flush(): Promise<void>;
+  /** Closes upstream connections, and the cache when the proxy created it. */
+  close(): Promise<void>;
+}
+
+/** Counts and times each answer by its X-Cache result (streams: until the response starts). */
+function measured(metrics: ProxyMetrics, endpoint: EndpointLabel): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    metrics.response(endpoint, c.res.headers.get('x-cache') ?? 'error', (performance.now() - started) / 1000);
+  };
+}
+
+/**
+ * Creates the caching proxy: an OpenAI-compatible HTTP server that answers repeated chat, embeddings, images and
+ * models requests from the cache and forwards everything else untouched. Invalid options throw `LlmemoError`
+ * (INVALID_OPTIONS) here.
+ */
+export function createProxy(options: ProxyOptions): LlmemoProxy {
+  const resolved = resolveProxyOptions(options);
+  const metrics = new ProxyMetrics(resolved.cache);
+  const context: ProxyContext = {
+    options: resolved,
+    cache: resolved.cache,
+    upstream: new Upstream(resolved.upstream, resolved.upstreamTimeoutMs),
+    flights: new StreamFlight<Uint8Array, StreamMeta>(),
+    metrics,
+  };
+
+  const app = new Hono();
+  const route = (handler: (context: ProxyContext, c: Context) => Promise<Response>) => (c: Context) =>
+    handler(context, c);
+
+  app.post('/v1/chat/completions', measured(metrics, 'chat'), route(chatCompletions));
+  app.post('/v1/embeddings', measured(metrics, 'embeddings'), route(embeddings));
+  app.post('/v1/images/generations', measured(metrics, 'images'), route(imageGenerations));
+  app.get('/v1/models', measured(metrics, 'models'), route(listModels));
+  if (resolved.metrics) {
+    app.get('/metrics', async (c) =>
+      c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+    );
+  }
+  adminRoutes(app, context);
+  // Everything else goes upstream untouched, body streamed, never cached.
+  app.all('*', measured(metrics, 'other'), (c) => {
+    const method = c.req.method;
+    let body: Readable | null = null;
+    if (method !== 'GET' && method !== 'HEAD') {
+      // On Node the socket is the body, streamed up as it arrives; elsewhere the Web body.
+      // (Touching c.req.raw.body on Node would start the adapter's own reading of the socket.)
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      const web = incoming ? null : c.req.raw.body;
+      body = incoming ?? (web ? Readable.fromWeb(web as NodeReadableStream<Uint8Array>) : null);
+    }
+    return forward(context, 'other', method, pathOf(c), requestHeaders(c.req.raw.headers), body);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof BadRequest) return error.toResponse();
+    if (error instanceof HTTPException) return error.getResponse();
+    resolved.logger?.error?.(`llmemo-proxy: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
+    return errorResponse(500, `llmemo-proxy failed on this request: ${(error as Error).message}`, {
+      type: 'server_error',
+      code: 'proxy_error',
+    });
+  });
+
+  // The Node adapter passes { incoming, outgoing } as env: the body is then read straight from the socket.
+  const fetch = async (request: Request, env?: unknown) => app.fetch(request, env);
+  return {
+    app,
+    fetch,
+    listener: getRequestListener(fetch),
+    cache: resolved.cache,
+    metrics: metrics.registry,
+    flush: () => resolved.cache.flush(),
+    async close() {
+      await context.upstream.close().catch(() => {});
+      if (resolved.ownsCache) await resolved.cache.close();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Server-sent events, just what an OpenAI-style stream needs. Hand-written rather than eventsource-parser (not a
+ * dependency here): the proxy passes the upstream bytes through untouched and only needs the `data:` payloads on
+ * the side, to record them.
+ */
+
+/** Reads an SSE byte stream incrementally and keeps each event's data payload and its arrival time. */
+export class SseRecorder {
+  /** The `data:` payloads, in order, without the final `[DONE]`. */
+  readonly events: string[] = [];
+  /** Milliseconds from the first byte to each event. */
+  readonly offsets: number[] = [];
+  /** The stream ended with `data: [DONE]`. */
+  done = false;
+  /** An `event:` name other than `message` was seen (OpenAI-style chat streams never name events). */
+  namedEvents = false;
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  private data: string[] = [];
+  private eventName = '';
+  private startedAt = -1;
+
+  push(chunk: Uint8Array): void {
+    if (this.startedAt < 0) this.startedAt = performance.now();
+    this.buffer += this.decoder.decode(chunk, { stream: true });
+    this.lines(false);
+  }
+
+  /** The upstream ended: parse what is left. An event without its blank line is incomplete and dropped, per spec. */
+  end(): void {
+    this.buffer += this.decoder.decode();
+    this.lines(true);
+  }
+
+  private lines(final: boolean): void {
+    const text = this.buffer;
+    let start = 0;
+    if (!text.includes('\r')) {
+      // The common case (OpenAI and most servers end lines with LF): let indexOf find them.
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        this.line(text.slice(start, end));
+        start = end + 1;
+      }
+      this.buffer = text.slice(start);
+      return;
+    }
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code !== 10 && code !== 13) continue;
+      // A CR at the end of a chunk may be the first half of a CRLF: wait for the next chunk.
+      if (code === 13 && i + 1 === text.length && !final) break;
+      this.line(text.slice(start, i));
+      if (code === 13 && text.charCodeAt(i + 1) === 10) i++;
+      start = i + 1;
+    }
+    this.buffer = text.slice(start);
+  }
+
+  private line(line: string): void {
+    if (line === '') {
+      this.dispatch();
+      return;
+    }
+    if (line.charCodeAt(0) === 58) return; // ':' starts a comment (keep-alives)
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.eventName = value;
+  }
+
+  private dispatch(): void {
+    if (this.eventName !== '' && this.eventName !== 'message') this.namedEvents = true;
+    this.eventName = '';
+    if (this.data.length === 0) return;
+    const payload = this.data.join('\n');
+    this.data = [];
+    if (payload === '[DONE]') {
+      this.done = true;
+      return;
+    }
+    this.events.push(payload);
+    this.offsets.push(Math.round(performance.now() - this.startedAt));
+  }
+}
+
+/** The wire form of recorded payloads: each as a `data:` event, then `[DONE]`. */
+export function formatEvents(events: readonly string[]): string {
+  let out = '';
+  for (const event of events) out += `data: ${event}\n\n`;
+  return `${out}data: [DONE]\n\n`;
+}
+
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+});
+
+/** Replays payloads with a delay before each event after the first: fixed, or as recorded. */
+export function pacedEvents(
+  events: readonly string[],
+  delayBefore: (index: number) => number,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let index = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (index > events.length) {
+        controller.close();
+        return;
+      }
+      const delay = index === 0 ? 0 : Math.max(0, delayBefore(index));
+      if (delay > 0) await new Promise<void>((resolve) => (timer = setTimeout(resolve, delay)));
+      const payload = index === events.length ? '[DONE]' : events[index]!;
+      index++;
+      controller.enqueue(encoder.encode(`data: ${payload}\n\n`));
+    },
+    cancel() {
+      clearTimeout(timer);
+      index = events.length + 1;
+    },
+  });
+}
+
+/**
+ * The client's copy of an upstream stream that may break off. A break between two events becomes one last event,
+ * `data: {"error": …}`, the way OpenAI reports a failure mid-stream (the official clients raise it as an APIError);
+ * a break inside an event cannot be reported in-band, so the connection is cut (`cut`), as the upstream's was.
+ */
+export function reportBreaks(
+  stream: ReadableStream<Uint8Array>,
+  describe: (error: unknown) => string,
+  cut: (error: unknown) => boolean,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  // The last four bytes sent: an event ends with a blank line (LF LF, CR CR or CRLF CRLF). None sent counts too.
+  let tail = 0x0a0a;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          for (let i = Math.max(0, value.byteLength - 4); i < value.byteLength; i++) {
+            tail = ((tail << 8) | value[i]!) >>> 0;
+          }
+          controller.enqueue(value);
+        } catch (error) {
+          if ((tail & 0xffff) === 0x0a0a || (tail & 0xffff) === 0x0d0d || tail === 0x0d0a0d0a) {
+            const body = {
+              error: {
+                message: describe(error),
+                type: 'upstream_error',
+                param: null,
+                code: 'upstream_stream_interrupted',
+              },
+            };
+            controller.enqueue(new TextEncoder().encode(`data: ${JSON.stringify(body)}\n\n`));
+            controller.close();
+          } else if (cut(error)) {
+            controller.close();
+          } else {
+            controller.error(error);
+          }
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,207 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+/** A complete upstream reply handed back to the client as is: an error, or a reply the proxy does not cache. */
+export class UpstreamReply {
+  constructor(
+    readonly status: number,
+    readonly headers: IncomingHttpHeaders,
+    readonly body: Uint8Array,
+  ) {}
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  text(): string {
+    return Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString('utf8');
+  }
+
+  toResponse(extra: Record<string, string> = {}): Response {
+    const headers = responseHeaders(this.headers, ['content-length', 'content-encoding']);
+    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+    return new Response(nullBodyStatus(this.status) ? null : (this.body as Uint8Array<ArrayBuffer>), {
+      status: this.status,
+      headers,
+    });
+  }
+}
+
+/** Thrown from a compute to hand an upstream reply back unchanged (and uncached) to every caller waiting on it. */
+export class PassThrough extends Error {
+  override readonly name = 'PassThrough';
+  constructor(readonly reply: UpstreamReply) {
+    super(`The upstream answered ${reply.status}; passed through uncached.`);
+  }
+}
+
+/** The upstream could not be reached or stopped answering: the client gets a 502 (or 504 on a timeout). */
+export class UpstreamUnreachable extends Error {
+  override readonly name = 'UpstreamUnreachable';
+  constructor(
+    message: string,
+    readonly timeout: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function nullBodyStatus(status: number): boolean {
+  return status === 204 || status === 205 || status === 304 || (status >= 100 && status < 200);
+}
+
+/** Upstream response headers for the client, minus hop-by-hop ones and any named in `drop`. */
+export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly string[] = []): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.includes(name)) continue;
+    if (Array.isArray(value)) for (const item of value) out.append(name, item);
+    else out.set(name, value);
+  }
+  return out;
+}
+
+/**
+ * Client request headers for the upstream, minus hop-by-hop ones, our own `x-llmemo-*` and `drop`. Authorization
+ * is forwarded (the upstream needs it) and is never stored nor part of a key.
+ */
+export function requestHeaders(headers: Headers, drop: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name) && !name.startsWith('x-llmemo-') && !drop.includes(name)) out[name] = value;
+  });
+  return out;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** One upstream: a keep-alive connection pool and the mapping of our paths onto its base URL. */
+export class Upstream {
+  readonly origin: string;
+  private readonly basePath: string;
+  private readonly agent: Agent;
+
+  constructor(
+    readonly base: URL,
+    private readonly timeoutMs: number,
+  ) {
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.agent = new Agent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 30_000 });
+  }
+
+  /**
+   * Our path (with its query) on the upstream. A base that already ends in /v1 (`https://host/openai/v1`) takes
+   * the rest of the path, so both `https://api.openai.com` and `https://api.openai.com/v1` work as `--upstream`.
+   */
+  path(pathWithQuery: string): string {
+    if (this.basePath.endsWith('/v1') && (pathWithQuery.startsWith('/v1/') || pathWithQuery.startsWith('/v1?'))) {
+      return this.basePath + pathWithQuery.slice(3);
+    }
+    return this.basePath + pathWithQuery;
+  }
+
+  /** Sends a request; resolves at the response headers, with the body still streaming. */
+  async request(
+    method: string,
+    pathWithQuery: string,
+    headers: Record<string, string>,
+    body?: Dispatcher.DispatchOptions['body'],
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await this.agent.request({
+        origin: this.origin,
+        path: this.path(pathWithQuery),
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? null,
+      });
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+  }
+
+  /** Sends a request and reads the whole reply. */
+  async reply(
+    method: string,
+    pathWithQuery: string,
+    headers: Record<string, string>,
+    body?: Dispatcher.DispatchOptions['body'],
+  ): Promise<UpstreamReply> {
+    const response = await this.request(method, pathWithQuery, headers, body);
+    return this.read(response);
+  }
+
+  async read(response: Dispatcher.ResponseData): Promise<UpstreamReply> {
+    try {
+      const bytes = new Uint8Array(await response.body.arrayBuffer());
+      return new UpstreamReply(response.statusCode, response.headers, bytes);
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+  }
+
+  /**
+   * The body as a Web stream; cancelling it aborts the upstream request (so the upstream stops generating).
+   * `onChunk` sees each chunk as it arrives, and `onEnd` the end. Push-based from the socket's data events rather
+   * than `Readable.toWeb` plus a TransformStream: two fewer promise hops per chunk, which is most of a streamed
+   * miss's overhead (test/bench/proxy.bench.ts).
+   */
+  static stream(
+    response: Dispatcher.ResponseData,
+    { onChunk, onEnd }: { onChunk?: (chunk: Uint8Array) => void; onEnd?: () => void } = {},
+  ): ReadableStream<Uint8Array> {
+    const body = response.body;
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        body.on('data', (chunk: Buffer) => {
+          onChunk?.(chunk);
+          controller.enqueue(chunk);
+        });
+        body.once('end', () => {
+          onEnd?.();
+          controller.close();
+        });
+        body.once('error', (error) => controller.error(error));
+      },
+      cancel() {
+        body.destroy();
+      },
+    });
+  }
+
+  unreachable(error: unknown): UpstreamUnreachable {
+    if (error instanceof UpstreamUnreachable) return error;
+    const code = errorCode(error);
+    const timeout = code !== undefined && TIMEOUT_CODES.has(code);
+    const what = code ?? (error instanceof Error ? error.message : String(error));
+    const message = timeout
+      ? `llmemo-proxy: the upstream ${this.origin} did not answer within ${Math.round(this.timeoutMs / 1000)} s (${what}). Try again, or raise the upstream timeout.`
+      : `llmemo-proxy could not reach the upstream ${this.origin} (${what}). Check that it is up and that --upstream points at it.`;
+    return new UpstreamUnreachable(message, timeout, { cause: error });
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
