@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import each package's TypeScript source through the '@llmemo/source' export condition, so a change is
 // tested without a rebuild. The CLI tests run the built binary, which is why `pnpm test` builds first.
-const conditions = ['@llmemo/source', 'node', 'import', 'module', 'default'];
+// No 'module' condition: it sends ai@5's @opentelemetry/api to a bundler-only ESM build that Node cannot load.
+const conditions = ['@llmemo/source', 'node', 'import', 'default'];
 
 export default defineConfig({
   resolve: { conditions },

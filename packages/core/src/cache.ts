@@ -1,3 +1,4 @@
+import { CircuitBreaker } from './breaker.js';
 import { decode, encode } from './codec.js';
 import { type CompressionOption, resolveCompression } from './compression.js';
 import { type Duration, parseDuration } from './duration.js';
@@ -63,6 +64,7 @@ import { resolveStore, type StoreInput } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
 import type { CacheStore, CounterRow } from './stores/store.js';
 import { withTimeout } from './timeout.js';
+import { isTransientError } from './transient.js';
 
 /** Anything with console-like methods (console, pino via a small shim, winston). */
 export interface Logger {
@@ -117,6 +119,23 @@ export interface CacheOptions {
   includeHeaders?: string[];
   sqlite?: SqliteStoreOptions;
   redis?: RedisStoreOptions;
+  /**
+   * After an entry expires, keep serving it for this long (marked stale) while one background call per key
+   * refreshes it. Entries are kept in the store this much longer than their ttl. Default 0 (off).
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * After an entry expires, serve it for this long (marked stale) when the provider call fails with a transient
+   * error (5xx, 429, timeout, network). The error still arrives as an `error` event. Default 0 (off).
+   */
+  staleIfError?: Duration;
+  /** Which provider errors stale-if-error may cover. Default: transient ones (see `isTransientError`). */
+  isTransientError?: (error: unknown) => boolean;
+  /**
+   * The circuit breaker around the store: after `threshold` consecutive failures or timeouts the store is skipped
+   * for `cooldown`, then probed with one call. Default `{ threshold: 5, cooldown: '5s' }`; false turns it off.
+   */
+  breaker?: { threshold?: number; cooldown?: Duration } | false;
 }
 
 /** Per-call options plus what an adapter tells core about the computed value. */
@@ -148,7 +167,21 @@ export type Lookup<T> =
       key?: string;
       /** Stores the complete value (once; later calls are ignored). Resolves true when it was written. */
       commit(value: T, options?: { metadata?: EntryMetadata }): Promise<boolean>;
+      /**
+       * When the provider call fails: the expired entry to serve instead, if stale-if-error covers this error
+       * (it is counted and reported as a stale hit, the error as an `error` event); otherwise undefined.
+       */
+      fallback(error: unknown): { value: T; age: number } | undefined;
     };
+
+/** Options of `cache.lookup`. */
+export interface LookupOptions<T> extends CallOptions {
+  /**
+   * How to refresh a stale entry in the background (stale-while-revalidate): resolve the fresh value to store,
+   * or undefined to store nothing. Without it, a stale entry within the window is served as a miss instead.
+   */
+  revalidate?: () => Promise<{ value: T; metadata?: EntryMetadata } | undefined>;
+}
 
 export interface CacheEntry<T> {
   value: T;
@@ -182,6 +215,10 @@ const OPTION_NAMES = new Set<string>([
   'includeHeaders',
   'sqlite',
   'redis',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'isTransientError',
+  'breaker',
 ]);
 
 interface Flight<T> {
@@ -189,7 +226,14 @@ interface Flight<T> {
   promise: Promise<{ value: T; bodyJson?: string }>;
 }
 
-type ReadOutcome<T> = { entry: Envelope<T>; reason?: undefined } | { entry?: undefined; reason: MissEvent['reason'] };
+type ReadOutcome<T> =
+  | { entry: Envelope<T>; reason?: undefined; stale?: undefined }
+  | { entry?: undefined; reason: MissEvent['reason']; stale?: Envelope<T> };
+
+type Begun<T> =
+  | { type: 'hit'; result: CacheResult<T>; revalidate?: { derived: DerivedKey; call: ResolvedCallOptions } }
+  | { type: 'bypass' }
+  | { type: 'miss'; derived: DerivedKey; call: ResolvedCallOptions; stale?: Envelope<T> };
 
 /** An entry ready to store: its metadata, and its body already encoded by the value codec. */
 interface PreparedEntry {
@@ -253,6 +297,10 @@ export class ResponseCache {
   private statsFlush: Promise<void> | undefined;
   private readonly pruneTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  /** Keys with a stale-while-revalidate refresh running (a lookup-based refresh has no inflight entry). */
+  private readonly refreshing = new Set<string>();
+  private readonly transient: (error: unknown) => boolean;
+  private readonly breaker: CircuitBreaker | undefined;
 
   constructor(options: CacheOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -272,7 +320,17 @@ export class ResponseCache {
       ttl: options.ttl === undefined ? DEFAULT_TTL_MS : resolveTtl(options.ttl),
       namespace: this.namespace,
       noStore: false,
+      staleWhileRevalidate:
+        options.staleWhileRevalidate === undefined
+          ? 0
+          : parseDuration(options.staleWhileRevalidate, 'staleWhileRevalidate'),
+      staleIfError: options.staleIfError === undefined ? 0 : parseDuration(options.staleIfError, 'staleIfError'),
     });
+    if (options.isTransientError !== undefined && typeof options.isTransientError !== 'function') {
+      throw new LlmemoError('INVALID_OPTIONS', 'isTransientError must be a function (error) => boolean.');
+    }
+    this.transient = options.isTransientError ?? isTransientError;
+    this.breaker = this.resolveBreaker(options.breaker);
     this.timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.maxEntryBytes = resolvePositiveInteger(options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, 'maxEntryBytes');
     if (options.key !== undefined && typeof options.key !== 'function') {
@@ -398,25 +456,57 @@ export class ResponseCache {
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
     const started = await this.begin<T>(request, options);
-    if (started.type === 'hit') return started.result;
+    if (started.type === 'hit') {
+      if (started.revalidate) {
+        const { derived, call } = started.revalidate;
+        this.revalidate(derived, () =>
+          this.computeOnce(derived, request, compute, call, options.cacheable, options.metadata),
+        );
+      }
+      return started.result;
+    }
     if (started.type === 'bypass') {
       return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
     }
-    return this.computeOnce(started.derived, request, compute, started.call, options.cacheable, options.metadata);
+    try {
+      return await this.computeOnce(
+        started.derived,
+        request,
+        compute,
+        started.call,
+        options.cacheable,
+        options.metadata,
+      );
+    } catch (error) {
+      const stale = this.staleFallback(started, request, error);
+      if (stale) return stale;
+      throw error;
+    }
   }
 
   /**
    * The two-phase form of getOrCompute, for values that arrive over time (streams): look up now, and on a miss
    * `commit` the value once it is complete (never commit a failed or cancelled one). Honors modes like
-   * getOrCompute: 'replay' throws CACHE_MISS on a miss, 'read-only' and noStore make commit a no-op.
+   * getOrCompute: 'replay' throws CACHE_MISS on a miss, 'read-only' and noStore make commit a no-op. A miss also
+   * offers `fallback(error)` for stale-if-error; `revalidate` enables stale-while-revalidate.
    */
-  async lookup<T>(request: CacheRequest, options: CallOptions = {}): Promise<Lookup<T>> {
-    const started = await this.begin<T>(request, options);
+  async lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
+    const started = await this.begin<T>(request, options, options.revalidate !== undefined);
     if (started.type === 'hit') {
+      if (started.revalidate && options.revalidate) {
+        const { derived, call } = started.revalidate;
+        const refresh = options.revalidate;
+        this.revalidate(derived, async () => {
+          const fresh = await refresh();
+          if (fresh === undefined) return;
+          const prepared = this.encodeEntry(derived, request, fresh.value, call, fresh.metadata);
+          if (prepared) await this.write(derived, prepared, call.ttl);
+        });
+      }
       const { value, age, stale, key } = started.result;
       return { hit: true, value, age, stale, key: key! };
     }
-    if (started.type === 'bypass') return { hit: false, commit: async () => false };
+    if (started.type === 'bypass') return { hit: false, commit: async () => false, fallback: () => undefined };
     const { derived, call } = started;
     let committed = false;
     return {
@@ -433,32 +523,41 @@ export class ResponseCache {
           );
           return false;
         }
-        const prepared = this.encodeEntry(derived, request, value, call.ttl, commitOptions.metadata);
+        const prepared = this.encodeEntry(derived, request, value, call, commitOptions.metadata);
         if (prepared === undefined) return false;
         const writesBefore = this.counters.writes;
         await this.write(derived, prepared, call.ttl);
         return this.counters.writes > writesBefore;
       },
+      fallback: (error: unknown) => {
+        const stale = this.staleFallback(started, request, error);
+        return stale ? { value: stale.value, age: stale.age } : undefined;
+      },
     };
   }
 
-  /** Resolves options and the key, and reads: a hit, a miss to compute (miss event sent), or a bypass. */
-  private async begin<T>(
-    request: CacheRequest,
-    options: CallOptions,
-  ): Promise<
-    | { type: 'hit'; result: CacheResult<T> }
-    | { type: 'bypass' }
-    | { type: 'miss'; derived: DerivedKey; call: ResolvedCallOptions }
-  > {
+  /**
+   * Resolves options and the key, and reads: a hit (maybe stale, maybe to revalidate), a miss to compute (miss
+   * event sent; with the expired entry when stale-if-error may serve it), or a bypass.
+   */
+  private async begin<T>(request: CacheRequest, options: CallOptions, canRevalidate = true): Promise<Begun<T>> {
     const call =
       options.mode === undefined &&
       options.ttl === undefined &&
       options.namespace === undefined &&
-      options.noStore === undefined
+      options.noStore === undefined &&
+      options.staleWhileRevalidate === undefined &&
+      options.staleIfError === undefined
         ? this.defaults
         : resolveCallOptions(
-            { mode: options.mode, ttl: options.ttl, namespace: options.namespace, noStore: options.noStore },
+            {
+              mode: options.mode,
+              ttl: options.ttl,
+              namespace: options.namespace,
+              noStore: options.noStore,
+              staleWhileRevalidate: options.staleWhileRevalidate,
+              staleIfError: options.staleIfError,
+            },
             this.defaults,
           );
 
@@ -482,10 +581,25 @@ export class ResponseCache {
     }
 
     let reason: MissEvent['reason'] = 'refresh';
+    let stale: Envelope<T> | undefined;
     if (call.mode !== 'refresh') {
       const found = await this.read<T>(derived, request);
-      if (found.entry) return { type: 'hit', result: this.served(found.entry, derived, request) };
+      if (found.entry) return { type: 'hit', result: this.served(found.entry, derived, request, false) };
       reason = found.reason;
+      stale = found.stale;
+      if (stale) {
+        const expiredFor = Date.now() - (stale.expiresAt ?? 0);
+        // Replay never calls the provider: an expired entry still within its window beats a CACHE_MISS.
+        if (call.mode === 'replay') return { type: 'hit', result: this.served(stale, derived, request, true) };
+        if (canRevalidate && expiredFor < call.staleWhileRevalidate) {
+          return {
+            type: 'hit',
+            result: this.served(stale, derived, request, true),
+            revalidate: { derived, call },
+          };
+        }
+        if (expiredFor >= call.staleIfError) stale = undefined;
+      }
     }
     if (call.mode === 'replay') {
       throw new LlmemoError(
@@ -502,7 +616,39 @@ export class ResponseCache {
       namespace: derived.namespace,
       reason,
     });
-    return { type: 'miss', derived, call };
+    return stale ? { type: 'miss', derived, call, stale } : { type: 'miss', derived, call };
+  }
+
+  /** Runs one background refresh per key (stale-while-revalidate); flush() waits for it. */
+  private revalidate(derived: DerivedKey, refresh: () => Promise<unknown>): void {
+    if (this.inflight.has(derived.key) || this.refreshing.has(derived.key)) return;
+    this.refreshing.add(derived.key);
+    const operation = (async () => {
+      try {
+        await refresh();
+      } catch (error) {
+        this.reportError(
+          'revalidate',
+          toLlmemoError(error, 'PROVIDER_FAILED', 'The background refresh of a stale entry failed; it stays stale'),
+          derived.key,
+        );
+      } finally {
+        this.refreshing.delete(derived.key);
+      }
+    })();
+    this.track(operation);
+  }
+
+  /** The stale answer for a failed provider call, when stale-if-error covers it (counted and reported). */
+  private staleFallback<T>(started: Begun<T>, request: CacheRequest, error: unknown): CacheResult<T> | undefined {
+    if (started.type !== 'miss' || !started.stale || !this.transient(error)) return undefined;
+    const { derived, stale } = started;
+    this.reportError(
+      'compute',
+      toLlmemoError(error, 'PROVIDER_FAILED', 'The provider call failed; a stale entry was served instead'),
+      derived.key,
+    );
+    return this.served(stale, derived, request, true);
   }
 
   private missed(derived: DerivedKey, request: CacheRequest, reason: MissEvent['reason']): void {
@@ -525,8 +671,9 @@ export class ResponseCache {
     this.metrics?.request(result, this.labels(request, namespace));
   }
 
-  private served<T>(entry: Envelope<T>, derived: DerivedKey, request: CacheRequest): CacheResult<T> {
+  private served<T>(entry: Envelope<T>, derived: DerivedKey, request: CacheRequest, stale: boolean): CacheResult<T> {
     const age = Math.max(0, Date.now() - entry.createdAt);
+    if (stale) this.counters.staleHits++;
     const input = entry.usage?.inputTokens ?? 0;
     const output = entry.usage?.outputTokens ?? 0;
     const model = String(request.model);
@@ -539,7 +686,7 @@ export class ResponseCache {
     }
     if (this.metrics) {
       const labels = this.labels(request, derived.namespace);
-      this.metrics.request('hit', labels);
+      this.metrics.request(stale ? 'stale' : 'hit', labels);
       this.metrics.tokensSaved(input, output, labels);
     }
     if (this.emitter.hasListeners('hit')) {
@@ -550,10 +697,10 @@ export class ResponseCache {
         model: request.model,
         namespace: derived.namespace,
         age,
-        stale: false,
+        stale,
       });
     }
-    return { value: entry.body, hit: true, stale: false, age, key: derived.key, coalesced: false };
+    return { value: entry.body, hit: true, stale, age, key: derived.key, coalesced: false };
   }
 
   private async computeOnce<T>(
@@ -625,7 +772,7 @@ export class ResponseCache {
       return undefined;
     }
     const meta = metadata ? metadata(value) : undefined;
-    const prepared = this.encodeEntry(derived, request, value, call.ttl, meta);
+    const prepared = this.encodeEntry(derived, request, value, call, meta);
     if (prepared === undefined) {
       done();
       return undefined;
@@ -647,10 +794,11 @@ export class ResponseCache {
     derived: DerivedKey,
     request: CacheRequest,
     value: T,
-    ttl: number | null,
+    call: Pick<ResolvedCallOptions, 'ttl' | 'staleWhileRevalidate' | 'staleIfError'>,
     metadata: EntryMetadata | undefined,
   ): PreparedEntry | undefined {
     const now = Date.now();
+    const ttl = call.ttl;
     const meta: EntryMeta = {
       v: ENVELOPE_VERSION,
       kind: request.kind,
@@ -661,6 +809,9 @@ export class ResponseCache {
       createdAt: now,
       expiresAt: ttl === null ? null : now + ttl,
     };
+    // Kept past expiry for as long as a stale answer may still be served (the store's own TTL follows this).
+    const keep = Math.max(call.staleWhileRevalidate, call.staleIfError);
+    if (ttl !== null && keep > 0) meta.staleUntil = now + ttl + keep;
     if (request.specVersion !== undefined) meta.specVersion = request.specVersion;
     if (metadata?.responseModel !== undefined) meta.responseModel = metadata.responseModel;
     if (metadata?.usage !== undefined) meta.usage = metadata.usage;
@@ -694,10 +845,17 @@ export class ResponseCache {
         );
         return;
       }
+      if (!this.storeAllowed()) {
+        this.skip('STORE_UNAVAILABLE', 'The circuit breaker is open: the store is being skipped.', derived.key);
+        return;
+      }
+      const storeTtl =
+        prepared.meta.staleUntil != null ? Math.max(1, prepared.meta.staleUntil - Date.now()) : (ttl ?? undefined);
       try {
-        await withTimeout(this.store.set(derived.key, text, ttl ?? undefined), this.timeoutMs, () =>
+        await withTimeout(this.store.set(derived.key, text, storeTtl), this.timeoutMs, () =>
           this.timeoutMessage('set'),
         );
+        this.breaker?.success();
       } catch (error) {
         this.storeError('set', error, derived.key);
         return;
@@ -737,12 +895,14 @@ export class ResponseCache {
   }
 
   private async readEntry<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
+    if (!this.storeAllowed()) return { reason: 'circuit-open' };
     let text: string | undefined;
     try {
       // The in-process LRU answers synchronously and cannot hang, so it skips the timer (the hit path's hottest case).
       text = await (this.store.type === 'memory'
         ? this.store.get(derived.key)
         : withTimeout(this.store.get(derived.key), this.timeoutMs, () => this.timeoutMessage('get')));
+      this.breaker?.success();
     } catch (error) {
       this.storeError('get', error, derived.key);
       return { reason: 'error' };
@@ -766,7 +926,14 @@ export class ResponseCache {
       if (!(error instanceof UnreadableEntry) || error.discard) this.deleteQuietly(derived.key);
       return { reason: 'error' };
     }
-    if (entry.expiresAt !== null && Date.now() >= entry.expiresAt) return { reason: 'expired' };
+    if (entry.expiresAt !== null) {
+      const now = Date.now();
+      if (now >= entry.expiresAt) {
+        return entry.staleUntil != null && now < entry.staleUntil
+          ? { reason: 'expired', stale: entry }
+          : { reason: 'expired' };
+      }
+    }
     return { entry };
   }
 
@@ -809,7 +976,7 @@ export class ResponseCache {
       this.missed(derived, request, found.reason);
       return undefined;
     }
-    const { value, age } = this.served(found.entry, derived, request);
+    const { value, age } = this.served(found.entry, derived, request, false);
     const { usage, responseModel } = found.entry;
     const metadata: EntryMetadata = {};
     if (usage) metadata.usage = usage;
@@ -838,7 +1005,7 @@ export class ResponseCache {
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return false;
     }
-    const prepared = this.encodeEntry(derived, request, value, call.ttl, metadata);
+    const prepared = this.encodeEntry(derived, request, value, call, metadata);
     if (prepared === undefined || call.ttl === 0) return false;
     const writesBefore = this.counters.writes;
     await this.write(derived, prepared, call.ttl);
@@ -982,7 +1149,11 @@ export class ResponseCache {
   // ---------------------------------------------------------------- lifecycle and observability
 
   stats(): CacheStats {
-    return this.counters.snapshot();
+    const stats = this.counters.snapshot();
+    stats.breaker = this.breaker
+      ? { state: this.breaker.state, opens: this.breaker.opens }
+      : { state: 'closed', opens: 0 };
+    return stats;
   }
 
   on<K extends keyof CacheEvents>(event: K, listener: Listener<CacheEvents[K]>): () => void {
@@ -1024,7 +1195,36 @@ export class ResponseCache {
     return `The ${this.store.type} store did not complete a ${operation} within ${this.timeoutMs} ms, so the cache was bypassed. Check the store's health, or raise timeoutMs.`;
   }
 
+  /** Whether the breaker lets a store operation through now (always, without a breaker). */
+  private storeAllowed(): boolean {
+    return this.breaker === undefined || this.breaker.allow();
+  }
+
+  private resolveBreaker(option: CacheOptions['breaker']): CircuitBreaker | undefined {
+    if (option === false) return undefined;
+    if (option !== undefined && (option === null || typeof option !== 'object')) {
+      throw new LlmemoError('INVALID_OPTIONS', "breaker must be false or { threshold?: number, cooldown?: '5s' }.");
+    }
+    const threshold = resolvePositiveInteger(option?.threshold ?? 5, 'breaker.threshold');
+    const cooldownMs = option?.cooldown === undefined ? 5000 : parseDuration(option.cooldown, 'breaker.cooldown');
+    return new CircuitBreaker({
+      threshold,
+      cooldownMs,
+      onChange: (state, previous) => {
+        if (state === 'open') {
+          this.logger?.warn?.(
+            `llmemo: the ${this.store.type} store failed ${threshold} times in a row; skipping it for ${cooldownMs} ms (calls go to the provider).`,
+          );
+        } else if (state === 'closed') {
+          this.logger?.info?.(`llmemo: the ${this.store.type} store answers again; the cache is back on.`);
+        }
+        this.emitter.emit('breaker', { state, previous, store: this.store.type });
+      },
+    });
+  }
+
   private storeError(operation: ErrorEvent['operation'], error: unknown, key?: string): void {
+    this.breaker?.failure();
     const wrapped = toLlmemoError(
       error,
       'STORE_UNAVAILABLE',

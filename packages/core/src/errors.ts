@@ -9,6 +9,7 @@ export type LlmemoErrorCode =
   | 'STORE_TIMEOUT'
   | 'CORRUPT_ENTRY'
   | 'DECRYPT_FAILED'
+  | 'PROVIDER_FAILED'
   | 'UNSUPPORTED'
   | 'CLOSED';
 

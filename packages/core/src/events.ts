@@ -16,8 +16,11 @@ export interface MissEvent {
   provider: string;
   model: string;
   namespace: string;
-  /** Why there was no hit: nothing stored, expired, refresh mode, or an unreadable entry. */
-  reason: 'absent' | 'expired' | 'refresh' | 'error';
+  /**
+   * Why there was no hit: nothing stored, expired, refresh mode, an unreadable entry or failing store, or the
+   * store skipped because its circuit breaker is open.
+   */
+  reason: 'absent' | 'expired' | 'refresh' | 'error' | 'circuit-open';
 }
 export interface WriteEvent {
   key: string;
@@ -39,6 +42,10 @@ export interface ErrorEvent {
     | 'close'
     | 'prune'
     | 'stats'
+    /** The provider call failed and a stale entry was served instead (stale-if-error). */
+    | 'compute'
+    /** A background stale-while-revalidate refresh failed. */
+    | 'revalidate'
     | 'other';
   key?: string;
 }
@@ -51,6 +58,13 @@ export interface CoalescedEvent {
   key: string;
   /** How many callers are now waiting on the same computation (leader included). */
   waiting: number;
+}
+
+export interface BreakerEvent {
+  /** 'open': the store is skipped; 'half-open': one probe is let through; 'closed': back to normal. */
+  state: 'closed' | 'open' | 'half-open';
+  previous: 'closed' | 'open' | 'half-open';
+  store: string;
 }
 
 export interface EvictEvent {
@@ -67,6 +81,7 @@ export interface CacheEvents {
   error: ErrorEvent;
   skip: SkipEvent;
   coalesced: CoalescedEvent;
+  breaker: BreakerEvent;
 }
 
 export type Listener<T> = (event: T) => void;

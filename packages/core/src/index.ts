@@ -1,3 +1,5 @@
+export type { BreakerOptions, BreakerState } from './breaker.js';
+export { CircuitBreaker } from './breaker.js';
 export type {
   CacheEntry,
   CacheOptions,
@@ -6,6 +8,7 @@ export type {
   InspectedEntry,
   Logger,
   Lookup,
+  LookupOptions,
   StoredStats,
 } from './cache.js';
 export { createCache, ResponseCache } from './cache.js';
@@ -25,6 +28,7 @@ export { ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
 export type { LlmemoErrorCode } from './errors.js';
 export { isLlmemoError, LlmemoError } from './errors.js';
 export type {
+  BreakerEvent,
   CacheEvents,
   CoalescedEvent,
   ErrorEvent,
@@ -71,3 +75,4 @@ export type { CacheStore, CounterRow, ScannedEntry } from './stores/store.js';
 export { KeyvStore } from './stores/store.js';
 export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
+export { isTransientError } from './transient.js';

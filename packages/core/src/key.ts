@@ -171,6 +171,22 @@ function requireLabel(value: unknown, name: string): string {
   return value;
 }
 
+const verbatimEnds = new WeakMap<TextNormalization, TextNormalization>();
+
+/**
+ * Embedding models see every character, leading and trailing whitespace included (it changes the tokens and the
+ * vector), so embedding inputs keep their ends: only line endings and NFC are normalized.
+ */
+function normalizationFor(kind: string, normalization: TextNormalization | null): TextNormalization | null {
+  if (kind !== 'embedding' || normalization === null) return normalization;
+  let kept = verbatimEnds.get(normalization);
+  if (!kept) {
+    kept = { ...normalization, trim: false, collapseWhitespace: false };
+    verbatimEnds.set(normalization, kept);
+  }
+  return kept;
+}
+
 /** The digest of a request: SHA-256 over its canonical form (spec v1). */
 export function requestDigest(request: CacheRequest, derivation: KeyDerivation): string {
   if (derivation.custom) {
@@ -188,7 +204,9 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   // {"input":…,"kind":…,"model":…,"params":…,"provider":…,"specVersion":…}
   const hash = createHash('sha256');
   // Not the Hash itself as the sink: its write() is the stream API, many times slower than update().
-  const writer = new Canonicalizer(derivation.normalization, { write: (text) => hash.update(text) });
+  const writer = new Canonicalizer(normalizationFor(kind, derivation.normalization), {
+    write: (text) => hash.update(text),
+  });
   writer.raw('{"input":');
   writer.top(request.input);
   writer.raw(`,"kind":${JSON.stringify(kind)},"model":${JSON.stringify(model)},"params":`);

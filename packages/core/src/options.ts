@@ -21,6 +21,10 @@ export interface CallOptions {
   namespace?: string;
   /** Compute and return, but do not write this result. */
   noStore?: boolean;
+  /** After expiry, serve the entry at once for this long (marked stale) while one background call refreshes it. */
+  staleWhileRevalidate?: Duration;
+  /** After expiry, serve the entry for this long when the provider call fails (5xx, timeout, rate limit). */
+  staleIfError?: Duration;
 }
 
 export interface ResolvedCallOptions {
@@ -28,6 +32,8 @@ export interface ResolvedCallOptions {
   ttl: number | null;
   namespace: string;
   noStore: boolean;
+  staleWhileRevalidate: number;
+  staleIfError: number;
 }
 
 export const DEFAULT_TTL_MS = 7 * 86_400_000;
@@ -98,7 +104,7 @@ export function resolveNormalization(value: unknown): TextNormalization | null {
   );
 }
 
-const CALL_OPTION_NAMES = ['mode', 'ttl', 'namespace', 'noStore'];
+const CALL_OPTION_NAMES = ['mode', 'ttl', 'namespace', 'noStore', 'staleWhileRevalidate', 'staleIfError'];
 
 /** Validates per-call options (e.g. from `providerOptions.llmemo`) against the cache defaults. */
 export function resolveCallOptions(
@@ -122,6 +128,12 @@ export function resolveCallOptions(
   if (options.noStore !== undefined) {
     if (typeof options.noStore !== 'boolean') throw invalid(`${source}.noStore must be true or false.`);
     resolved.noStore = options.noStore;
+  }
+  if (options.staleWhileRevalidate !== undefined) {
+    resolved.staleWhileRevalidate = parseDuration(options.staleWhileRevalidate, `${source}.staleWhileRevalidate`);
+  }
+  if (options.staleIfError !== undefined) {
+    resolved.staleIfError = parseDuration(options.staleIfError, `${source}.staleIfError`);
   }
   return resolved;
 }

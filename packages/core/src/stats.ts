@@ -41,6 +41,8 @@ export interface CacheStats {
   models: Record<string, ModelStats>;
   /** hits / (hits + misses); 0 before any lookup. */
   hitRate: number;
+  /** The store's circuit breaker: 'open' means the store is being skipped; `opens` counts how often it tripped. */
+  breaker?: { state: 'closed' | 'open' | 'half-open'; opens: number };
 }
 
 interface ModelCounters {

@@ -56,6 +56,8 @@ export function isKeyvRedisAdapter(value: unknown): value is KeyvRedis<string> {
 /** Where the counters of a namespace live: a hash, outside every entry prefix (`__stats__` is no escaped label). */
 export const STATS_PREFIX = `${KEY_PREFIX}__stats__:`;
 
+function noop(): void {}
+
 /** Escapes Redis glob characters, so a prefix matches only itself (our escaped labels contain none anyway). */
 export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
@@ -110,10 +112,15 @@ export class RedisStore extends KeyvStore {
     adapter.on('error', () => {});
     const client = adapter.client as unknown as RedisClient;
     client.on('error', () => {});
+    // Connect now: with the offline queue off, commands sent before the first connection completes would fail
+    // with "client is offline". Operations wait for this first attempt only (bounded by the cache's timeout);
+    // after it, a lost connection makes commands fail fast, as intended.
+    const first = { connecting: owned ? adapter.getClient().then(noop, noop) : undefined };
     super(
       'redis',
       keyv,
       async () => {
+        await first.connecting;
         await adapter.getClient();
       },
       async () => {
@@ -127,6 +134,27 @@ export class RedisStore extends KeyvStore {
     );
     this.adapter = adapter;
     this.client = client;
+    this.connecting = first.connecting;
+    first.connecting?.then(() => {
+      this.connecting = undefined;
+    });
+  }
+
+  private connecting: Promise<void> | undefined;
+
+  override async get(key: string): Promise<string | undefined> {
+    if (this.connecting) await this.connecting;
+    return super.get(key);
+  }
+
+  override async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+    if (this.connecting) await this.connecting;
+    return super.set(key, value, ttlMs);
+  }
+
+  override async delete(key: string): Promise<boolean> {
+    if (this.connecting) await this.connecting;
+    return super.delete(key);
   }
 
   private get cluster(): boolean {
@@ -134,11 +162,13 @@ export class RedisStore extends KeyvStore {
   }
 
   private async masters(): Promise<NodeClient[]> {
+    if (this.connecting) await this.connecting;
     return (await this.adapter.getMasterNodes()) as unknown as NodeClient[];
   }
 
   /** A client for single-key commands (the cluster client routes them by slot). */
   private async any(): Promise<NodeClient> {
+    if (this.connecting) await this.connecting;
     return (await this.adapter.getClient()) as unknown as NodeClient;
   }
 
