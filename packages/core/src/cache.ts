@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { CircuitBreaker } from './breaker.js';
 import { decode, encode } from './codec.js';
 import { type CompressionOption, resolveCompression } from './compression.js';
@@ -13,6 +14,7 @@ import {
   DEFAULT_HEADER_ALLOWLIST,
   type DerivedKey,
   deriveKey,
+  KEY_PREFIX,
   type KeyDerivation,
 } from './key.js';
 import {
@@ -60,9 +62,10 @@ import {
 } from './stats.js';
 import type { MemoryStoreOptions } from './stores/memory.js';
 import type { RedisStoreOptions } from './stores/redis.js';
+import { RedisStore } from './stores/redis.js';
 import { resolveStore, type StoreInput } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
-import type { CacheStore, CounterRow } from './stores/store.js';
+import { type CacheStore, CorruptStoredValue, type CounterRow } from './stores/store.js';
 import { withTimeout } from './timeout.js';
 import { isTransientError } from './transient.js';
 
@@ -136,6 +139,12 @@ export interface CacheOptions {
    * for `cooldown`, then probed with one call. Default `{ threshold: 5, cooldown: '5s' }`; false turns it off.
    */
   breaker?: { threshold?: number; cooldown?: Duration } | false;
+  /**
+   * Coalesce identical misses across processes sharing one Redis: the first takes a short lock per key and calls
+   * the provider; the others wait for its entry (polling) up to `wait`, then call the provider themselves.
+   * Off by default (it adds a round trip to every miss). Redis stores only.
+   */
+  crossProcessCoalescing?: boolean | { lockTtl?: Duration; wait?: Duration; poll?: Duration };
 }
 
 /** Per-call options plus what an adapter tells core about the computed value. */
@@ -219,11 +228,18 @@ const OPTION_NAMES = new Set<string>([
   'staleIfError',
   'isTransientError',
   'breaker',
+  'crossProcessCoalescing',
 ]);
 
 interface Flight<T> {
   waiting: number;
-  promise: Promise<{ value: T; bodyJson?: string }>;
+  promise: Promise<{ value: T; bodyJson?: string; age?: number }>;
+}
+
+interface CrossProcess {
+  lockTtlMs: number;
+  waitMs: number;
+  pollMs: number;
 }
 
 type ReadOutcome<T> =
@@ -258,6 +274,26 @@ export interface StoredStats {
 
 const DEFAULT_STATS_INTERVAL_MS = 10_000;
 const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000;
+
+/** Where cross-process locks live: outside every entry prefix (`__lock__` is no escaped label). */
+const LOCK_PREFIX = `${KEY_PREFIX}__lock__:`;
+
+function resolveCrossProcess(option: CacheOptions['crossProcessCoalescing']): CrossProcess | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (option === null || typeof option !== 'object')) {
+    throw new LlmemoError(
+      'INVALID_OPTIONS',
+      "crossProcessCoalescing must be true, false or { lockTtl?: '30s', wait?: '10s', poll?: '50ms' }.",
+    );
+  }
+  const settings = option === true ? {} : option;
+  return {
+    lockTtlMs:
+      settings.lockTtl === undefined ? 30_000 : parseDuration(settings.lockTtl, 'crossProcessCoalescing.lockTtl'),
+    waitMs: settings.wait === undefined ? 10_000 : parseDuration(settings.wait, 'crossProcessCoalescing.wait'),
+    pollMs: settings.poll === undefined ? 50 : Math.max(5, parseDuration(settings.poll, 'crossProcessCoalescing.poll')),
+  };
+}
 
 function stringList(value: unknown, option: string): string[] {
   if (value === undefined) return [];
@@ -301,6 +337,7 @@ export class ResponseCache {
   private readonly refreshing = new Set<string>();
   private readonly transient: (error: unknown) => boolean;
   private readonly breaker: CircuitBreaker | undefined;
+  private readonly crossProcess: CrossProcess | undefined;
 
   constructor(options: CacheOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -331,6 +368,7 @@ export class ResponseCache {
     }
     this.transient = options.isTransientError ?? isTransientError;
     this.breaker = this.resolveBreaker(options.breaker);
+    this.crossProcess = resolveCrossProcess(options.crossProcessCoalescing);
     this.timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.maxEntryBytes = resolvePositiveInteger(options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, 'maxEntryBytes');
     if (options.key !== undefined && typeof options.key !== 'function') {
@@ -391,6 +429,13 @@ export class ResponseCache {
         this.store.type === 'redis'
           ? "maxEntries/maxBytes bound memory:// and sqlite:// stores. Redis evicts by itself: set maxmemory and maxmemory-policy 'allkeys-lru' (or 'volatile-lru') on the server."
           : `maxEntries/maxBytes bound memory:// and sqlite:// stores, not a ${this.store.type} store; bound it in the backend.`,
+      );
+    }
+    if (this.crossProcess && !(this.store instanceof RedisStore)) {
+      this.store.close().catch(() => {});
+      throw new LlmemoError(
+        'INVALID_OPTIONS',
+        `crossProcessCoalescing needs a redis:// store (it locks in Redis); this cache uses a ${this.store.type} store.`,
       );
     }
     this.shared = persist === false ? undefined : new CounterBuffer();
@@ -726,7 +771,9 @@ export class ResponseCache {
           // Unreachable for text we just encoded; fall back to the shared reference.
         }
       }
-      return { value, hit: false, stale: false, age: 0, key: derived.key, coalesced: true };
+      // A flight answered from the store (by another process, see crossProcessCoalescing) is a hit for all.
+      const fromStore = shared.age !== undefined;
+      return { value, hit: fromStore, stale: false, age: shared.age ?? 0, key: derived.key, coalesced: true };
     }
 
     let settleWrite: () => void = () => {};
@@ -736,9 +783,20 @@ export class ResponseCache {
     const flight: Flight<T> = {
       waiting: 1,
       promise: (async () => {
-        const value = await compute();
-        const bodyJson = this.store_(derived, request, value, call, cacheable, metadata, settleWrite);
-        return { value, bodyJson };
+        const lock = this.crossProcess ? await this.awaitOtherProcess<T>(derived) : undefined;
+        if (lock?.entry) {
+          settleWrite();
+          const { entry } = lock;
+          // Re-encoded so each waiting caller decodes its own copy, as with a local flight.
+          return { value: entry.body, bodyJson: encode(entry.body), age: Math.max(0, Date.now() - entry.createdAt) };
+        }
+        try {
+          const value = await compute();
+          const bodyJson = this.store_(derived, request, value, call, cacheable, metadata, settleWrite);
+          return { value, bodyJson };
+        } finally {
+          if (lock?.release) writeSettled.then(lock.release, lock.release);
+        }
       })(),
     };
     this.inflight.set(derived.key, flight as Flight<unknown>);
@@ -747,8 +805,42 @@ export class ResponseCache {
       if (this.inflight.get(derived.key) === flight) this.inflight.delete(derived.key);
     };
     flight.promise.then(() => writeSettled.then(release), release);
-    const { value } = await flight.promise;
+    const { value, age } = await flight.promise;
+    // `age` is set when another process answered: the value came from the store, so it is a hit.
+    if (age !== undefined) return { value, hit: true, stale: false, age, key: derived.key, coalesced: true };
     return { value, hit: false, stale: false, age: 0, key: derived.key, coalesced: false };
+  }
+
+  /**
+   * Cross-process coalescing: take the key's lock (then the caller computes and `release` frees it after the
+   * write), or wait for the lock holder's entry. Any Redis trouble means "compute yourself": never worse than
+   * no coalescing.
+   */
+  private async awaitOtherProcess<T>(
+    derived: DerivedKey,
+  ): Promise<{ entry?: Envelope<T>; release?: () => void } | undefined> {
+    const settings = this.crossProcess!;
+    const store = this.store as RedisStore;
+    const lockKey = `${LOCK_PREFIX}${derived.key.slice(KEY_PREFIX.length)}`;
+    const token = randomUUID();
+    try {
+      if (
+        await withTimeout(store.tryLock(lockKey, token, settings.lockTtlMs), this.timeoutMs, () =>
+          this.timeoutMessage('lock'),
+        )
+      ) {
+        return { release: () => void store.unlock(lockKey, token).catch(() => {}) };
+      }
+    } catch {
+      return undefined;
+    }
+    const deadline = Date.now() + settings.waitMs;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, settings.pollMs));
+      const found = await this.readEntry<T>(derived);
+      if (found.entry) return { entry: found.entry };
+    }
+    return undefined;
   }
 
   /** Encodes and schedules the write; returns the encoded body (followers decode their copies from it). */
@@ -904,6 +996,19 @@ export class ResponseCache {
         : withTimeout(this.store.get(derived.key), this.timeoutMs, () => this.timeoutMessage('get')));
       this.breaker?.success();
     } catch (error) {
+      if (error instanceof CorruptStoredValue) {
+        this.breaker?.success();
+        this.reportError(
+          'decode',
+          new LlmemoError(
+            'CORRUPT_ENTRY',
+            `The stored value is not an llmemo entry (${error.message}); it was deleted and treated as a miss.`,
+          ),
+          derived.key,
+        );
+        this.deleteQuietly(derived.key);
+        return { reason: 'error' };
+      }
       this.storeError('get', error, derived.key);
       return { reason: 'error' };
     }

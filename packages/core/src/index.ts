@@ -72,7 +72,7 @@ export { resolveStore } from './stores/resolve.js';
 export type { SqliteStoreOptions } from './stores/sqlite.js';
 export { SqliteStore } from './stores/sqlite.js';
 export type { CacheStore, CounterRow, ScannedEntry } from './stores/store.js';
-export { KeyvStore } from './stores/store.js';
+export { CorruptStoredValue, KeyvStore } from './stores/store.js';
 export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
 export { isTransientError } from './transient.js';

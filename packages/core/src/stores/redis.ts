@@ -58,6 +58,9 @@ export const STATS_PREFIX = `${KEY_PREFIX}__stats__:`;
 
 function noop(): void {}
 
+const UNLOCK_SCRIPT =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
 /** Escapes Redis glob characters, so a prefix matches only itself (our escaped labels contain none anyway). */
 export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
@@ -145,6 +148,22 @@ export class RedisStore extends KeyvStore {
   override async get(key: string): Promise<string | undefined> {
     if (this.connecting) await this.connecting;
     return super.get(key);
+  }
+
+  /** SET NX PX: true when this caller now holds the lock. */
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const client = (await this.any()) as unknown as {
+      set(key: string, value: string, options: { NX: true; PX: number }): Promise<string | null>;
+    };
+    return (await client.set(key, token, { NX: true, PX: ttlMs })) === 'OK';
+  }
+
+  /** Deletes the lock only if it is still ours (it may have expired and been taken by another process). */
+  async unlock(key: string, token: string): Promise<void> {
+    const client = (await this.any()) as unknown as {
+      eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+    };
+    await client.eval(UNLOCK_SCRIPT, { keys: [key], arguments: [token] });
   }
 
   override async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {

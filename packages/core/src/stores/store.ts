@@ -97,6 +97,15 @@ function unsupported(type: string): LlmemoError {
 }
 
 /** The Keyv wrapper every built-in store shares: values are our own encoded strings, keys are used as given. */
+/**
+ * The store answered, but what it holds under the key is not an llmemo entry (another app's value, a truncated or
+ * hand-edited row). The cache treats it as a corrupt entry (deleted, a miss), never as a store failure, so bad data
+ * cannot trip the circuit breaker.
+ */
+export class CorruptStoredValue extends Error {
+  override readonly name = 'CorruptStoredValue';
+}
+
 export class KeyvStore implements CacheStore {
   readonly sharedCounters: boolean = false;
   readonly deleteWhileScanning: boolean = false;
@@ -110,9 +119,16 @@ export class KeyvStore implements CacheStore {
   ) {}
 
   async get(key: string): Promise<string | undefined> {
-    const value = await this.keyv.get<unknown>(key);
+    let value: unknown;
+    try {
+      value = await this.keyv.get<unknown>(key);
+    } catch (error) {
+      // Keyv parses the stored wrapper inside get(): a parse failure is bad data under the key, not a sick store.
+      if (error instanceof SyntaxError) throw new CorruptStoredValue('the stored value is not valid JSON');
+      throw error;
+    }
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') throw new TypeError(`store returned a ${typeof value}, not an encoded entry`);
+    if (typeof value !== 'string') throw new CorruptStoredValue(`the store holds a ${typeof value}, not an entry`);
     return value;
   }
 
