@@ -120,7 +120,7 @@ async function unstreamed({ context, request, directives, path, headers, raw }: 
   const namespace = directives.namespace;
   if (result.hit) {
     context.metrics.hit('chat', value.ms);
-    return answer(context, { value, age: result.age, key: key! }, 'HIT', {}, directives);
+    return answer(context, { value, age: result.age, key: key! }, result.stale ? 'STALE' : 'HIT', {}, directives);
   }
   if (key === undefined) {
     // The cache was bypassed (an unkeyable request, a closed cache): answer like a pass-through.

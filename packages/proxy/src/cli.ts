@@ -151,9 +151,10 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--no-metrics', 'do not serve GET /metrics').env('LLMEMO_NO_METRICS'))
     .addOption(
-      new Option('--stale-if-error <duration>', 'coming: serve expired entries while the upstream fails').env(
-        'LLMEMO_STALE_IF_ERROR',
-      ),
+      new Option(
+        '--stale-if-error <duration>',
+        'serve entries up to this long past expiry while the upstream fails',
+      ).env('LLMEMO_STALE_IF_ERROR'),
     )
     .addOption(new Option('-q, --quiet', 'print nothing but errors').env('LLMEMO_QUIET'))
     .addHelpText(

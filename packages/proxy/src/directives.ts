@@ -48,12 +48,13 @@ export function namespaceOf(headers: Headers, options: ResolvedProxyOptions): st
 
 /**
  * Reads `Cache-Control` (no-store: don't write; no-cache: fetch fresh and overwrite; max-age=N: this entry's ttl
- * in seconds) and `x-llmemo-mode` (any core mode; it wins over no-cache).
+ * in seconds; stale-if-error=N: serve an expired entry up to N seconds old when the upstream fails) and `x-llmemo-mode` (any core mode; it wins over no-cache).
  */
 export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, options: ResolvedProxyOptions): Directives {
   let mode: CacheMode = 'read-write';
   let noStore = false;
   let ttl: number | null | undefined = endpoint.ttl;
+  let staleIfError = options.staleIfError;
   const cacheControl = headers.get('cache-control');
   if (cacheControl) {
     for (const part of cacheControl.split(',')) {
@@ -70,6 +71,16 @@ export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, optio
           );
         }
         ttl = Number(value) * 1000;
+      } else if (name === 'stale-if-error') {
+        // RFC 5861: serve a stale entry this many seconds past expiry when the upstream fails.
+        const value = rawValue?.trim().replace(/^"(.*)"$/, '$1') ?? '';
+        if (!/^\d{1,10}$/.test(value)) {
+          throw new BadRequest(
+            `Cache-Control stale-if-error must be a whole number of seconds, like stale-if-error=600; got ${JSON.stringify(value)}.`,
+            'invalid_cache_control',
+          );
+        }
+        staleIfError = Number(value) * 1000;
       }
       // Other directives (private, must-revalidate, …) say nothing about an LLM response cache.
     }
@@ -87,6 +98,8 @@ export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, optio
   }
   const directives: Directives = { namespace: namespaceOf(headers, options), mode, noStore };
   if (ttl !== undefined) directives.ttl = ttl;
+  // Also passed on writes, so entries are kept past expiry for as long as they may be served stale.
+  if (staleIfError !== undefined) directives.staleIfError = staleIfError;
   return directives;
 }
 

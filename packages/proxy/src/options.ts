@@ -67,8 +67,8 @@ export interface ProxyOptions {
   /** Give up on an upstream that sends no response headers, or stalls mid-body, for this long. Default 10 minutes. */
   upstreamTimeoutMs?: number;
   /**
-   * Coming: serve an expired entry (X-Cache: STALE) while the upstream fails, for this long past expiry. Accepted and
-   * validated now; it takes effect once @llmemo/core can read expired entries.
+   * While the upstream fails (unreachable, timeout, 5xx, 429), answer from an entry up to this long past expiry,
+   * marked X-Cache: STALE. Entries are kept this much longer in the store.
    */
   staleIfError?: Duration;
   logger?: Logger;

@@ -17,17 +17,19 @@ export function isUpstreamFailure(error: unknown): boolean {
 }
 
 /**
- * The seam for `staleIfError` (coming): when the upstream fails, answer from an entry that expired less than
- * `staleIfError` ago, marked `X-Cache: STALE`. The chat handler already routes its failures here. It needs
- * @llmemo/core to keep entries past expiry and read them (the envelope's `staleUntil`, part of the resilience
- * work); until core can, this finds nothing and the failure passes through as it does without the option.
+ * Stale-if-error for failures that escaped the cache's own handling (a stream whose upstream failed before the
+ * first byte): look the entry up again and let core decide whether its expired copy may answer. Non-streamed calls
+ * need none of this: `getOrCompute` serves the stale entry itself and says `stale`.
  */
 export async function staleEntry<T>(
   context: ProxyContext,
-  _request: CacheRequest,
-  _directives: Directives,
+  request: CacheRequest,
+  directives: Directives,
   error: unknown,
 ): Promise<StaleEntry<T> | undefined> {
-  if (context.options.staleIfError === undefined || !isUpstreamFailure(error)) return undefined;
-  return undefined;
+  if (directives.staleIfError === undefined || !isUpstreamFailure(error)) return undefined;
+  const lookup = await context.cache.lookup<T>(request, directives);
+  if (lookup.hit) return { value: lookup.value, age: lookup.age, key: lookup.key };
+  const stale = lookup.fallback(error);
+  return stale && lookup.key ? { ...stale, key: lookup.key } : undefined;
 }

@@ -47,11 +47,18 @@ export class PassThrough extends Error {
   constructor(readonly reply: UpstreamReply) {
     super(`The upstream answered ${reply.status}; passed through uncached.`);
   }
+
+  /** The upstream's status, where core's stale-if-error looks for it (5xx, 429 and 408 count as transient). */
+  get status(): number {
+    return this.reply.status;
+  }
 }
 
 /** The upstream could not be reached or stopped answering: the client gets a 502 (or 504 on a timeout). */
 export class UpstreamUnreachable extends Error {
   override readonly name = 'UpstreamUnreachable';
+  /** An outage, not a bad request: stale-if-error may cover it. */
+  readonly isRetryable = true;
   constructor(
     message: string,
     readonly timeout: boolean,

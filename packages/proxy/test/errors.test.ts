@@ -1,6 +1,6 @@
 import { isLlmemoError } from '@llmemo/core';
 import { describe, expect, it } from 'vitest';
-import { createProxy } from '../src/index.js';
+import { createProxy, type RunningProxy } from '../src/index.js';
 import { isUpstreamFailure } from '../src/stale.js';
 import { PassThrough, UpstreamReply, UpstreamUnreachable } from '../src/upstream.js';
 import { apiKey, originOf, post, useHarness, user } from './helpers.js';
@@ -131,22 +131,67 @@ describe('upstream failures', () => {
   });
 });
 
-describe('staleIfError (coming)', () => {
-  it('is accepted; until core keeps expired entries, an outage still passes through as a 502', async () => {
-    const proxy = await h.proxy({ staleIfError: '1h', endpoints: { chat: { ttl: 1 } } });
+describe('staleIfError: expired entries answer during upstream outages', () => {
+  const expire = async (proxy: RunningProxy) => {
+    await proxy.proxy.flush();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+  };
+
+  it('a non-streamed request gets the expired entry, marked STALE, while the upstream is down', async () => {
+    const proxy = await h.proxy({ staleIfError: '1h', endpoints: { chat: { ttl: 100 } } });
     const key = apiKey();
     const body = { model: 'gpt-4o-mini', messages: user('stale later') };
-    await post(proxy, CHAT, body, { key });
-    await proxy.proxy.flush();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    const first = await (await post(proxy, CHAT, body, { key })).json();
+    await expire(proxy);
     await h.server.down();
     try {
       const response = await post(proxy, CHAT, body, { key });
-      expect(response.status).toBe(502);
-      expect(response.headers.get('x-cache')).toBe('MISS');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-cache')).toBe('STALE');
+      expect(Number(response.headers.get('age'))).toBeGreaterThanOrEqual(0);
+      expect((await response.json()).choices[0].message.content).toBe(first.choices[0].message.content);
     } finally {
       await h.server.up();
     }
+  });
+
+  it('a streamed request replays the expired entry when the upstream answers 500', async () => {
+    const proxy = await h.proxy({ staleIfError: '1h', endpoints: { chat: { ttl: 100 } } });
+    const key = apiKey();
+    const body = { model: 'gpt-4o-mini', messages: user('stale stream'), stream: true };
+    const first = await (await post(proxy, CHAT, body, { key })).text();
+    await expire(proxy);
+    h.server.failNext(1, { status: 500 });
+    const response = await post(proxy, CHAT, body, { key });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-cache')).toBe('STALE');
+    const replayed = await response.text();
+    expect(replayed).toContain('[DONE]');
+    expect(replayed.match(/"content":"[^"]*"/g)).toEqual(first.match(/"content":"[^"]*"/g));
+  });
+
+  it('Cache-Control: stale-if-error=N asks for it per request; outside the window the error passes through', async () => {
+    const proxy = await h.proxy({ endpoints: { chat: { ttl: 100 } } });
+    const key = apiKey();
+    const body = { model: 'gpt-4o-mini', messages: user('per request') };
+    const headers = { 'cache-control': 'stale-if-error=600' };
+    await post(proxy, CHAT, body, { key, headers });
+    await expire(proxy);
+    h.server.failNext(2, { status: 503 });
+    expect((await post(proxy, CHAT, body, { key, headers })).headers.get('x-cache')).toBe('STALE');
+    // Without the directive, the same outage is the client's to see.
+    const plain = await post(proxy, CHAT, body, { key });
+    expect(plain.status).toBe(503);
+  });
+
+  it('a rejected request (400) is never papered over with a stale answer', async () => {
+    const proxy = await h.proxy({ staleIfError: '1h', endpoints: { chat: { ttl: 100 } } });
+    const key = apiKey();
+    const body = { model: 'gpt-4o-mini', messages: user('bad later') };
+    await post(proxy, CHAT, body, { key });
+    await expire(proxy);
+    h.server.failNext(1, { status: 400 });
+    expect((await post(proxy, CHAT, body, { key })).status).toBe(400);
   });
 
   it('counts outages, timeouts, 5xx and 429 as upstream failures, not 4xx', () => {
