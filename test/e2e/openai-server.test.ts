@@ -1,6 +1,7 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { tool as langchainTool } from '@langchain/core/tools';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { createOpenAITestServer, embeddingFor, type OpenAITestServer } from '@llmemo/test-support';
 import {
   embed,
   embedMany,
@@ -16,7 +17,6 @@ import {
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createOpenAITestServer, embeddingFor, type OpenAITestServer } from '../src/index.js';
 
 let server: OpenAITestServer;
 

@@ -1,12 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
-
 /**
  * Starts one real redis-server for the whole run (or uses LLMEMO_REDIS_URL). No test is skipped when Redis is
  * missing: this setup fails the run with a message saying how to fix it.

@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The shared redis-server's URL, provided by the global setup. */
+    redisUrl: string;
+  }
+}
+
 export const STORE_KINDS = ['memory', 'sqlite', 'redis'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 

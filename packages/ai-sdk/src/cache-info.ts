@@ -8,8 +8,10 @@ export function cacheInfo(result: {
   age: number;
   key?: string | undefined;
   coalesced?: boolean;
+  stale?: boolean;
 }): CacheInfo {
   const info: CacheInfo = { hit: result.hit, age: result.hit ? result.age : 0 };
+  if (result.hit && result.stale) info.stale = true;
   if (result.key !== undefined) info.key = result.key;
   if (result.coalesced) info.coalesced = true;
   return info;

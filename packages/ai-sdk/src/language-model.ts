@@ -1,5 +1,14 @@
-import { type CallOptions as CacheCallOptions, LlmemoError, type ResponseCache } from '@llmemo/core';
+import {
+  type CallOptions as CacheCallOptions,
+  type CacheResult,
+  type EntryMetadata,
+  LlmemoError,
+  type Lookup,
+  type ResponseCache,
+  resolveCallOptions,
+} from '@llmemo/core';
 import { cacheInfo, withCacheInfo } from './cache-info.js';
+import { callerStream } from './caller-stream.js';
 import {
   type ChatEntry,
   chatMetadata,
@@ -14,8 +23,10 @@ import {
 } from './chat-entry.js';
 import { chatRequest } from './chat-request.js';
 import { checkOptionNames, requireCache, resolveReplay, resolveToolCallIds, splitCallOptions } from './options.js';
-import { recordStream } from './record-stream.js';
+import { isAbortError } from './provider-errors.js';
+import { type Recording, recordStream } from './record-stream.js';
 import { replayStream } from './replay-stream.js';
+import { type SharedStream, SharedStreams } from './shared-streams.js';
 import {
   type CallOptions,
   type GenerateResult,
@@ -60,24 +71,52 @@ function withFinishInfo(part: Extract<StreamPart, { type: 'finish' }>, info: Cac
   } as StreamPart;
 }
 
-async function cachedGenerate(call: Call): Promise<GenerateResult> {
+/**
+ * The params the provider call gets: an abortSignal that follows this caller's only while this caller waits for
+ * the answer, so a background refresh it started (stale-while-revalidate) outlives it. `unlink` ends the link.
+ */
+function linkedAbort(params: CallOptions): { params: CallOptions; unlink: () => void } {
+  const own = params.abortSignal;
+  if (!own) return { params, unlink: () => {} };
+  const link = new AbortController();
+  const onAbort = () => link.abort(own.reason);
+  if (own.aborted) onAbort();
+  else own.addEventListener('abort', onAbort, { once: true });
+  return {
+    params: { ...params, abortSignal: link.signal } as CallOptions,
+    unlink: () => own.removeEventListener('abort', onAbort),
+  };
+}
+
+async function cachedGenerate(call: Call, retried = false): Promise<GenerateResult> {
   const { cache, model, spec, params } = call;
   const request = chatRequest(model, spec, params, call.toolCallIds);
   // The leader's own provider result: returned whole (with response headers and bodies) while only what replay
   // needs is stored. Followers of a coalesced call, and hits, rebuild theirs from the stored entry.
   let fresh: GenerateResult | undefined;
-  const outcome = await cache.getOrCompute<ChatEntry>(
-    request,
-    async () => {
-      fresh = (await model.doGenerate(params as never)) as GenerateResult;
-      return storeGenerate(fresh);
-    },
-    {
-      ...call.options,
-      cacheable: (entry) => chatVerdict(entryToGenerate(entry), params),
-      metadata: (entry) => chatMetadata(entryToGenerate(entry)),
-    },
-  );
+  const linked = linkedAbort(params);
+  let outcome: CacheResult<ChatEntry>;
+  try {
+    outcome = await cache.getOrCompute<ChatEntry>(
+      request,
+      async () => {
+        fresh = (await model.doGenerate(linked.params as never)) as GenerateResult;
+        return storeGenerate(fresh);
+      },
+      {
+        ...call.options,
+        cacheable: (entry) => chatVerdict(entryToGenerate(entry), params),
+        metadata: (entry) => chatMetadata(entryToGenerate(entry)),
+      },
+    );
+  } catch (error) {
+    // A coalesced call fails with the leader's abort when the leader's caller gave up. This caller did not: it asks
+    // again (once), and so leads a new call or joins another.
+    if (!retried && isAbortError(error) && !params.abortSignal?.aborted) return cachedGenerate(call, true);
+    throw error;
+  } finally {
+    linked.unlink();
+  }
   const info = cacheInfo(outcome);
   if (fresh !== undefined) {
     return { ...fresh, providerMetadata: withCacheInfo(fresh.providerMetadata, info) } as GenerateResult;
@@ -106,39 +145,141 @@ async function refreshGenerate(call: Call, key: string): Promise<GenerateResult>
   return cachedGenerate({ ...call, options: { ...call.options, mode: 'refresh' } });
 }
 
-async function cachedStream(call: Call, pacing: ReplayPacing): Promise<StreamResult> {
+/** A stored entry played back as a stream, its finish part carrying `providerMetadata.llmemo`. */
+function replayEntry(entry: ChatEntry, info: CacheInfo, pacing: ReplayPacing): ReadableStream<StreamPart> {
+  const { parts: stored, at } = entryToParts(entry);
+  const parts = [...stored];
+  const last = parts.length - 1;
+  const finish = parts[last];
+  if (finish?.type === 'finish') parts[last] = withFinishInfo(finish, info);
+  return replayStream(parts, at, pacing);
+}
+
+/** The entry of a complete, cacheable recording, or undefined. */
+function streamEntry(
+  recording: Recording | undefined,
+  params: CallOptions,
+): { value: ChatEntry; metadata: EntryMetadata } | undefined {
+  if (!recording) return undefined;
+  const folded = foldStream(recording.parts);
+  if (chatVerdict(folded, params) !== true) return undefined;
+  return {
+    value: { format: ENTRY_FORMAT, type: 'stream', parts: recording.parts, at: recording.at },
+    metadata: chatMetadata(folded),
+  };
+}
+
+/**
+ * Stale-while-revalidate for streams: the background refresh streams the request again (without the caller's
+ * abortSignal) and records it, so the refreshed entry replays token by token like the original, with its timing.
+ */
+function streamRefresh(call: Call): () => Promise<{ value: ChatEntry; metadata: EntryMetadata } | undefined> {
+  return async () => {
+    const params = { ...call.params, abortSignal: undefined } as CallOptions;
+    const startedAt = performance.now();
+    const result = (await call.model.doStream(params as never)) as StreamResult;
+    let recording: Recording | undefined;
+    const recorded = recordStream(result.stream as ReadableStream<StreamPart>, {
+      startedAt,
+      finish: (part) => part,
+      complete: (done) => {
+        recording = done;
+      },
+    });
+    const reader = recorded.getReader();
+    while (!(await reader.read()).done) {
+      // Drained: the recorder keeps what it needs.
+    }
+    return streamEntry(recording, call.params);
+  };
+}
+
+/** The cache was bypassed (mode 'off', an unkeyable request, a closed cache): straight to the provider. */
+async function uncachedStream(call: Call): Promise<StreamResult> {
+  const info = cacheInfo({ hit: false, age: 0 });
+  const result = (await call.model.doStream(call.params as never)) as StreamResult;
+  const stream = callerStream(result.stream as ReadableStream<StreamPart>, {
+    finish: (part) => withFinishInfo(part, info),
+  });
+  return { ...result, stream } as StreamResult;
+}
+
+async function cachedStream(call: Call, pacing: ReplayPacing, shared: SharedStreams): Promise<StreamResult> {
   const { cache, model, spec, params } = call;
   const request = chatRequest(model, spec, params, call.toolCallIds);
-  let lookup = await cache.lookup<ChatEntry>(request, call.options);
+  const since = shared.mark();
+  let lookup = await cache.lookup<ChatEntry>(request, { ...call.options, revalidate: streamRefresh(call) });
   if (lookup.hit) {
     if (isChatEntry(lookup.value)) {
-      const info = cacheInfo(lookup);
-      const { parts, at } = entryToParts(lookup.value);
-      const last = parts.length - 1;
-      const finish = parts[last];
-      if (finish?.type === 'finish') parts[last] = withFinishInfo(finish, info);
-      return { stream: replayStream(parts, at, pacing) } as StreamResult;
+      return { stream: replayEntry(lookup.value, cacheInfo(lookup), pacing) } as StreamResult;
     }
     if (call.options.mode === 'replay') throw unreadable(lookup.key);
     if (call.options.mode === 'read-only') return (await model.doStream(params as never)) as StreamResult;
     lookup = await cache.lookup<ChatEntry>(request, { ...call.options, mode: 'refresh' });
     if (lookup.hit) return (await model.doStream(params as never)) as StreamResult;
   }
-  const { key, commit } = lookup;
-  const info = cacheInfo({ hit: false, age: 0, key });
-  const startedAt = performance.now();
-  const result = (await model.doStream(params as never)) as StreamResult;
-  const stream = recordStream(result.stream as ReadableStream<StreamPart>, {
-    startedAt,
+  if (lookup.key === undefined) return uncachedStream(call);
+  return sharedStream(call, lookup, since, pacing, shared);
+}
+
+/**
+ * A miss: joins the provider stream of identical calls in flight (or starts it), and commits the recording once
+ * it ended complete. With stale-if-error, a provider failure before any content part reached the caller is
+ * answered by the expired entry instead.
+ */
+async function sharedStream(
+  call: Call,
+  lookup: Extract<Lookup<ChatEntry>, { hit: false }>,
+  since: number,
+  pacing: ReplayPacing,
+  shared: SharedStreams,
+): Promise<StreamResult> {
+  const { cache, model, params } = call;
+  const key = lookup.key!;
+  const stale = (error: unknown): ReadableStream<StreamPart> | undefined => {
+    const found = lookup.fallback(error);
+    if (!found || !isChatEntry(found.value)) return undefined;
+    return replayEntry(found.value, { hit: true, stale: true, age: found.age, key }, pacing);
+  };
+  let recording: Recording | undefined;
+  let joined: SharedStream;
+  try {
+    // Raw chunks are not part of the key, but a caller that asked for them must not share a stream without them.
+    joined = await shared.share(params.includeRawChunks ? `${key}\nraw` : key, since, {
+      open: async (signal) => {
+        const startedAt = performance.now();
+        const result = (await model.doStream({ ...params, abortSignal: signal } as never)) as StreamResult;
+        const { stream, ...meta } = result;
+        const recorded = recordStream(stream as ReadableStream<StreamPart>, {
+          startedAt,
+          finish: (part) => part,
+          complete: (done) => {
+            recording = done;
+          },
+        });
+        return { ...meta, stream: recorded } as StreamResult;
+      },
+      onEnd: (outcome) => {
+        const entry = outcome.status === 'done' ? streamEntry(recording, params) : undefined;
+        // The recording is replayed to callers whose read raced this write (cache.flush() waits for it too).
+        return entry ? lookup.commit(entry.value, { metadata: entry.metadata }).catch(() => false) : undefined;
+      },
+      signal: params.abortSignal,
+    });
+  } catch (error) {
+    const replay = stale(error);
+    if (replay) return { stream: replay } as StreamResult;
+    throw error;
+  }
+  const info = cacheInfo({ hit: false, age: 0, key, coalesced: !joined.leader });
+  const staleIfError = resolveCallOptions(call.options, cache.defaults).staleIfError > 0;
+  const stream = callerStream(joined.stream, {
     finish: (part) => withFinishInfo(part, info),
-    complete: ({ parts, at }) => {
-      const folded = foldStream(parts);
-      if (chatVerdict(folded, params) !== true) return;
-      // Not awaited: the write runs off the caller's path (cache.flush() waits for it).
-      commit({ format: ENTRY_FORMAT, type: 'stream', parts, at }, { metadata: chatMetadata(folded) }).catch(() => {});
-    },
+    fallback: staleIfError ? stale : undefined,
+    signal: params.abortSignal,
+    onLeave: joined.leave,
   });
-  return { ...result, stream } as StreamResult;
+  return { ...joined.meta, stream } as StreamResult;
 }
 
 /**
@@ -166,6 +307,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions): LanguageModelC
   const cache = requireCache(options.cache, 'cacheMiddleware');
   const pacing = resolveReplay(options.replay);
   const toolCallIds = resolveToolCallIds(options.toolCallIds);
+  const shared = new SharedStreams(cache.timeoutMs);
   return {
     middlewareVersion: 'v2',
     specificationVersion: 'v3',
@@ -177,7 +319,7 @@ export function cacheMiddleware(options: CacheMiddlewareOptions): LanguageModelC
     async wrapStream(wrap) {
       const call = prepare(cache, toolCallIds, wrap);
       if (call.spec === undefined) return call.model.doStream(call.params as never);
-      return cachedStream(call as Call, pacing);
+      return cachedStream(call as Call, pacing, shared);
     },
   };
 }

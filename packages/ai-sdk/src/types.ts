@@ -42,10 +42,13 @@ export interface ImageCacheOptions {
  * What `providerMetadata.llmemo` holds on a `generateText` result and on a stream's `finish` part:
  * `{ hit: true, age, key }` for an answer from the cache, `{ hit: false, age: 0, key }` for one from the provider.
  * `key` is absent when the cache was bypassed (mode 'off', an unkeyable request); `coalesced: true` marks a call
- * that shared an identical in-flight call's provider response.
+ * that shared an identical in-flight call's provider response; `stale: true` marks an expired entry served by
+ * stale-while-revalidate or stale-if-error.
  */
 export type CacheInfo = {
   hit: boolean;
+  /** True when the answer is an expired entry served within a stale window. */
+  stale?: boolean;
   /** Milliseconds since the entry was written (0 on a miss). */
   age: number;
   /** The stored key (namespace, kind, provider, model and a SHA-256 digest of the request; never prompt text). */

@@ -275,6 +275,9 @@ export interface StoredStats {
 const DEFAULT_STATS_INTERVAL_MS = 10_000;
 const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000;
 
+/** After this long a background refresh is presumed stuck, and another may start. */
+const REFRESH_STUCK_MS = 60_000;
+
 /** Where cross-process locks live: outside every entry prefix (`__lock__` is no escaped label). */
 const LOCK_PREFIX = `${KEY_PREFIX}__lock__:`;
 
@@ -333,8 +336,10 @@ export class ResponseCache {
   private statsFlush: Promise<void> | undefined;
   private readonly pruneTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
-  /** Keys with a stale-while-revalidate refresh running (a lookup-based refresh has no inflight entry). */
-  private readonly refreshing = new Set<string>();
+  private storeClosed = false;
+  /** Keys with a stale-while-revalidate refresh running, and since when (a lookup refresh has no inflight entry). */
+  private readonly refreshing = new Map<string, number>();
+  private readonly refreshes = new Set<Promise<void>>();
   private readonly transient: (error: unknown) => boolean;
   private readonly breaker: CircuitBreaker | undefined;
   private readonly crossProcess: CrossProcess | undefined;
@@ -666,8 +671,10 @@ export class ResponseCache {
 
   /** Runs one background refresh per key (stale-while-revalidate); flush() waits for it. */
   private revalidate(derived: DerivedKey, refresh: () => Promise<unknown>): void {
-    if (this.inflight.has(derived.key) || this.refreshing.has(derived.key)) return;
-    this.refreshing.add(derived.key);
+    const running = this.refreshing.get(derived.key);
+    // A refresh that has hung for a minute no longer blocks the next one.
+    if (this.inflight.has(derived.key) || (running !== undefined && Date.now() - running < REFRESH_STUCK_MS)) return;
+    this.refreshing.set(derived.key, Date.now());
     const operation = (async () => {
       try {
         await refresh();
@@ -681,7 +688,9 @@ export class ResponseCache {
         this.refreshing.delete(derived.key);
       }
     })();
-    this.track(operation);
+    // Tracked apart from writes: it waits on the provider, which has no bound of ours, so close() must not.
+    this.refreshes.add(operation);
+    operation.finally(() => this.refreshes.delete(operation));
   }
 
   /** The stale answer for a failed provider call, when stale-if-error covers it (counted and reported). */
@@ -937,6 +946,8 @@ export class ResponseCache {
         );
         return;
       }
+      // A refresh that outlived close() has nowhere to write.
+      if (this.storeClosed) return;
       if (!this.storeAllowed()) {
         this.skip('STORE_UNAVAILABLE', 'The circuit breaker is open: the store is being skipped.', derived.key);
         return;
@@ -1218,7 +1229,7 @@ export class ResponseCache {
 
   /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */
   async flushStats(): Promise<void> {
-    await this.flush();
+    await this.flushWrites();
     clearTimeout(this.statsTimer);
     this.statsTimer = undefined;
     while (this.statsFlush) await this.statsFlush;
@@ -1273,11 +1284,16 @@ export class ResponseCache {
     this.emitter.off(event, listener);
   }
 
-  /** Waits for every write started so far (each is bounded by timeoutMs). */
+  /** Waits for every write started so far (each bounded by timeoutMs) and for background stale refreshes. */
   async flush(): Promise<void> {
-    while (this.pending.size > 0) {
-      await Promise.allSettled([...this.pending]);
+    while (this.pending.size > 0 || this.refreshes.size > 0) {
+      await Promise.allSettled([...this.pending, ...this.refreshes]);
     }
+  }
+
+  /** Waits for pending store operations only (each bounded by timeoutMs), not for background refreshes. */
+  private async flushWrites(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   /** Flushes pending writes and counters, stops timers and closes the store's connection. Later calls bypass. */
@@ -1285,10 +1301,20 @@ export class ResponseCache {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pruneTimer);
-    await this.flush();
+    // Background refreshes wait on the provider, which may hang: give them a grace period, not a veto.
+    const grace = Math.max(this.timeoutMs, 200);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.refreshes]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, grace);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.flushStats();
+    this.storeClosed = true;
     try {
-      await withTimeout(this.store.close(), Math.max(this.timeoutMs, 1000), () => this.timeoutMessage('close'));
+      await withTimeout(this.store.close(), grace, () => this.timeoutMessage('close'));
     } catch (error) {
       this.reportError('close', toLlmemoError(error, 'STORE_UNAVAILABLE', 'Closing the store failed'));
     }

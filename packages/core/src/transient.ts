@@ -36,7 +36,9 @@ export function isTransientError(error: unknown, depth = 0): boolean {
   const record = error as Record<string, unknown>;
   if (record.name === 'AbortError') return false;
   const code = status(record);
-  if (code !== undefined) return code >= 500 || code === 429 || code === 408;
+  if (code !== undefined && code >= 400) return code >= 500 || code === 429 || code === 408;
+  // No status, or a 2xx whose body broke off mid-stream (the AI SDK reports a cut connection as statusCode 200,
+  // isRetryable): look at what the error says about itself and at its cause.
   if (record.isRetryable === true) return true;
   if (record.name === 'TimeoutError') return true;
   if (typeof record.code === 'string' && NETWORK_CODES.has(record.code)) return true;

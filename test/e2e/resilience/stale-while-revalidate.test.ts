@@ -1,0 +1,92 @@
+// Stale-while-revalidate through the real provider: once an entry expired (and within the window), concurrent
+// callers are answered at once from it, marked stale, and exactly one background request refreshes it; the next
+// call is a fresh hit with the new answer. For generateText and streamText.
+
+import type { ResponseCache } from '@llmemo/core';
+import { storeUrl, uniqueNamespace } from '@llmemo/test-support';
+import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
+import { generateText, streamText } from 'ai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { harness, RESPONSES, sleep } from './helpers.js';
+
+const CALLERS = 20;
+
+let server: OpenAITestServer;
+const caches: ResponseCache[] = [];
+
+beforeAll(async () => {
+  server = await createOpenAITestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+afterEach(async () => {
+  server.reset();
+  await Promise.all(caches.splice(0).map((cache) => cache.close()));
+});
+
+const llmemo = (metadata: unknown) => (metadata as { llmemo?: Record<string, unknown> } | undefined)?.llmemo;
+
+describe.each(['sqlite', 'redis'] as const)('stale-while-revalidate on %s', (store) => {
+  function setup() {
+    const made = harness(server, {
+      store: storeUrl(store),
+      namespace: uniqueNamespace('swr'),
+      timeoutMs: 2000,
+      ttl: 100,
+      staleWhileRevalidate: '1m',
+    });
+    caches.push(made.cache);
+    return made;
+  }
+  // The refreshed entry takes the ttl of the call that started the refresh: long enough not to expire mid-test.
+  const keep = { llmemo: { ttl: '1h' } };
+
+  it('generateText: stale answers at once, one background request, then the fresh answer', async () => {
+    const { cache, model } = setup();
+    const prompt = `swr generate ${store}`;
+    server.script({ text: 'the old answer' });
+    await generateText({ model, prompt });
+    await cache.flush();
+    await sleep(150);
+    server.script({ text: 'the new answer' });
+    const results = await Promise.all(
+      Array.from({ length: CALLERS }, () => generateText({ model, prompt, providerOptions: keep })),
+    );
+    for (const result of results) {
+      expect(result.text).toBe('the old answer');
+      expect(llmemo(result.providerMetadata)).toMatchObject({ hit: true, stale: true });
+    }
+    await cache.flush();
+    expect(server.count(RESPONSES)).toBe(2);
+    const fresh = await generateText({ model, prompt });
+    expect(fresh.text).toBe('the new answer');
+    expect(llmemo(fresh.providerMetadata)).toMatchObject({ hit: true });
+    expect(llmemo(fresh.providerMetadata)?.stale).toBeUndefined();
+    expect(server.count(RESPONSES)).toBe(2);
+  });
+
+  it('streamText: stale replays at once, one background stream, then the fresh answer replayed word by word', async () => {
+    const { cache, model } = setup();
+    const prompt = `swr stream ${store}`;
+    server.script({ text: 'the old streamed answer' });
+    await streamText({ model, prompt }).text;
+    await cache.flush();
+    await sleep(150);
+    server.script({ text: 'the new streamed answer' });
+    const calls = Array.from({ length: CALLERS }, () => streamText({ model, prompt, providerOptions: keep }));
+    for (const call of calls) {
+      expect(await call.text).toBe('the old streamed answer');
+      expect(llmemo(await call.providerMetadata)).toMatchObject({ hit: true, stale: true });
+    }
+    await cache.flush();
+    expect(server.count(RESPONSES)).toBe(2);
+    expect(server.requestsTo(RESPONSES)[1]?.body).toMatchObject({ stream: true });
+    const fresh = streamText({ model, prompt });
+    const deltas: string[] = [];
+    for await (const delta of fresh.textStream) deltas.push(delta);
+    expect(deltas).toEqual(['the', ' new', ' streamed', ' answer']);
+    expect(llmemo(await fresh.providerMetadata)).toMatchObject({ hit: true });
+    expect(server.count(RESPONSES)).toBe(2);
+  });
+});
