@@ -12,6 +12,7 @@ export type {
   ScriptedUsage,
 } from './openai/index.js';
 export { countTokens, createOpenAITestServer, embeddingFor, imageFor } from './openai/index.js';
+export { useOpenAITestServer } from './openai/lifecycle.js';
 export type { RedisServer } from './redis-server.js';
 export { ensureRedisBinary, freePort, startRedisServer } from './redis-server.js';
 export type { StoreKind } from './stores.js';

@@ -1,22 +1,15 @@
 // embeddingCacheMiddleware end to end: real @ai-sdk/openai embeddings against the local server, on SQLite and
 // Redis. Request bodies show which values were sent.
 import { isLlmemoError, type ResponseCache } from '@llmemo/core';
-import { createOpenAITestServer, embeddingFor, type OpenAITestServer } from '@llmemo/test-support/openai';
+import { useOpenAITestServer } from '@llmemo/test-support';
+import { embeddingFor } from '@llmemo/test-support/openai';
 import { embed, embedMany, wrapEmbeddingModel } from 'ai';
 import { MockEmbeddingModelV4 } from 'ai/test';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cacheEmbeddingModel, embeddingCacheMiddleware } from '../src/index.js';
 import { closeCaches, newCache, PERSISTENT_STORES, provider } from './helpers.js';
 
-let server: OpenAITestServer;
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAITestServer();
 afterEach(closeCaches);
 
 const PATH = '/v1/embeddings';

@@ -1,21 +1,14 @@
 // imageCacheMiddleware end to end: real @ai-sdk/openai image models against the local server, on SQLite and Redis.
 import { isLlmemoError } from '@llmemo/core';
-import { createOpenAITestServer, imageFor, type OpenAITestServer } from '@llmemo/test-support/openai';
+import { useOpenAITestServer } from '@llmemo/test-support';
+import { imageFor } from '@llmemo/test-support/openai';
 import { generateImage, wrapImageModel } from 'ai';
 import { MockImageModelV4 } from 'ai/test';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { imageCacheMiddleware } from '../src/index.js';
 import { closeCaches, newCache, PERSISTENT_STORES, provider } from './helpers.js';
 
-let server: OpenAITestServer;
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAITestServer();
 afterEach(closeCaches);
 
 const PATH = '/v1/images/generations';

@@ -1,7 +1,8 @@
 // End to end: the real @ai-sdk/openai provider (Responses API and chat completions) talking HTTP to the local
 // OpenAI-compatible server, through cacheMiddleware, on SQLite and Redis. Request counts prove hits and misses.
 import { isLlmemoError } from '@llmemo/core';
-import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
+import { useOpenAITestServer } from '@llmemo/test-support';
+import type { OpenAITestServer } from '@llmemo/test-support/openai';
 import {
   generateObject,
   generateText,
@@ -12,19 +13,11 @@ import {
   streamText,
   tool,
 } from 'ai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cached, closeCaches, collect, llmemoOf, newCache, PERSISTENT_STORES, provider } from './helpers.js';
 
-let server: OpenAITestServer;
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAITestServer();
 afterEach(closeCaches);
 
 const person = z.object({ name: z.string(), age: z.number().int() });

@@ -2,24 +2,16 @@
 // have it. End to end with @ai-sdk/openai against the local server (on SQLite), or with mock models where the
 // local server cannot produce the part (file outputs, error parts).
 import { createCache, isLlmemoError } from '@llmemo/core';
-import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
+import { useOpenAITestServer } from '@llmemo/test-support';
 import { generateText, jsonSchema, Output, streamText, wrapLanguageModel } from 'ai';
 import { convertArrayToReadableStream, MockLanguageModelV4 } from 'ai/test';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cacheMiddleware } from '../src/index.js';
 import { CALL, PNG, readAll, textParts } from './fixtures.js';
 import { cached, closeCaches, collect, llmemoOf, newCache, provider } from './helpers.js';
 
-let server: OpenAITestServer;
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-beforeEach(() => server.reset());
+const server = useOpenAITestServer();
 afterEach(closeCaches);
 
 function setup(api: 'responses' | 'chat' = 'chat', options: Parameters<typeof cached>[2] = {}) {
