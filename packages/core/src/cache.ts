@@ -1,9 +1,32 @@
-import { randomUUID } from 'node:crypto';
+export type {
+  CacheEntry,
+  CacheOptions,
+  CacheResult,
+  ComputeOptions,
+  InspectedEntry,
+  Logger,
+  Lookup,
+  LookupOptions,
+  StoredStats,
+} from './cache-types.js';
+
 import { CircuitBreaker } from './breaker.js';
+import type {
+  CacheEntry,
+  CacheOptions,
+  CacheResult,
+  ComputeOptions,
+  InspectedEntry,
+  Logger,
+  Lookup,
+  LookupOptions,
+  StoredStats,
+} from './cache-types.js';
 import { decode, encode } from './codec.js';
-import { type CompressionOption, resolveCompression } from './compression.js';
+import { resolveCompression } from './compression.js';
+import { awaitOtherProcess, type CrossProcess, resolveCrossProcess } from './cross-process.js';
 import { type Duration, parseDuration } from './duration.js';
-import { type EncryptionOptions, resolveEncryption } from './encryption.js';
+import { resolveEncryption } from './encryption.js';
 import { EntryCodec, readEntryMeta, UnreadableEntry } from './entry-codec.js';
 import { ENVELOPE_VERSION, type EntryMeta, type EntryMetadata, type Envelope } from './envelope.js';
 import { describeError, isLlmemoError, LlmemoError } from './errors.js';
@@ -14,7 +37,6 @@ import {
   DEFAULT_HEADER_ALLOWLIST,
   type DerivedKey,
   deriveKey,
-  KEY_PREFIX,
   type KeyDerivation,
 } from './key.js';
 import {
@@ -28,20 +50,12 @@ import {
   storeFailure,
   toEntryInfo,
 } from './maintenance.js';
+import { type CacheMetrics, type MetricLabels, type RequestResult, resolveMetrics } from './metrics.js';
 import {
-  type CacheMetrics,
-  type MetricLabels,
-  type MetricsOptions,
-  type RequestResult,
-  resolveMetrics,
-} from './metrics.js';
-import {
-  type CacheMode,
   type CallOptions,
   DEFAULT_MAX_ENTRY_BYTES,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TTL_MS,
-  type NormalizeOption,
   type ResolvedCallOptions,
   resolveCallOptions,
   resolveMode,
@@ -54,153 +68,18 @@ import type { CacheRequest } from './request.js';
 import {
   type CacheStats,
   CounterBuffer,
-  type CounterTotals,
   type PriceTable,
   resolvePrices,
   StatsCounter,
   totalCounters,
 } from './stats.js';
 import type { MemoryStoreOptions } from './stores/memory.js';
-import type { RedisStoreOptions } from './stores/redis.js';
 import { RedisStore } from './stores/redis.js';
-import { resolveStore, type StoreInput } from './stores/resolve.js';
+import { resolveStore } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
 import { type CacheStore, CorruptStoredValue, type CounterRow } from './stores/store.js';
 import { withTimeout } from './timeout.js';
 import { isTransientError } from './transient.js';
-
-/** Anything with console-like methods (console, pino via a small shim, winston). */
-export interface Logger {
-  debug?(message: string, meta?: Record<string, unknown>): void;
-  info?(message: string, meta?: Record<string, unknown>): void;
-  warn?(message: string, meta?: Record<string, unknown>): void;
-  error?(message: string, meta?: Record<string, unknown>): void;
-}
-
-export interface CacheOptions {
-  /** 'memory://' (default), 'sqlite://<path>', 'redis://…', 'rediss://…', a Keyv instance or a Keyv storage adapter. */
-  store?: StoreInput;
-  /** Entries of different namespaces never meet: one per tenant, app or environment. Default 'default'. */
-  namespace?: string;
-  /** How long entries stay fresh: ms or '90s', '15m', '1h', '7d'; null = never expire. Default 7 days. */
-  ttl?: Duration | null;
-  mode?: CacheMode;
-  /** How prompt text is normalized before hashing. Default: NFC, LF line endings, trimmed text parts. */
-  normalize?: NormalizeOption;
-  /** Every store operation gives up after this long and the call goes on without the cache. Default 100 ms. */
-  timeoutMs?: number;
-  /** Larger values are not stored (a `skip` event says so). Default 8 MiB. */
-  maxEntryBytes?: number;
-  /** Most entries kept, least recently used evicted first: memory:// (default 10,000) and sqlite:// (default none). */
-  maxEntries?: number;
-  /** Most bytes of entries kept, least recently used evicted first: memory:// (default 256 MiB) and sqlite://. */
-  maxBytes?: number;
-  /** Compress bodies above a size threshold (default 1 KiB) before any encryption. Default false. */
-  compression?: CompressionOption;
-  /**
-   * AES-256-GCM encryption of bodies at rest: `{ key, previousKeys? }`. Without this option, LLMEMO_ENCRYPTION_KEY
-   * (when set) turns it on; `false` keeps it off regardless.
-   */
-  encryption?: EncryptionOptions | false;
-  /** OpenTelemetry metrics through `@opentelemetry/api` when installed. Default true (no-op without an SDK). */
-  metrics?: boolean | MetricsOptions;
-  /** Price per 1M tokens by requested model id, so stats report money saved. */
-  prices?: PriceTable;
-  /**
-   * Keep running counters (hits, misses, tokens saved) in the store, so another process (the CLI) can read them.
-   * Sent in one batched write per interval. Default true, every 10 s; false keeps them in this process only.
-   */
-  persistStats?: boolean | Duration;
-  /** Run `prune()` on this interval (an unref'd timer). Default '1h' for sqlite:// and memory://, false otherwise. */
-  pruneInterval?: Duration | false;
-  logger?: Logger;
-  /** Replace key derivation: return a string that identifies the request (it is hashed, never stored as is). */
-  key?: (request: CacheRequest) => string;
-  /** More top-level request params to leave out of the key (added to the defaults). */
-  excludeParams?: string[];
-  /** More headers that change output and so belong in the key (added to the defaults, e.g. 'anthropic-beta'). */
-  includeHeaders?: string[];
-  sqlite?: SqliteStoreOptions;
-  redis?: RedisStoreOptions;
-  /**
-   * After an entry expires, keep serving it for this long (marked stale) while one background call per key
-   * refreshes it. Entries are kept in the store this much longer than their ttl. Default 0 (off).
-   */
-  staleWhileRevalidate?: Duration;
-  /**
-   * After an entry expires, serve it for this long (marked stale) when the provider call fails with a transient
-   * error (5xx, 429, timeout, network). The error still arrives as an `error` event. Default 0 (off).
-   */
-  staleIfError?: Duration;
-  /** Which provider errors stale-if-error may cover. Default: transient ones (see `isTransientError`). */
-  isTransientError?: (error: unknown) => boolean;
-  /**
-   * The circuit breaker around the store: after `threshold` consecutive failures or timeouts the store is skipped
-   * for `cooldown`, then probed with one call. Default `{ threshold: 5, cooldown: '5s' }`; false turns it off.
-   */
-  breaker?: { threshold?: number; cooldown?: Duration } | false;
-  /**
-   * Coalesce identical misses across processes sharing one Redis: the first takes a short lock per key and calls
-   * the provider; the others wait for its entry (polling) up to `wait`, then call the provider themselves.
-   * Off by default (it adds a round trip to every miss). Redis stores only.
-   */
-  crossProcessCoalescing?: boolean | { lockTtl?: Duration; wait?: Duration; poll?: Duration };
-}
-
-/** Per-call options plus what an adapter tells core about the computed value. */
-export interface ComputeOptions<T> extends CallOptions {
-  /** Whether a computed value may be stored: `false` or a reason string skips the write. */
-  cacheable?: (value: T) => boolean | string;
-  /** Metadata to record with the entry (tokens used, the model the provider reported). */
-  metadata?: (value: T) => EntryMetadata | undefined;
-}
-
-export interface CacheResult<T> {
-  value: T;
-  hit: boolean;
-  stale: boolean;
-  /** Milliseconds since the entry was written (0 on a miss). */
-  age: number;
-  /** The stored key, when the request could be keyed. */
-  key?: string;
-  /** True when this caller shared another caller's in-flight computation. */
-  coalesced: boolean;
-}
-
-/** What `cache.lookup` returns: a hit, or a miss whose value the caller commits once it is complete. */
-export type Lookup<T> =
-  | { hit: true; value: T; age: number; stale: boolean; key: string }
-  | {
-      hit: false;
-      /** Undefined when the cache is bypassed (mode 'off', an unkeyable request, a closed cache). */
-      key?: string;
-      /** Stores the complete value (once; later calls are ignored). Resolves true when it was written. */
-      commit(value: T, options?: { metadata?: EntryMetadata }): Promise<boolean>;
-      /**
-       * When the provider call fails: the expired entry to serve instead, if stale-if-error covers this error
-       * (it is counted and reported as a stale hit, the error as an `error` event); otherwise undefined.
-       */
-      fallback(error: unknown): { value: T; age: number } | undefined;
-    };
-
-/** Options of `cache.lookup`. */
-export interface LookupOptions<T> extends CallOptions {
-  /**
-   * How to refresh a stale entry in the background (stale-while-revalidate): resolve the fresh value to store,
-   * or undefined to store nothing. Without it, a stale entry within the window is served as a miss instead.
-   */
-  revalidate?: () => Promise<{ value: T; metadata?: EntryMetadata } | undefined>;
-}
-
-export interface CacheEntry<T> {
-  value: T;
-  key: string;
-  age: number;
-  stale: boolean;
-  createdAt: Date;
-  expiresAt: Date | null;
-  metadata: EntryMetadata;
-}
 
 const OPTION_NAMES = new Set<string>([
   'store',
@@ -236,12 +115,6 @@ interface Flight<T> {
   promise: Promise<{ value: T; bodyJson?: string; age?: number }>;
 }
 
-interface CrossProcess {
-  lockTtlMs: number;
-  waitMs: number;
-  pollMs: number;
-}
-
 type ReadOutcome<T> =
   | { entry: Envelope<T>; reason?: undefined; stale?: undefined }
   | { entry?: undefined; reason: MissEvent['reason']; stale?: Envelope<T> };
@@ -257,46 +130,11 @@ interface PreparedEntry {
   bodyJson: string;
 }
 
-/** What `cache.inspect(key)` returns: the entry's metadata, and its value when it could be opened. */
-export interface InspectedEntry {
-  info: EntryInfo;
-  value?: unknown;
-  /** Why the value could not be opened (DECRYPT_FAILED without the right key, CORRUPT_ENTRY). */
-  error?: LlmemoError;
-}
-
-/** Counters kept in the store by every process using it (see `persistStats`). */
-export interface StoredStats {
-  /** One row per namespace and requested model. */
-  rows: CounterRow[];
-  totals: CounterTotals;
-}
-
 const DEFAULT_STATS_INTERVAL_MS = 10_000;
 const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000;
 
 /** After this long a background refresh is presumed stuck, and another may start. */
 const REFRESH_STUCK_MS = 60_000;
-
-/** Where cross-process locks live: outside every entry prefix (`__lock__` is no escaped label). */
-const LOCK_PREFIX = `${KEY_PREFIX}__lock__:`;
-
-function resolveCrossProcess(option: CacheOptions['crossProcessCoalescing']): CrossProcess | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option !== true && (option === null || typeof option !== 'object')) {
-    throw new LlmemoError(
-      'INVALID_OPTIONS',
-      "crossProcessCoalescing must be true, false or { lockTtl?: '30s', wait?: '10s', poll?: '50ms' }.",
-    );
-  }
-  const settings = option === true ? {} : option;
-  return {
-    lockTtlMs:
-      settings.lockTtl === undefined ? 30_000 : parseDuration(settings.lockTtl, 'crossProcessCoalescing.lockTtl'),
-    waitMs: settings.wait === undefined ? 10_000 : parseDuration(settings.wait, 'crossProcessCoalescing.wait'),
-    pollMs: settings.poll === undefined ? 50 : Math.max(5, parseDuration(settings.poll, 'crossProcessCoalescing.poll')),
-  };
-}
 
 function stringList(value: unknown, option: string): string[] {
   if (value === undefined) return [];
@@ -820,36 +658,15 @@ export class ResponseCache {
     return { value, hit: false, stale: false, age: 0, key: derived.key, coalesced: false };
   }
 
-  /**
-   * Cross-process coalescing: take the key's lock (then the caller computes and `release` frees it after the
-   * write), or wait for the lock holder's entry. Any Redis trouble means "compute yourself": never worse than
-   * no coalescing.
-   */
-  private async awaitOtherProcess<T>(
+  /** See `cross-process.ts`: take the key's lock, or wait for the holder's entry; undefined means compute. */
+  private awaitOtherProcess<T>(
     derived: DerivedKey,
   ): Promise<{ entry?: Envelope<T>; release?: () => void } | undefined> {
-    const settings = this.crossProcess!;
-    const store = this.store as RedisStore;
-    const lockKey = `${LOCK_PREFIX}${derived.key.slice(KEY_PREFIX.length)}`;
-    const token = randomUUID();
-    try {
-      if (
-        await withTimeout(store.tryLock(lockKey, token, settings.lockTtlMs), this.timeoutMs, () =>
-          this.timeoutMessage('lock'),
-        )
-      ) {
-        return { release: () => void store.unlock(lockKey, token).catch(() => {}) };
-      }
-    } catch {
-      return undefined;
-    }
-    const deadline = Date.now() + settings.waitMs;
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, settings.pollMs));
-      const found = await this.readEntry<T>(derived);
-      if (found.entry) return { entry: found.entry };
-    }
-    return undefined;
+    return awaitOtherProcess<T>(this.store as RedisStore, derived.key, this.crossProcess!, {
+      timeoutMs: this.timeoutMs,
+      timeoutMessage: () => this.timeoutMessage('lock'),
+      read: async () => (await this.readEntry<T>(derived)).entry,
+    });
   }
 
   /** Encodes and schedules the write; returns the encoded body (followers decode their copies from it). */
