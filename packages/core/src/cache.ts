@@ -1,15 +1,3 @@
-export type {
-  CacheEntry,
-  CacheOptions,
-  CacheResult,
-  ComputeOptions,
-  InspectedEntry,
-  Logger,
-  Lookup,
-  LookupOptions,
-  StoredStats,
-} from './cache-types.js';
-
 import { CircuitBreaker } from './breaker.js';
 import type {
   CacheEntry,
@@ -560,7 +548,7 @@ export class ResponseCache {
   }
 
   private measure(result: RequestResult, request: CacheRequest, namespace: string): void {
-    this.metrics?.request(result, this.labels(request, namespace));
+    if (this.metrics?.active) this.metrics.request(result, this.labels(request, namespace));
   }
 
   private served<T>(entry: Envelope<T>, derived: DerivedKey, request: CacheRequest, stale: boolean): CacheResult<T> {
@@ -576,7 +564,7 @@ export class ResponseCache {
       this.shared.add(derived.namespace, model, 'outputTokensSaved', output);
       this.scheduleStats();
     }
-    if (this.metrics) {
+    if (this.metrics?.active) {
       const labels = this.labels(request, derived.namespace);
       this.metrics.request(stale ? 'stale' : 'hit', labels);
       this.metrics.tokensSaved(input, output, labels);
@@ -788,12 +776,13 @@ export class ResponseCache {
         this.shared.add(derived.namespace, model, 'bytesWritten', bytes);
         this.scheduleStats();
       }
-      this.metrics?.written(bytes, {
-        kind: String(prepared.meta.kind),
-        provider: String(prepared.meta.provider),
-        model,
-        namespace: derived.namespace,
-      });
+      if (this.metrics?.active)
+        this.metrics.written(bytes, {
+          kind: String(prepared.meta.kind),
+          provider: String(prepared.meta.provider),
+          model,
+          namespace: derived.namespace,
+        });
       this.emitter.emit('write', { key: derived.key, namespace: derived.namespace, bytes, ttl });
     })();
     this.track(operation);
@@ -806,10 +795,11 @@ export class ResponseCache {
   }
 
   private async read<T>(derived: DerivedKey, request: CacheRequest): Promise<ReadOutcome<T>> {
-    const started = this.metrics ? performance.now() : 0;
+    const metrics = this.metrics?.active ? this.metrics : undefined;
+    const started = metrics ? performance.now() : 0;
     const outcome = await this.readEntry<T>(derived);
-    if (this.metrics) {
-      this.metrics.lookup((performance.now() - started) / 1000, this.labels(request, derived.namespace));
+    if (metrics) {
+      metrics.lookup((performance.now() - started) / 1000, this.labels(request, derived.namespace));
     }
     return outcome;
   }

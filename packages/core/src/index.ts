@@ -1,5 +1,6 @@
 export type { BreakerOptions, BreakerState } from './breaker.js';
 export { CircuitBreaker } from './breaker.js';
+export { createCache, ResponseCache } from './cache.js';
 export type {
   CacheEntry,
   CacheOptions,
@@ -10,8 +11,7 @@ export type {
   Lookup,
   LookupOptions,
   StoredStats,
-} from './cache.js';
-export { createCache, ResponseCache } from './cache.js';
+} from './cache-types.js';
 export type { TextNormalization } from './canonicalize.js';
 export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION, sha256Hex } from './canonicalize.js';
 export { decode, encode } from './codec.js';

@@ -122,6 +122,15 @@ export class CacheMetrics {
     return this.instruments;
   }
 
+  /**
+   * Whether anything would be recorded now: false while the global provider is OpenTelemetry's no-op one (checked
+   * on every call, so a provider registered later is picked up at once). Lets the hot path skip building labels.
+   */
+  get active(): boolean {
+    const instruments = this.resolve();
+    return instruments !== undefined && !this.noop;
+  }
+
   private attributes(labels: MetricLabels): MetricAttributes {
     const attributes: MetricAttributes = {
       'llmemo.kind': labels.kind,
