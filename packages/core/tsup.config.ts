@@ -1,12 +1,5 @@
 import { defineConfig } from 'tsup';
+import { library } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  // import.meta.url in the CJS build (metrics.ts loads the optional @opentelemetry/api with createRequire).
-  shims: true,
-});
+// shims: import.meta.url in the CJS build (metrics.ts loads the optional @opentelemetry/api with createRequire).
+export default defineConfig({ ...library, shims: true });

@@ -1,20 +1,5 @@
 import { defineConfig } from 'tsup';
+import { command, library } from '../../tsup.base.js';
 
-export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-  },
-  {
-    // The `llmemo-proxy` command: ESM only, with the shebang that lets npx run it.
-    entry: { bin: 'src/bin.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
-  },
-]);
+// The library, and the `llmemo-proxy` command.
+export default defineConfig([library, command({ bin: 'src/bin.ts' })]);
