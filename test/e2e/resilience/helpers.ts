@@ -4,8 +4,10 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { cacheMiddleware } from '@llmemo/ai-sdk';
 import { type CacheOptions, createCache, type ErrorEvent, type ResponseCache } from '@llmemo/core';
+import { useOpenAITestServer } from '@llmemo/test-support';
 import type { OpenAITestServer } from '@llmemo/test-support/openai';
 import { type LanguageModel, wrapLanguageModel } from 'ai';
+import { afterEach } from 'vitest';
 
 export const RESPONSES = '/v1/responses';
 
@@ -37,6 +39,26 @@ export function harness(server: OpenAITestServer, options: CacheOptions): Harnes
   const provider = createOpenAI({ baseURL: server.url, apiKey: 'test' });
   const model = wrapLanguageModel({ model: provider('gpt-4o-mini'), middleware: cacheMiddleware({ cache }) });
   return { cache, model, errors };
+}
+
+/**
+ * The usual setup of a resilience test file: the local server (reset before each test) and `harness(options)`,
+ * whose caches are closed after each test.
+ */
+export function useHarness(): { server: OpenAITestServer; harness: (options: CacheOptions) => Harness } {
+  const server = useOpenAITestServer();
+  const caches: ResponseCache[] = [];
+  afterEach(async () => {
+    await Promise.all(caches.splice(0).map((cache) => cache.close()));
+  });
+  return {
+    server,
+    harness: (options) => {
+      const made = harness(server, options);
+      caches.push(made.cache);
+      return made;
+    },
+  };
 }
 
 /**

@@ -2,26 +2,15 @@
 // its window (marked stale, the failure reported as an event) and lets the error through outside it, for
 // generateText and streamText, on SQLite and Redis.
 
-import type { CacheOptions, ResponseCache } from '@llmemo/core';
+import type { CacheOptions } from '@llmemo/core';
 import { storeUrl, uniqueNamespace } from '@llmemo/test-support';
-import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
 import { generateText, streamText } from 'ai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { echo, harness, RESPONSES, sleep } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { echo, RESPONSES, sleep, useHarness } from './helpers.js';
 
-let server: OpenAITestServer;
-const caches: ResponseCache[] = [];
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const { server, harness } = useHarness();
 afterEach(async () => {
   await server.up();
-  server.reset();
-  await Promise.all(caches.splice(0).map((cache) => cache.close()));
 });
 
 const llmemo = (metadata: unknown) => (metadata as { llmemo?: Record<string, unknown> } | undefined)?.llmemo;
@@ -43,14 +32,13 @@ const OUTAGES = [
 
 describe.each(['sqlite', 'redis'] as const)('a provider outage, cache on %s', (store) => {
   function setup(options: CacheOptions) {
-    const made = harness(server, {
+    const made = harness({
       store: storeUrl(store),
       namespace: uniqueNamespace('outage'),
       timeoutMs: 2000,
       ttl: 100,
       ...options,
     });
-    caches.push(made.cache);
     return made;
   }
 

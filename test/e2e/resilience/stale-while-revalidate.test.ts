@@ -2,41 +2,26 @@
 // callers are answered at once from it, marked stale, and exactly one background request refreshes it; the next
 // call is a fresh hit with the new answer. For generateText and streamText.
 
-import type { ResponseCache } from '@llmemo/core';
 import { storeUrl, uniqueNamespace } from '@llmemo/test-support';
-import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
 import { generateText, streamText } from 'ai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { harness, RESPONSES, sleep } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { RESPONSES, sleep, useHarness } from './helpers.js';
 
 const CALLERS = 20;
 
-let server: OpenAITestServer;
-const caches: ResponseCache[] = [];
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-afterEach(async () => {
-  server.reset();
-  await Promise.all(caches.splice(0).map((cache) => cache.close()));
-});
+const { server, harness } = useHarness();
 
 const llmemo = (metadata: unknown) => (metadata as { llmemo?: Record<string, unknown> } | undefined)?.llmemo;
 
 describe.each(['sqlite', 'redis'] as const)('stale-while-revalidate on %s', (store) => {
   function setup() {
-    const made = harness(server, {
+    const made = harness({
       store: storeUrl(store),
       namespace: uniqueNamespace('swr'),
       timeoutMs: 2000,
       ttl: 100,
       staleWhileRevalidate: '1m',
     });
-    caches.push(made.cache);
     return made;
   }
   // The refreshed entry takes the ttl of the call that started the refresh: long enough not to expire mid-test.

@@ -2,40 +2,25 @@
 // and every caller gets the whole answer. The server holds its answer until every caller has looked the cache up
 // and missed, so the in-flight registry (not the store) is what dedupes.
 
-import type { ResponseCache } from '@llmemo/core';
 import { storeUrl, uniqueNamespace } from '@llmemo/test-support';
-import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
 import { generateText, streamText } from 'ai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { echo, gate, harness, RESPONSES, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { echo, gate, RESPONSES, until, useHarness } from './helpers.js';
 
 const CALLERS = 500;
 
-let server: OpenAITestServer;
-const caches: ResponseCache[] = [];
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-afterEach(async () => {
-  server.reset();
-  await Promise.all(caches.splice(0).map((cache) => cache.close()));
-});
+const { server, harness } = useHarness();
 
 const llmemo = (metadata: unknown) =>
   (metadata as { llmemo?: { hit: boolean; coalesced?: boolean } } | undefined)?.llmemo;
 
 describe.each(['memory', 'redis'] as const)('500 identical concurrent misses on %s', (store) => {
   function setup() {
-    const { cache, model } = harness(server, {
+    const { cache, model } = harness({
       store: storeUrl(store),
       namespace: uniqueNamespace('stampede'),
       timeoutMs: 2000,
     });
-    caches.push(cache);
     return { cache, model };
   }
 

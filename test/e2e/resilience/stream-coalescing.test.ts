@@ -2,30 +2,15 @@
 // stream; when it breaks, every caller gets the failure and nothing is stored; a caller that gives up (a follower
 // or the first caller) does not cut the others off.
 
-import type { ResponseCache } from '@llmemo/core';
 import { storeUrl, uniqueNamespace } from '@llmemo/test-support';
-import { createOpenAITestServer, type OpenAITestServer } from '@llmemo/test-support/openai';
 import { streamText } from 'ai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { echo, gate, harness, RESPONSES, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { echo, gate, RESPONSES, until, useHarness } from './helpers.js';
 
-let server: OpenAITestServer;
-const caches: ResponseCache[] = [];
-
-beforeAll(async () => {
-  server = await createOpenAITestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
-afterEach(async () => {
-  server.reset();
-  await Promise.all(caches.splice(0).map((cache) => cache.close()));
-});
+const { server, harness } = useHarness();
 
 function setup() {
-  const made = harness(server, { store: storeUrl('redis'), namespace: uniqueNamespace('flight'), timeoutMs: 2000 });
-  caches.push(made.cache);
+  const made = harness({ store: storeUrl('redis'), namespace: uniqueNamespace('flight'), timeoutMs: 2000 });
   return made;
 }
 
