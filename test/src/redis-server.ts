@@ -70,7 +70,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, port: number): Promise<ChildProcess> {
+function launch(binary: string, port: number, extra: readonly string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       binary,
@@ -87,6 +87,7 @@ function launch(binary: string, port: number): Promise<ChildProcess> {
         'no',
         '--loglevel',
         'warning',
+        ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -123,10 +124,14 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
+/** `args`: more redis-server arguments, e.g. `['--cluster-enabled', 'yes', …]` for a cluster node. */
+export async function startRedisServer(
+  options: { port?: number; args?: readonly string[] } = {},
+): Promise<RedisServer> {
+  const extra = options.args ?? [];
   const binary = ensureRedisBinary();
   const port = options.port ?? (await freePort());
-  let child: ChildProcess | undefined = await launch(binary, port);
+  let child: ChildProcess | undefined = await launch(binary, port, extra);
   child.removeAllListeners('exit');
   const server: RedisServer = {
     port,
@@ -150,7 +155,7 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     },
     async restart() {
       await server.kill();
-      child = await launch(binary, port);
+      child = await launch(binary, port, extra);
       child.removeAllListeners('exit');
     },
   };

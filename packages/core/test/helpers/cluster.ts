@@ -1,6 +1,6 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ensureRedisBinary, freePort, tempDir } from '@llmemo/test-support';
+import { ensureRedisBinary, freePort, startRedisServer, tempDir } from '@llmemo/test-support';
 
 const run = promisify(execFile);
 
@@ -11,48 +11,21 @@ export interface RedisCluster {
 
 /** Three real redis-server masters joined into a Redis Cluster (no replicas), for tests. */
 export async function startRedisCluster(): Promise<RedisCluster> {
-  const binary = ensureRedisBinary();
-  const cli = binary.replace(/redis-server$/, 'redis-cli');
+  const cli = ensureRedisBinary().replace(/redis-server$/, 'redis-cli');
   const dir = tempDir('llmemo-cluster-');
   const ports = [await freePort(), await freePort(), await freePort()];
-  const children: ChildProcess[] = ports.map((port) =>
-    spawn(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `${dir}/nodes-${port}.conf`,
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'no',
-      ],
-      { stdio: 'ignore' },
+  const nodes = await Promise.all(
+    ports.map((port) =>
+      startRedisServer({
+        port,
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/nodes-${port}.conf`, '--dir', dir],
+      }),
     ),
   );
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(nodes.map((node) => node.kill()));
   };
   try {
-    for (const port of ports) await until(() => ping(cli, port));
     await run(cli, [
       '--cluster',
       'create',
@@ -71,14 +44,6 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     throw error;
   }
   return { ports, stop };
-}
-
-async function ping(cli: string, port: number): Promise<boolean> {
-  try {
-    return (await run(cli, ['-p', String(port), 'ping'])).stdout.trim() === 'PONG';
-  } catch {
-    return false;
-  }
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
