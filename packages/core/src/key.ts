@@ -202,10 +202,15 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   const model = requireLabel(request.model, 'model');
   const spec = request.specVersion === undefined ? 'null' : JSON.stringify(String(request.specVersion));
   // The canonical document, streamed into the hash. Keys in code-unit order, as every object is written:
-  // {"input":…,"kind":…,"model":…,"params":…,"provider":…,"specVersion":…}
+  // {"endpoint":…,"input":…,"kind":…,"model":…,"params":…,"provider":…,"specVersion":…}, where "endpoint" is
+  // present only when the request names one (so requests without one keep their digests).
   const sink = new HashSink();
   const writer = new Canonicalizer(normalizationFor(kind, derivation.normalization), sink);
-  writer.raw('{"input":');
+  if (request.endpoint === undefined) {
+    writer.raw('{"input":');
+  } else {
+    writer.raw(`{"endpoint":${JSON.stringify(requireLabel(request.endpoint, 'endpoint'))},"input":`);
+  }
   writer.top(request.input);
   writer.raw(`,"kind":${JSON.stringify(kind)},"model":${JSON.stringify(model)},"params":`);
   writer.norm = null;

@@ -6,6 +6,13 @@ export interface CacheRequest {
   provider: string;
   /** The model id as the caller asked for it, e.g. 'gpt-4o' or 'ft:gpt-4o:org:x'. */
   model: string;
+  /**
+   * Where the request goes, when more than provider and model decide it: the endpoint's origin and base path, an
+   * Azure deployment or resource, an api-version, a user's `scope`. Two requests with the same provider and model
+   * id that reach different endpoints must not share an answer, so adapters fill this from what the model exposes.
+   * Hashed into the digest (never written in the key in clear: it can hold host names).
+   */
+  endpoint?: string;
   /** The framework's result-shape version ('v2', 'v3', 'v4'): entries are replayed only into the same version. */
   specVersion?: string;
   /** The prompt: messages, a string, or embedding inputs. Its text is normalized before hashing. */

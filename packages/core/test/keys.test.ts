@@ -100,6 +100,7 @@ describe('cache.key: what must split keys', () => {
     provider: { ...base, provider: 'anthropic.messages' },
     kind: { ...base, kind: 'embedding' },
     specVersion: { ...base, specVersion: 'v4' },
+    endpoint: { ...base, endpoint: 'https://eu.example.com/v1' },
     temperature: { ...base, params: { ...base.params, temperature: 0.7 } },
     tools: {
       ...base,
@@ -122,6 +123,19 @@ describe('cache.key: what must split keys', () => {
     const two = messages('```py\nif x:\n  y()\n```');
     const four = messages('```py\nif x:\n    y()\n```');
     expect(cache.key(chat(two))).not.toBe(cache.key(chat(four)));
+  });
+
+  it('two endpoints never share a key, and naming none keeps the digest of a request without one', () => {
+    const a = cache.key({ ...base, endpoint: 'http://h/llama-8b/v1' });
+    const b = cache.key({ ...base, endpoint: 'http://h/llama-70b/v1' });
+    expect(a).not.toBe(b);
+    expect(a).not.toBe(cache.key(base));
+    expect(cache.key({ ...base, endpoint: undefined })).toBe(cache.key(base));
+    // The endpoint is hashed, never written in the key: it can hold host names.
+    expect(a).not.toContain('llama');
+    // An endpoint string cannot be forged from params, nor params from an endpoint.
+    expect(cache.key({ ...base, endpoint: '' })).not.toBe(cache.key(base));
+    expect(() => cache.key({ ...base, endpoint: 42 as unknown as string })).toThrow(LlmemoError);
   });
 
   it('a different namespace gives a different key', () => {
