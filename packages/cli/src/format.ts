@@ -49,3 +49,18 @@ export function table(header: string[], rows: string[][]): string {
 export function money(amount: number): string {
   return amount.toFixed(Math.abs(amount) >= 100 ? 0 : Math.abs(amount) >= 1 ? 2 : 4);
 }
+
+/** `1 entry`, `2 entries`, `1,000 misses`: a count with the noun that agrees with it. */
+export function plural(n: number, one: string, many: string): string {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
+/** Hex digits of the digest `ls` shows: enough that a prefix names one entry among millions under one model. */
+export const SHORT_DIGEST = 12;
+
+/** A key as `ls` shows it: the labels in full, the digest cut short with `…`. `inspect` takes it back as given. */
+export function shortKey(key: string): string {
+  const digestAt = key.lastIndexOf(':') + 1;
+  const cut = digestAt + SHORT_DIGEST;
+  return digestAt > 0 && key.length > cut + 1 ? `${key.slice(0, cut)}…` : key;
+}

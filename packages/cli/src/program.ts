@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
-import { lsCommand } from './commands/ls.js';
+import { LS_SORTS, lsCommand } from './commands/ls.js';
 import { pruneCommand } from './commands/prune.js';
 import { purgeCommand } from './commands/purge.js';
 import { statsCommand } from './commands/stats.js';
@@ -60,8 +60,14 @@ export function createProgram(): Command {
   filterOptions(
     program
       .command('ls')
-      .description('list entries (newest first) with their age, expiry, size and labels')
-      .option('--limit <n>', 'show at most n entries (0 = all)', positiveInteger('--limit'), 100)
+      .description('list entries (newest first) with their age, expiry, size, labels and key')
+      .option(
+        '--limit <n>',
+        'show the first n entries of the whole store in --sort order (0 = all)',
+        positiveInteger('--limit'),
+        100,
+      )
+      .addOption(new Option('--sort <order>', 'newest, oldest or largest first').choices(LS_SORTS).default('newest'))
       .option('--expired', 'include expired entries not yet pruned'),
     { all: false },
   ).action((options, command: Command) => lsCommand(options, globals(command)));
@@ -69,7 +75,7 @@ export function createProgram(): Command {
   program
     .command('inspect')
     .description("show one entry's metadata and value (the value of an encrypted entry needs its key)")
-    .argument('<key>', 'the full key, as `llmemo ls` prints it')
+    .argument('<key>', 'the key, or its start as `llmemo ls` prints it (…-ended); it must name one entry')
     .action((key: string, _options, command: Command) => inspectCommand(key, globals(command)));
 
   filterOptions(

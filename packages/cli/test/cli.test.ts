@@ -1,70 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type CacheRequest, createCache, type ResponseCache } from '@llmemo/core';
+import { createCache, type ResponseCache } from '@llmemo/core';
 import { freePort, redisUrl, tempDir, uniqueNamespace } from '@llmemo/test-support';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { llmemo, oneLine, req, requireBuiltCli, usage } from './helpers.js';
 
-// The tests run the built binary as a user would: `pnpm --filter @llmemo/cli build` (and core's build) first.
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const coreDist = fileURLToPath(new URL('../../core/dist/index.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LLMEMO_')));
-
-function llmemo(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...baseEnv, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-/** Errors are exactly one line, prefixed `llmemo:`. */
-function oneLine(result: Run): string {
-  const lines = result.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^llmemo: /);
-  return lines[0]!;
-}
-
-const req = (text: string, extra: Partial<CacheRequest> = {}): CacheRequest => ({
-  kind: 'chat',
-  provider: 'openai.chat',
-  model: 'gpt-4o-mini',
-  input: text,
-  ...extra,
-});
-const usage = () => ({ usage: { inputTokens: 100, outputTokens: 50 } });
-
-beforeAll(() => {
-  for (const file of [bin, coreDist]) {
-    if (!existsSync(file)) {
-      throw new Error(
-        `${file} is missing: run \`pnpm --filter @llmemo/core build && pnpm --filter @llmemo/cli build\`.`,
-      );
-    }
-  }
-});
+requireBuiltCli();
 
 const open: ResponseCache[] = [];
 afterEach(async () => {
@@ -203,7 +145,7 @@ describe('llmemo on a SQLite file', () => {
   it('prune deletes the expired entry', async () => {
     const pruned = await llmemo(['--store', store, 'prune']);
     expect(pruned.code).toBe(0);
-    expect(pruned.stderr).toContain('Deleted 1 expired entries.');
+    expect(pruned.stderr).toContain('Deleted 1 expired entry.');
     expect(JSON.parse((await llmemo(['--store', store, '--json', 'stats'])).stdout)).toMatchObject({
       entries: 6,
       expired: 0,

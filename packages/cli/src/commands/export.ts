@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { type FilterOptions, type GlobalOptions, openCache, toFilter } from '../context.js';
 import { CliError } from '../errors.js';
-import { count } from '../format.js';
+import { plural } from '../format.js';
 import { Progress } from '../progress.js';
 import { EXPORT_FORMAT, EXPORT_VERSION } from './import.js';
 
@@ -54,5 +54,5 @@ export async function exportCommand(
   }
   const where = stream ? ` to ${file}` : '';
   if (globals.json && stream) process.stdout.write(`${JSON.stringify({ exported })}\n`);
-  else process.stderr.write(`Exported ${count(exported)} entries${where}.\n`);
+  else process.stderr.write(`Exported ${plural(exported, 'entry', 'entries')}${where}.\n`);
 }

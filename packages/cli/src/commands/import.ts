@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { ExportRecord } from '@llmemo/core';
 import { type GlobalOptions, openCache } from '../context.js';
 import { CliError } from '../errors.js';
-import { count } from '../format.js';
+import { count, plural } from '../format.js';
 import { Progress } from '../progress.js';
 
 export const EXPORT_FORMAT = 'llmemo-export';
@@ -73,9 +73,9 @@ export async function importCommand(file: string | undefined, globals: GlobalOpt
   }
   const skipped = [
     result.expired ? `${count(result.expired)} already expired` : '',
-    result.invalid ? `${count(result.invalid)} not llmemo entries` : '',
+    result.invalid ? plural(result.invalid, 'not an llmemo entry', 'not llmemo entries') : '',
   ].filter(Boolean);
   process.stderr.write(
-    `Imported ${count(result.imported)} entries${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}.\n`,
+    `Imported ${plural(result.imported, 'entry', 'entries')}${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}.\n`,
   );
 }

@@ -1,10 +1,13 @@
 import { type GlobalOptions, openCache } from '../context.js';
 import { CliError } from '../errors.js';
+import { resolveKey } from '../resolve-key.js';
 
-export async function inspectCommand(key: string, globals: GlobalOptions): Promise<void> {
+export async function inspectCommand(given: string, globals: GlobalOptions): Promise<void> {
   const cache = await openCache(globals);
+  let key: string;
   let found: Awaited<ReturnType<typeof cache.inspect>>;
   try {
+    key = await resolveKey(cache, given);
     found = await cache.inspect(key);
   } finally {
     await cache.close();

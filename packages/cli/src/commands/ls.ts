@@ -1,25 +1,42 @@
 import type { EntryInfo } from '@llmemo/core';
 import { type FilterOptions, type GlobalOptions, openCache, toFilter } from '../context.js';
-import { bytes, duration, table } from '../format.js';
+import { bytes, count, duration, shortKey, table } from '../format.js';
+import { TopN } from '../top.js';
+
+export const LS_SORTS = ['newest', 'oldest', 'largest'] as const;
+export type LsSort = (typeof LS_SORTS)[number];
 
 export interface LsOptions extends FilterOptions {
   limit: number;
+  sort: LsSort;
   expired?: boolean;
 }
 
+const age = (entry: EntryInfo) => entry.createdAt.getTime();
+
+// Ties fall back to the key, so a listing is the same from run to run whatever order the store scans in.
+const ORDERS: Record<LsSort, (a: EntryInfo, b: EntryInfo) => number> = {
+  newest: (a, b) => age(b) - age(a) || a.key.localeCompare(b.key),
+  oldest: (a, b) => age(a) - age(b) || a.key.localeCompare(b.key),
+  largest: (a, b) => b.bytes - a.bytes || age(b) - age(a) || a.key.localeCompare(b.key),
+};
+
+/**
+ * Lists the first `--limit` entries of the whole selection in `--sort` order. Entries arrive as metadata in the
+ * store's scan order; a bounded heap keeps the best so far, so memory stays at `--limit` entries however large
+ * the store.
+ */
 export async function lsCommand(options: LsOptions, globals: GlobalOptions): Promise<void> {
   const cache = await openCache(globals);
-  const listed: EntryInfo[] = [];
-  let more = 0;
+  const top = new TopN(options.limit, ORDERS[options.sort]);
   try {
     for await (const entry of cache.entries(toFilter(options), { includeExpired: options.expired === true })) {
-      if (options.limit === 0 || listed.length < options.limit) listed.push(entry);
-      else more++;
+      top.add(entry);
     }
   } finally {
     await cache.close();
   }
-  listed.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const listed = top.sorted();
   if (globals.json) {
     process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
     return;
@@ -30,15 +47,17 @@ export async function lsCommand(options: LsOptions, globals: GlobalOptions): Pro
   }
   const now = Date.now();
   const rows = listed.map((entry) => [
-    duration(now - entry.createdAt.getTime()),
+    duration(now - age(entry)),
     entry.expiresAt === null ? 'never' : entry.expired ? 'expired' : duration(entry.expiresAt.getTime() - now),
     bytes(entry.bytes),
     entry.namespace,
     entry.kind,
     entry.model,
     [entry.encrypted ? 'enc' : '', entry.compressed ?? ''].filter(Boolean).join(',') || '-',
-    entry.key,
+    shortKey(entry.key),
   ]);
   process.stdout.write(`${table(['age', 'expires', 'size', 'namespace', 'kind', 'model', 'sealed', 'key'], rows)}\n`);
-  if (more > 0) process.stderr.write(`… and ${more} more (raise --limit, or 0 for all).\n`);
+  if (top.dropped > 0) {
+    process.stderr.write(`… and ${count(top.dropped)} more (raise --limit, or 0 for all).\n`);
+  }
 }

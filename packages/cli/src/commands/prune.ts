@@ -1,5 +1,5 @@
 import { type GlobalOptions, openCache } from '../context.js';
-import { count } from '../format.js';
+import { plural } from '../format.js';
 
 export async function pruneCommand(globals: GlobalOptions): Promise<void> {
   const cache = await openCache(globals);
@@ -7,7 +7,7 @@ export async function pruneCommand(globals: GlobalOptions): Promise<void> {
     const deleted = await cache.prune();
     const note = cache.store.type === 'redis' ? ' (Redis expires entries by itself)' : '';
     if (globals.json) process.stdout.write(`${JSON.stringify({ deleted })}\n`);
-    else process.stderr.write(`Deleted ${count(deleted)} expired entries${note}.\n`);
+    else process.stderr.write(`Deleted ${plural(deleted, 'expired entry', 'expired entries')}${note}.\n`);
   } finally {
     await cache.close();
   }

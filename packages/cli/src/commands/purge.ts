@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { type FilterOptions, type GlobalOptions, openCache, toFilter } from '../context.js';
 import { CliError } from '../errors.js';
-import { count } from '../format.js';
+import { plural } from '../format.js';
 
 export interface PurgeOptions extends FilterOptions {
   dryRun?: boolean;
@@ -54,7 +54,7 @@ export async function purgeCommand(options: PurgeOptions, globals: GlobalOptions
       } else {
         for (const key of keys) process.stdout.write(`${key}\n`);
         process.stderr.write(
-          `Would delete ${count(keys.length)} entries (${describe(options)}). Nothing was deleted.\n`,
+          `Would delete ${plural(keys.length, 'entry', 'entries')} (${describe(options)}). Nothing was deleted.\n`,
         );
       }
       return;
@@ -69,12 +69,12 @@ export async function purgeCommand(options: PurgeOptions, globals: GlobalOptions
       return;
     }
     if (!options.yes) {
-      const confirmed = await ask(`Delete ${count(keys.length)} entries (${describe(options)})? [y/N] `);
+      const confirmed = await ask(`Delete ${plural(keys.length, 'entry', 'entries')} (${describe(options)})? [y/N] `);
       if (!confirmed) throw new CliError('aborted: nothing was deleted (pass --yes to skip this question).');
     }
     const deleted = await cache.purge(filter);
     if (globals.json) process.stdout.write(`${JSON.stringify({ deleted })}\n`);
-    else process.stderr.write(`Deleted ${count(deleted)} entries.\n`);
+    else process.stderr.write(`Deleted ${plural(deleted, 'entry', 'entries')}.\n`);
   } finally {
     await cache.close();
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type CounterRow, type EntryInfo, type PriceTable, resolvePrices, totalCounters } from '@llmemo/core';
 import { type GlobalOptions, openCache } from '../context.js';
 import { CliError } from '../errors.js';
-import { bytes, count, duration, money, percent, table } from '../format.js';
+import { bytes, count, duration, money, percent, plural, table } from '../format.js';
 
 export interface StatsOptions {
   namespace?: string;
@@ -134,7 +134,7 @@ function render(report: StatsReport, priced: boolean): string {
   const lookups = c.hits + c.misses;
   if (lookups > 0) {
     lines.push(
-      `Hit rate  ${percent(c.hitRate)} (${count(c.hits)} hits, ${count(c.misses)} misses, as recorded by the apps)`,
+      `Hit rate  ${percent(c.hitRate)} (${plural(c.hits, 'hit', 'hits')}, ${plural(c.misses, 'miss', 'misses')}, as recorded by the apps)`,
       `Saved     ${count(c.inputTokensSaved)} input + ${count(c.outputTokensSaved)} output tokens${priced && c.moneySaved !== undefined ? `, worth ${money(c.moneySaved)}` : ''}`,
     );
   } else {
