@@ -16,6 +16,7 @@ export default defineConfig({
       'examples/*/test/**/*.test.ts',
     ],
     globalSetup: ['test/src/global-setup.ts'],
+    setupFiles: ['test/src/quiet-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
