@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createOpenAI } from '@ai-sdk/openai';
 import { type CacheInfo, cacheMiddleware } from '@llmemo/ai-sdk';
 import { createCache, type PriceTable } from '@llmemo/core';
@@ -7,6 +7,8 @@ import { generateText, type LanguageModel, streamText, wrapLanguageModel } from 
 import { dollars, ms, printTable, speedUp } from './table.js';
 
 export const AI_DEMO_DB = '.llmemo/demo-ai-sdk.sqlite';
+/** The prices below, for `llmemo stats --prices`. */
+export const PRICES_FILE = '.llmemo/prices.json';
 
 const MODEL = 'gpt-4o-mini';
 /** USD per 1M tokens (OpenAI's list price for gpt-4o-mini): what the hits did not spend. */
@@ -96,6 +98,7 @@ export async function aiSdkSection({ real }: { real: boolean }): Promise<void> {
   try {
     const openai = server ? createOpenAI({ baseURL: server.url, apiKey: 'local' }) : createOpenAI();
     rmSync(AI_DEMO_DB, { force: true });
+    writeFileSync(PRICES_FILE, `${JSON.stringify(PRICES, null, 2)}\n`);
     const cache = createCache({ store: `sqlite://${AI_DEMO_DB}`, namespace: 'demo', ttl: '1h', prices: PRICES });
     const model = wrapLanguageModel({ model: openai(MODEL), middleware: cacheMiddleware({ cache }) });
     console.log(

@@ -26,7 +26,8 @@ if (args.includes('--after-restart')) {
   console.log(
     [
       '',
-      'Done. Look into the cache it wrote: pnpm llmemo --store sqlite://.llmemo/demo-ai-sdk.sqlite stats',
+      'Done. Look into the cache it wrote:',
+      '  pnpm llmemo --store sqlite://.llmemo/demo-ai-sdk.sqlite stats --prices .llmemo/prices.json',
       '`pnpm proxy:demo` shows the caching proxy; `pnpm test` runs the suite, `pnpm bench` the measurements.',
     ].join('\n'),
   );
