@@ -1,3 +1,4 @@
+export { ensureCommand } from './commands.js';
 export type {
   FailOptions,
   Latency,
