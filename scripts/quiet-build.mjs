@@ -8,7 +8,7 @@
 // serialized by a lock, so the two sides of such a pipe never build the same files at once. On a terminal, a
 // build that takes a while says so on stderr once.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,13 +30,22 @@ async function lock() {
   mkdirSync(dirname(lockFile), { recursive: true });
   for (;;) {
     try {
-      writeFileSync(openSync(lockFile, 'wx'), String(process.pid));
+      const fd = openSync(lockFile, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
       return () => rmSync(lockFile, { force: true });
     } catch (error) {
       if (error.code !== 'EEXIST') throw error;
     }
-    const owner = Number.parseInt(readFileSync(lockFile, { encoding: 'utf8', flag: 'a+' }), 10);
-    if (Number.isInteger(owner) && !alive(owner)) rmSync(lockFile, { force: true });
+    let owner;
+    try {
+      owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+      // Empty: its owner is between creating and writing it, unless it died there long ago.
+      if (Number.isNaN(owner) && Date.now() - statSync(lockFile).mtimeMs > 10_000) owner = 0;
+    } catch {
+      continue; // released meanwhile
+    }
+    if (owner === 0 || (Number.isInteger(owner) && !alive(owner))) rmSync(lockFile, { force: true });
     else await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
