@@ -54,7 +54,13 @@ const release = await lock();
 const args = ['run', 'build', '--output-logs=errors-only', ...packages.flatMap((name) => ['--filter', `${name}...`])];
 const child = spawn(join(root, 'node_modules', '.bin', 'turbo'), args, {
   cwd: root,
-  env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', FORCE_COLOR: '0' },
+  env: {
+    ...process.env,
+    TURBO_TELEMETRY_DISABLED: '1',
+    TURBO_NO_UPDATE_NOTIFIER: '1',
+    // The output is captured, so the tools see no terminal: colours only when the errors will reach one.
+    ...(process.stderr.isTTY ? { FORCE_COLOR: '1' } : { NO_COLOR: '1' }),
+  },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 const output = [];
