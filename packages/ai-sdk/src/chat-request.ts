@@ -56,13 +56,14 @@ function isAutoToolChoice(value: unknown): boolean {
  * served from the other's entry. Params are the call options minus the prompt (core drops abortSignal, headers
  * outside its allowlist and includeRawChunks); defaults that say nothing are dropped so they cannot split keys:
  * ai@7 sends `toolChoice: { type: 'auto' }` with no tools where ai@5/6 send nothing, and an empty `tools` array is
- * no tools.
+ * no tools. `endpoint` is where the model sends the call (see endpoint.ts): two endpoints never share an entry.
  */
 export function chatRequest(
   model: ModelIdentity,
   spec: SpecVersion,
   params: CallOptions,
   toolCallIds: 'positional' | 'exact',
+  endpoint: string | undefined,
 ): CacheRequest {
   const { prompt, ...rest } = params as CallOptions & Record<string, unknown>;
   const tools = rest.tools as unknown[] | undefined;
@@ -71,7 +72,7 @@ export function chatRequest(
     delete rest.tools;
     if (isAutoToolChoice(rest.toolChoice)) delete rest.toolChoice;
   }
-  return {
+  const request: CacheRequest = {
     kind: 'chat',
     provider: model.provider,
     model: model.modelId,
@@ -79,4 +80,6 @@ export function chatRequest(
     input: toolCallIds === 'positional' ? positionalToolIds(prompt as readonly Message[]) : prompt,
     params: rest,
   };
+  if (endpoint !== undefined) request.endpoint = endpoint;
+  return request;
 }

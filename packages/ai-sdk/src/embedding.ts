@@ -1,5 +1,6 @@
 import type { CacheRequest, Lookup, ResponseCache } from '@llmemo/core';
 import { withCacheInfo } from './cache-info.js';
+import { endpointOf, resolveScope } from './endpoint.js';
 import { checkOptionNames, requireCache, splitCallOptions } from './options.js';
 import {
   type EmbeddingModel,
@@ -35,8 +36,21 @@ function isEmbeddingEntry(value: unknown): value is EmbeddingEntry {
  * One value's request. The spec version is left out of the key on purpose: a vector is the same whichever AI SDK
  * major asked for it, and embedding caches (RAG indexes) are the ones worth keeping across an SDK upgrade.
  */
-function embeddingRequest(model: EmbeddingModel, value: unknown, settings: Record<string, unknown>): CacheRequest {
-  return { kind: 'embedding', provider: model.provider, model: model.modelId, input: value, params: settings };
+function embeddingRequest(
+  model: EmbeddingModel,
+  value: unknown,
+  settings: Record<string, unknown>,
+  endpoint: string | undefined,
+): CacheRequest {
+  const request: CacheRequest = {
+    kind: 'embedding',
+    provider: model.provider,
+    model: model.modelId,
+    input: value,
+    params: settings,
+  };
+  if (endpoint !== undefined) request.endpoint = endpoint;
+  return request;
 }
 
 function size(value: unknown): number {
@@ -48,14 +62,20 @@ function size(value: unknown): number {
  * to the provider in one call (identical values once), and the embeddings come back in the original order.
  * `usage.tokens` is what this call was billed (0 when every value was cached).
  */
-async function cachedEmbed(cache: ResponseCache, model: EmbeddingModel, rawParams: EmbedOptions): Promise<EmbedResult> {
+async function cachedEmbed(
+  cache: ResponseCache,
+  scope: string | undefined,
+  model: EmbeddingModel,
+  rawParams: EmbedOptions,
+): Promise<EmbedResult> {
   const { call, params } = splitCallOptions(rawParams, cache);
   const { values, ...settings } = params as EmbedOptions & Record<string, unknown>;
   if (!(SPEC_VERSIONS as readonly unknown[]).includes(model.specificationVersion) || !Array.isArray(values)) {
     return model.doEmbed(params as never);
   }
+  const endpoint = endpointOf(model, scope);
   const lookups = await Promise.all(
-    values.map((value) => cache.lookup<EmbeddingEntry>(embeddingRequest(model, value, settings), call)),
+    values.map((value) => cache.lookup<EmbeddingEntry>(embeddingRequest(model, value, settings, endpoint), call)),
   );
 
   const embeddings: number[][] = new Array(values.length);
@@ -112,7 +132,7 @@ async function cachedEmbed(cache: ResponseCache, model: EmbeddingModel, rawParam
   } as EmbedResult;
 }
 
-const OPTION_NAMES = ['cache'] as const;
+const OPTION_NAMES = ['cache', 'scope'] as const;
 
 /**
  * The embedding middleware for ai@6 and ai@7: `wrapEmbeddingModel({ model, middleware: embeddingCacheMiddleware({ cache }) })`.
@@ -121,9 +141,10 @@ const OPTION_NAMES = ['cache'] as const;
 export function embeddingCacheMiddleware(options: EmbeddingCacheOptions): EmbeddingModelCacheMiddleware {
   checkOptionNames(options, OPTION_NAMES, 'embeddingCacheMiddleware');
   const cache = requireCache(options.cache, 'embeddingCacheMiddleware');
+  const scope = resolveScope(options.scope, 'embeddingCacheMiddleware');
   return {
     specificationVersion: 'v3',
-    wrapEmbed: ({ params, model }) => cachedEmbed(cache, model as EmbeddingModel, params as EmbedOptions),
+    wrapEmbed: ({ params, model }) => cachedEmbed(cache, scope, model as EmbeddingModel, params as EmbedOptions),
   };
 }
 
@@ -136,6 +157,7 @@ export function embeddingCacheMiddleware(options: EmbeddingCacheOptions): Embedd
 export function cacheEmbeddingModel<M extends EmbeddingModelLike>(model: M, options: EmbeddingCacheOptions): M {
   checkOptionNames(options, OPTION_NAMES, 'cacheEmbeddingModel');
   const cache = requireCache(options.cache, 'cacheEmbeddingModel');
+  const scope = resolveScope(options.scope, 'cacheEmbeddingModel');
   const wrapped = {
     specificationVersion: model.specificationVersion,
     provider: model.provider,
@@ -146,7 +168,7 @@ export function cacheEmbeddingModel<M extends EmbeddingModelLike>(model: M, opti
     get supportsParallelCalls() {
       return model.supportsParallelCalls;
     },
-    doEmbed: (params: EmbedOptions) => cachedEmbed(cache, model as unknown as EmbeddingModel, params),
+    doEmbed: (params: EmbedOptions) => cachedEmbed(cache, scope, model as unknown as EmbeddingModel, params),
   };
   return wrapped as unknown as M;
 }

@@ -1,5 +1,6 @@
 import type { CacheRequest, ResponseCache } from '@llmemo/core';
 import { cacheInfo, withCacheInfo } from './cache-info.js';
+import { endpointOf, resolveScope } from './endpoint.js';
 import { checkOptionNames, requireCache, resolveMaxImages, splitCallOptions } from './options.js';
 import {
   type ImageModel,
@@ -32,9 +33,14 @@ function isImageEntry(value: unknown): value is ImageEntry {
   );
 }
 
-function imageRequest(model: ImageModel, spec: SpecVersion, params: ImageOptions): CacheRequest {
+function imageRequest(
+  model: ImageModel,
+  spec: SpecVersion,
+  params: ImageOptions,
+  endpoint: string | undefined,
+): CacheRequest {
   const { prompt, files, mask, ...settings } = params as ImageOptions & Record<string, unknown>;
-  return {
+  const request: CacheRequest = {
     kind: 'image',
     provider: model.provider,
     model: model.modelId,
@@ -42,6 +48,8 @@ function imageRequest(model: ImageModel, spec: SpecVersion, params: ImageOptions
     input: { prompt, files, mask },
     params: settings,
   };
+  if (endpoint !== undefined) request.endpoint = endpoint;
+  return request;
 }
 
 function storeImages(result: ImageResult): ImageEntry {
@@ -70,6 +78,7 @@ function withImageInfo(
 
 async function cachedImages(
   cache: ResponseCache,
+  scope: string | undefined,
   model: ImageModel,
   rawParams: ImageOptions,
   maxImages: number,
@@ -90,7 +99,7 @@ async function cachedImages(
   };
   if (spec === undefined || (params.n ?? 1) > maxImages) return direct();
 
-  const request = imageRequest(model, spec, params);
+  const request = imageRequest(model, spec, params, endpointOf(model, scope));
   let key: string | undefined;
   try {
     key = cache.key(request, call.namespace === undefined ? {} : { namespace: call.namespace });
@@ -156,7 +165,7 @@ async function cachedImages(
   }
 }
 
-const OPTION_NAMES = ['cache', 'maxImages'] as const;
+const OPTION_NAMES = ['cache', 'maxImages', 'scope'] as const;
 
 /**
  * The image middleware for ai@6 (6.0.12+) and ai@7: `wrapImageModel({ model, middleware: imageCacheMiddleware({ cache }) })`.
@@ -167,10 +176,11 @@ export function imageCacheMiddleware(options: ImageCacheOptions): ImageModelCach
   checkOptionNames(options, OPTION_NAMES, 'imageCacheMiddleware');
   const cache = requireCache(options.cache, 'imageCacheMiddleware');
   const maxImages = resolveMaxImages(options.maxImages);
+  const scope = resolveScope(options.scope, 'imageCacheMiddleware');
   const inflight = new Set<string>();
   return {
     specificationVersion: 'v3',
     wrapGenerate: ({ params, model }) =>
-      cachedImages(cache, model as ImageModel, params as ImageOptions, maxImages, inflight),
+      cachedImages(cache, scope, model as ImageModel, params as ImageOptions, maxImages, inflight),
   };
 }

@@ -22,6 +22,7 @@ import {
   storeGenerate,
 } from './chat-entry.js';
 import { chatRequest } from './chat-request.js';
+import { endpointOf, resolveScope } from './endpoint.js';
 import { checkOptionNames, requireCache, resolveReplay, resolveToolCallIds, splitCallOptions } from './options.js';
 import { isAbortError } from './provider-errors.js';
 import { type Recording, recordStream } from './record-stream.js';
@@ -39,7 +40,7 @@ import {
 } from './spec.js';
 import type { CacheInfo, CacheMiddlewareOptions, LanguageModelCacheMiddleware, ReplayPacing } from './types.js';
 
-const OPTION_NAMES = ['cache', 'replay', 'toolCallIds'] as const;
+const OPTION_NAMES = ['cache', 'replay', 'toolCallIds', 'scope'] as const;
 
 interface Call {
   cache: ResponseCache;
@@ -49,6 +50,8 @@ interface Call {
   params: CallOptions;
   options: CacheCallOptions;
   toolCallIds: 'positional' | 'exact';
+  /** The middleware's `scope` option. */
+  scope: string | undefined;
 }
 
 function generateResult(stored: StoredGenerate, info: CacheInfo): GenerateResult {
@@ -90,7 +93,7 @@ function linkedAbort(params: CallOptions): { params: CallOptions; unlink: () => 
 
 async function cachedGenerate(call: Call, retried = false): Promise<GenerateResult> {
   const { cache, model, spec, params } = call;
-  const request = chatRequest(model, spec, params, call.toolCallIds);
+  const request = chatRequest(model, spec, params, call.toolCallIds, endpointOf(model, call.scope));
   // The leader's own provider result: returned whole (with response headers and bodies) while only what replay
   // needs is stored. Followers of a coalesced call, and hits, rebuild theirs from the stored entry.
   let fresh: GenerateResult | undefined;
@@ -206,7 +209,7 @@ async function uncachedStream(call: Call): Promise<StreamResult> {
 
 async function cachedStream(call: Call, pacing: ReplayPacing, shared: SharedStreams): Promise<StreamResult> {
   const { cache, model, spec, params } = call;
-  const request = chatRequest(model, spec, params, call.toolCallIds);
+  const request = chatRequest(model, spec, params, call.toolCallIds, endpointOf(model, call.scope));
   const since = shared.mark();
   let lookup = await cache.lookup<ChatEntry>(request, { ...call.options, revalidate: streamRefresh(call) });
   if (lookup.hit) {
@@ -287,13 +290,12 @@ async function sharedStream(
  * a spec version this package does not know gets `spec: undefined` and goes to the provider uncached.
  */
 function prepare(
-  cache: ResponseCache,
-  toolCallIds: 'positional' | 'exact',
+  settings: Pick<Call, 'cache' | 'toolCallIds' | 'scope'>,
   options: { params: unknown; model: unknown },
 ): Omit<Call, 'spec'> & { spec: SpecVersion | undefined } {
   const model = options.model as LanguageModel;
-  const { call, params } = splitCallOptions(options.params as CallOptions, cache);
-  return { cache, model, spec: specVersionOf(model), params, options: call, toolCallIds };
+  const { call, params } = splitCallOptions(options.params as CallOptions, settings.cache);
+  return { ...settings, model, spec: specVersionOf(model), params, options: call };
 }
 
 /**
@@ -307,17 +309,18 @@ export function cacheMiddleware(options: CacheMiddlewareOptions): LanguageModelC
   const cache = requireCache(options.cache, 'cacheMiddleware');
   const pacing = resolveReplay(options.replay);
   const toolCallIds = resolveToolCallIds(options.toolCallIds);
+  const settings = { cache, toolCallIds, scope: resolveScope(options.scope, 'cacheMiddleware') };
   const shared = new SharedStreams(cache.timeoutMs);
   return {
     middlewareVersion: 'v2',
     specificationVersion: 'v3',
     async wrapGenerate(wrap) {
-      const call = prepare(cache, toolCallIds, wrap);
+      const call = prepare(settings, wrap);
       if (call.spec === undefined) return call.model.doGenerate(call.params as never);
       return cachedGenerate(call as Call);
     },
     async wrapStream(wrap) {
-      const call = prepare(cache, toolCallIds, wrap);
+      const call = prepare(settings, wrap);
       if (call.spec === undefined) return call.model.doStream(call.params as never);
       return cachedStream(call as Call, pacing, shared);
     },

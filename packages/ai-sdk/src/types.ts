@@ -23,14 +23,30 @@ export interface CacheMiddlewareOptions {
    * `'exact'` keys the ids as sent.
    */
   toolCallIds?: 'positional' | 'exact';
+  /**
+   * Names where the model's requests go when the model does not show it, so two such models never share an entry:
+   * a gateway or proxy behind a custom `fetch`, provider-level headers that route (an account or region), or a
+   * model wrapped by another middleware before this one. The endpoint a provider model exposes (its base URL,
+   * Azure resource and deployment, `api-version`) is keyed without it. Credentials never belong here.
+   */
+  scope?: string;
 }
 
 export interface EmbeddingCacheOptions {
   cache: ResponseCache;
+  /**
+   * As for cacheMiddleware: names where the model's requests go when the model does not show it, so two such models never share an entry:
+   * a gateway or proxy behind a custom `fetch`, provider-level headers that route (an account or region), or a
+   * model wrapped by another middleware before this one. The endpoint a provider model exposes (its base URL,
+   * Azure resource and deployment, `api-version`) is keyed without it. Credentials never belong here.
+   */
+  scope?: string;
 }
 
 export interface ImageCacheOptions {
   cache: ResponseCache;
+  /** As for cacheMiddleware: names where the model's requests go when the model does not show it. */
+  scope?: string;
   /**
    * The largest `n` (images per provider call) that is cached; larger requests go to the provider uncached.
    * Default 1: a cached `n = 1` answer is one image, while a request for several wants them to differ.

@@ -195,6 +195,30 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'two base URLs with one provider and model id never share an entry (issue 10)',
+    async run(kit) {
+      const cache = kit.createCache({ store: kit.storeUrl(), namespace: kit.namespace(), timeoutMs: 2000 });
+      kit.server.script((request: Any) => ({ text: `served by ${request.path}` }));
+      const texts: string[] = [];
+      for (const base of ['a', 'b', 'a', 'b']) {
+        const openai = kit.createOpenAI({ baseURL: `${kit.server.origin}/${base}/v1`, apiKey: 'test' });
+        const model = kit.ai.wrapLanguageModel({
+          model: openai.chat('gpt-4o-mini'),
+          middleware: kit.llmemo.cacheMiddleware({ cache }),
+        });
+        texts.push((await kit.ai.generateText({ model, prompt: 'where?' })).text);
+        await cache.flush();
+      }
+      assert.deepEqual(texts, [
+        'served by /a/v1/chat/completions',
+        'served by /b/v1/chat/completions',
+        'served by /a/v1/chat/completions',
+        'served by /b/v1/chat/completions',
+      ]);
+      assert.equal(kit.server.count(), 2);
+    },
+  },
+  {
     name: 'generateObject hits; invalid JSON is never cached',
     async run(kit) {
       const { cache, chat } = setup(kit);
@@ -249,6 +273,8 @@ export const scenarios: Scenario[] = [
         kind: 'chat',
         provider: 'openai.chat',
         model: 'gpt-4o-mini',
+        // Where the model sends its requests, as the middleware reads it from the provider's config.
+        endpoint: JSON.stringify({ url: kit.server.url }),
         specVersion: kit.spec,
         input: [{ role: 'user', content: [{ type: 'text', text: 'spec' }] }],
         params: {},

@@ -64,31 +64,39 @@ async function generate(
   await answer(context, res, kind === 'chat' ? chatCompletion(reply) : responseObject(reply, request), headers);
 }
 
+/**
+ * Text, embedding and image routes answer under any base path (`/v1/chat/completions`, `/llama-8b/v1/…`, Azure's
+ * `/openai/deployments/<name>/chat/completions`), so tests can give two clients two endpoints on one server.
+ */
+function under(path: string, operation: string): boolean {
+  return path.endsWith(operation);
+}
+
 export async function route(context: RouteContext, recorded: RecordedRequest, res: ServerResponse): Promise<void> {
   const { method, path } = recorded;
   const body = bodyOf(recorded);
   const post = method === 'POST';
 
-  if (post && path === '/v1/chat/completions') {
+  if (post && under(path, '/chat/completions')) {
     if (typeof body?.model !== 'string') return missing(res, 'model');
     if (!Array.isArray(body.messages) || body.messages.length === 0) return missing(res, 'messages');
     return generate(context, recorded, res, 'chat');
   }
 
-  if (post && path === '/v1/responses') {
+  if (post && under(path, '/responses')) {
     if (typeof body?.model !== 'string') return missing(res, 'model');
     if (body.input === undefined && body.previous_response_id === undefined) return missing(res, 'input');
     return generate(context, recorded, res, 'responses');
   }
 
-  if (post && path === '/v1/embeddings') {
+  if (post && under(path, '/embeddings')) {
     if (typeof body?.model !== 'string') return missing(res, 'model');
     const inputs = embeddingInputs(body.input);
     if (!inputs) return missing(res, 'input');
     return answer(context, res, embeddingsResponse(body, inputs, context.embeddingDimensions));
   }
 
-  if (post && path === '/v1/images/generations') {
+  if (post && under(path, '/images/generations')) {
     if (typeof body?.prompt !== 'string') return missing(res, 'prompt');
     const response = imagesResponse({ ...body, prompt: body.prompt }, (png) => {
       const name = `${nextId('img-')}.png`;

@@ -39,9 +39,11 @@ export async function createOpenAITestServer(options: OpenAITestServerOptions = 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const parsed = parseJsonBody(raw);
+    const target = new URL(req.url ?? '/', 'http://localhost');
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
-      path: new URL(req.url ?? '/', 'http://localhost').pathname,
+      path: target.pathname,
+      query: target.search,
       headers: req.headers,
       body: parsed.ok ? parsed.value : parsed.raw,
       at: Date.now(),

@@ -5,6 +5,8 @@ export interface RecordedRequest {
   readonly method: string;
   /** Path without the query string, e.g. '/v1/chat/completions'. */
   readonly path: string;
+  /** The query string with its '?' ('?api-version=2024-10-21'), or '' when there is none. */
+  readonly query: string;
   readonly headers: IncomingHttpHeaders;
   /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
   readonly body: unknown;
