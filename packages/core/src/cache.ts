@@ -1179,6 +1179,15 @@ export class ResponseCache {
     this.emitter.emit('error', event);
   }
 
+  /**
+   * For adapters: a call goes to the provider uncached for a reason only the adapter can see (a model whose key
+   * would not tell it apart from another). Counted as a bypass, with a `skip` event saying why.
+   */
+  reportSkip(code: CacheEvents['skip']['code'], reason: string): void {
+    this.counters.bypasses++;
+    this.skip(code, reason);
+  }
+
   private skip(code: CacheEvents['skip']['code'], reason: string, key?: string): void {
     this.counters.skips++;
     this.logger?.debug?.(`llmemo: not cached: ${reason}`, { code, key });

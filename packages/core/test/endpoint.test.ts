@@ -51,3 +51,16 @@ describe('isCredentialName', () => {
     }
   });
 });
+
+describe('ResponseCache.reportSkip', () => {
+  it('counts a bypass and sends a skip event with the reason', async () => {
+    const { createCache } = await import('../src/index.js');
+    const cache = createCache();
+    const events: unknown[] = [];
+    cache.on('skip', (event) => events.push(event));
+    cache.reportSkip('NOT_CACHEABLE', 'the model cannot be told apart');
+    expect(events).toEqual([{ code: 'NOT_CACHEABLE', reason: 'the model cannot be told apart' }]);
+    expect(cache.stats().bypasses).toBe(1);
+    await cache.close();
+  });
+});
