@@ -13,8 +13,9 @@ import {
   storeGeneration,
   summedUsage,
 } from './generations.js';
-import { LlmKeyReader, type ResolvedLlmKeyPolicy } from './llm-key.js';
+import { LlmKeyReader, type ModelCall, type ResolvedLlmKeyPolicy } from './llm-key.js';
 import { messagesKey } from './messages-key.js';
+import { instanceModel, modelEndpoint, modelSettings } from './model-identity.js';
 import { asLlmemoError, type ResolvedBinding } from './options.js';
 import {
   type ChunksBody,
@@ -71,6 +72,7 @@ export class ChatModelCache {
   constructor(
     readonly binding: ResolvedBinding,
     readonly policy: ResolvedLlmKeyPolicy,
+    readonly scope: string | undefined,
   ) {
     this.reader = new LlmKeyReader(policy);
   }
@@ -78,6 +80,9 @@ export class ChatModelCache {
   /**
    * The core request for one call of `model` (the cached model, whose llmKey includes its bound options), or
    * undefined when the call options cannot be serialized (a cycle): that call goes to the provider uncached.
+   *
+   * Keyed on the cleaned llmKey plus what the model itself holds and the llmKey may leave out (model-identity.ts):
+   * its invocation params, its endpoint, and its constructor settings when the llmKey names no model.
    */
   request(
     model: BaseChatModel,
@@ -85,24 +90,29 @@ export class ChatModelCache {
     options: ParsedOptions,
     spec: string,
   ): CacheRequest | undefined {
-    let llmKey: string;
+    let call: ModelCall;
+    let settings: Record<string, unknown>;
     try {
-      llmKey = model._getSerializedCacheKeyParametersForCall(options);
+      call = this.reader.read(model._getSerializedCacheKeyParametersForCall(options));
+      settings = modelSettings(model, options, call.model !== 'unknown');
     } catch (error) {
       this.binding.onError(
         asLlmemoError(error, 'UNSERIALIZABLE_REQUEST', 'The call options cannot be keyed; the call was not cached'),
       );
       return undefined;
     }
-    const call = this.reader.read(llmKey);
-    return {
+    const request: CacheRequest = {
       kind: 'langchain',
       provider: call.provider,
-      model: call.model,
+      model: call.model === 'unknown' ? (instanceModel(model) ?? 'unknown') : call.model,
       specVersion: spec,
       input: messagesKey(messages),
-      params: call.params,
+      // Names with ':' cannot be llmKey entry names, so these never collide with one.
+      params: { ...call.params, 'llmemo:model': settings },
     };
+    const endpoint = modelEndpoint(model, this.scope);
+    if (endpoint !== undefined) request.endpoint = endpoint;
+    return request;
   }
 
   private report(error: unknown, code: LlmemoError['code'], what: string) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BaseCache } from '@langchain/core/caches';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { Generation } from '@langchain/core/outputs';
-import { type CacheRequest, isLlmemoError, type ResponseCache } from '@llmemo/core';
+import { type CacheRequest, endpointLabel, isLlmemoError, LlmemoError, type ResponseCache } from '@llmemo/core';
 import {
   entryMetadata,
   type GenerationsBody,
@@ -10,8 +10,9 @@ import {
   type StoredGenerationEntry,
   storeGeneration,
 } from './generations.js';
-import { LlmKeyReader } from './llm-key.js';
+import { LlmKeyReader, type ModelCall } from './llm-key.js';
 import { asLlmemoError, type ChatCacheOptions, type ResolvedBinding, resolveChatOptions } from './options.js';
+import { unkeyableReason } from './unkeyable.js';
 
 /** `specVersion` of LlmemoCache entries: the body is `{ generations: StoredGenerationEntry[] }`. */
 export const GENERATIONS_SPEC = 'langchain.generations.v1';
@@ -31,38 +32,68 @@ export class LlmemoCache extends BaseCache<Generation[]> {
   readonly cache: ResponseCache;
   private readonly binding: ResolvedBinding;
   private readonly reader: LlmKeyReader;
+  private readonly scope: string | undefined;
   private readonly defaultEncoder = this.keyEncoder;
+  /** Model classes already warned about, so each is warned about once. */
+  private readonly warned = new Set<string>();
 
   constructor(options: LlmemoCacheOptions) {
     super();
     const resolved = resolveChatOptions(options, 'LlmemoCache');
     this.binding = resolved;
     this.cache = resolved.cache;
+    this.scope = resolved.scope;
     this.reader = new LlmKeyReader(resolved.policy);
   }
 
-  /** The core request this cache keys `(prompt, llmKey)` on. The raw llmKey is never stored, only hashed cleaned. */
+  /**
+   * The core request this cache keys `(prompt, llmKey)` on. The raw llmKey is never stored, only hashed cleaned.
+   * Throws LlmemoError UNSUPPORTED for an llmKey that cannot tell two models apart (see `lookup`).
+   */
   request(prompt: string, llmKey: string): CacheRequest {
     const call = this.reader.read(llmKey);
-    if (this.keyEncoder !== this.defaultEncoder) {
-      // makeDefaultKeyEncoder() was called: the app decides what identifies a call, from the cleaned llmKey.
-      const cleaned = JSON.stringify(call.params);
-      return {
-        kind: 'langchain',
-        provider: call.provider,
-        model: call.model,
-        specVersion: GENERATIONS_SPEC,
-        input: this.keyEncoder(prompt, cleaned),
-      };
+    const refused = unkeyableReason(call, this.scope);
+    if (refused !== undefined) throw new LlmemoError('UNSUPPORTED', refused);
+    const request: CacheRequest =
+      this.keyEncoder !== this.defaultEncoder
+        ? {
+            // makeDefaultKeyEncoder() was called: the app decides what identifies a call, from the cleaned llmKey.
+            kind: 'langchain',
+            provider: call.provider,
+            model: call.model,
+            specVersion: GENERATIONS_SPEC,
+            input: this.keyEncoder(prompt, JSON.stringify(call.params)),
+          }
+        : {
+            kind: 'langchain',
+            provider: call.provider,
+            model: call.model,
+            specVersion: GENERATIONS_SPEC,
+            input: prompt,
+            params: call.params,
+          };
+    const endpoint = endpointLabel({ url: defaultEndpoint(call), scope: this.scope });
+    if (endpoint !== undefined) request.endpoint = endpoint;
+    return request;
+  }
+
+  /**
+   * The request for a lookup or update, or undefined when this model cannot be keyed safely: the call then goes to
+   * the provider uncached, with a `skip` event each time and one warning per model class.
+   */
+  private keyed(prompt: string, llmKey: string): CacheRequest | undefined {
+    try {
+      return this.request(prompt, llmKey);
+    } catch (error) {
+      if (!isLlmemoError(error, 'UNSUPPORTED')) throw error;
+      this.cache.reportSkip('NOT_CACHEABLE', error.message);
+      const provider = this.reader.read(llmKey).provider;
+      if (!this.warned.has(provider)) {
+        this.warned.add(provider);
+        process.emitWarning(error.message, { code: 'LLMEMO_UNKEYABLE_MODEL' });
+      }
+      return undefined;
     }
-    return {
-      kind: 'langchain',
-      provider: call.provider,
-      model: call.model,
-      specVersion: GENERATIONS_SPEC,
-      input: prompt,
-      params: call.params,
-    };
   }
 
   /** The stored key for `(prompt, llmKey)`, for inspection and deletes. */
@@ -71,10 +102,11 @@ export class LlmemoCache extends BaseCache<Generation[]> {
   }
 
   override async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
-    let request: CacheRequest;
+    let request: CacheRequest | undefined;
     let found: Awaited<ReturnType<ResponseCache['lookup']>>;
     try {
-      request = this.request(prompt, llmKey);
+      request = this.keyed(prompt, llmKey);
+      if (request === undefined) return null;
       found = await this.cache.lookup<GenerationsBody>(request, this.binding.overrides);
     } catch (error) {
       // Mode 'replay' means "never call the provider": its miss must reach the caller.
@@ -105,10 +137,12 @@ export class LlmemoCache extends BaseCache<Generation[]> {
       const { mode, noStore, ttl, namespace } = this.binding.call;
       if (mode === 'read-only' || mode === 'off' || mode === 'replay' || noStore) return;
       if (!Array.isArray(value) || value.length === 0) return;
+      const request = this.keyed(prompt, llmKey);
+      if (request === undefined) return;
       const generations: StoredGenerationEntry[] = value.map(storeGeneration);
       const metadata = entryMetadata(value.map((generation) => (generation as { message?: BaseMessage }).message));
       // Awaited (bounded by the cache's timeoutMs) so the next identical call in this process reads its own write.
-      await this.cache.set(this.request(prompt, llmKey), { generations } satisfies GenerationsBody, {
+      await this.cache.set(request, { generations } satisfies GenerationsBody, {
         ttl,
         namespace,
         metadata,
@@ -117,4 +151,15 @@ export class LlmemoCache extends BaseCache<Generation[]> {
       this.binding.onError(asLlmemoError(error, 'UNSERIALIZABLE_VALUE', 'LlmemoCache.update could not store a result'));
     }
   }
+}
+
+/**
+ * Where an llmKey's requests go when the llmKey does not say: ChatOpenAI and the classes built on it show a
+ * configured `baseURL`, and without one the openai client reads OPENAI_BASE_URL, which differs between processes
+ * sharing a store.
+ */
+function defaultEndpoint(call: ModelCall): string | undefined {
+  if (call.provider !== 'openai' || call.params.baseURL !== undefined) return undefined;
+  const fromEnv = process.env.OPENAI_BASE_URL;
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }

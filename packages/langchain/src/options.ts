@@ -29,6 +29,15 @@ export interface CacheBinding {
 export interface ChatCacheOptions extends CacheBinding {
   /** Which llmKey entries stay out of the key (see DEFAULT_DROPPED_LLM_KEY_ENTRIES). */
   llmKey?: LlmKeyPolicy;
+  /**
+   * Names where the model's requests go when that cannot be seen, so two such models never share an entry. withCache
+   * reads the endpoint from the model (base URL, Azure deployment, instance, endpoint and api-version, Anthropic's
+   * API URL, Google's base URL and API version) and needs this only for what no field shows: a custom `fetch` or
+   * client factory that reroutes. LlmemoCache only sees LangChain's llmKey, which for AzureChatOpenAI, ChatAnthropic
+   * and ChatGoogleGenerativeAI leaves the endpoint out: it does not cache those models unless `scope` names their
+   * endpoint (one LlmemoCache per endpoint then). Credentials never belong here.
+   */
+  scope?: string;
 }
 
 export interface ResolvedBinding {
@@ -108,8 +117,14 @@ export function resolveBinding(options: unknown, owner: string, extra: readonly 
 export function resolveChatOptions(
   options: unknown,
   owner: string,
-): ResolvedBinding & { policy: ResolvedLlmKeyPolicy } {
-  const binding = resolveBinding(options, owner, ['llmKey']);
+): ResolvedBinding & { policy: ResolvedLlmKeyPolicy; scope: string | undefined } {
+  const binding = resolveBinding(options, owner, ['llmKey', 'scope']);
+  const scope = (options as { scope?: unknown }).scope;
+  if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
+    throw invalid(
+      `${owner} option scope must be a non-empty string naming where the model's requests go (a deployment, endpoint or gateway); got ${JSON.stringify(scope)}.`,
+    );
+  }
   const llmKey = (options as { llmKey?: unknown }).llmKey;
   if (llmKey !== undefined && (llmKey === null || typeof llmKey !== 'object' || Array.isArray(llmKey))) {
     throw invalid(`${owner} option llmKey must be an object { drop?: string[], keep?: string[] }.`);
@@ -124,7 +139,7 @@ export function resolveChatOptions(
     drop: stringArray(record.drop, `${owner} option llmKey.drop`),
     keep: stringArray(record.keep, `${owner} option llmKey.keep`),
   });
-  return { ...binding, policy };
+  return { ...binding, policy, scope: scope as string | undefined };
 }
 
 /** Wraps anything thrown into an LlmemoError for onError, keeping LlmemoErrors as they are. */

@@ -272,7 +272,7 @@ describe('LlmemoCache options, modes and failures', () => {
         },
       },
     };
-    await expect(llmemo.update('Human: p', '_type:"t"', [throwing as never])).resolves.toBeUndefined();
+    await expect(llmemo.update('Human: p', '_type:"t",model:"m"', [throwing as never])).resolves.toBeUndefined();
     expect(errors.at(-1)?.code).toBe('UNSERIALIZABLE_VALUE');
   });
 
@@ -364,6 +364,10 @@ describe('LlmemoCache options, modes and failures', () => {
   it('caches a text LLM (BaseLLM) too: text generations, no message', async () => {
     let calls = 0;
     class CountingLLM extends FakeLLM {
+      // FakeLLM's llmKey names no model, and LlmemoCache does not cache such keys.
+      override _identifyingParams() {
+        return { model: 'counting-llm' };
+      }
       override async _call(prompt: string): Promise<string> {
         calls++;
         return `completed: ${prompt}`;
@@ -375,12 +379,15 @@ describe('LlmemoCache options, modes and failures', () => {
     expect(calls).toBe(1);
   });
 
-  it('an llmKey in no known format is hashed whole (still correct, just not cleaned)', async () => {
+  it('an llmKey in no known format names no model: never cached, a skip event says why', async () => {
     const cache = await makeCache('memory');
     const llmemo = new LlmemoCache({ cache });
-    const generations = [{ text: 'a' }];
-    await llmemo.update('p', 'not an llmKey', generations);
-    expect(await llmemo.lookup('p', 'not an llmKey')).toEqual([expect.objectContaining({ text: 'a' })]);
-    expect(await llmemo.lookup('p', 'not an llmKey either')).toBeNull();
+    const skips: string[] = [];
+    cache.on('skip', (event) => skips.push(event.reason));
+    await llmemo.update('p', 'not an llmKey', [{ text: 'a' }]);
+    expect(await llmemo.lookup('p', 'not an llmKey')).toBeNull();
+    expect(skips).toHaveLength(2);
+    expect(skips[0]).toMatch(/names no model.*withCache/);
+    expect(cache.stats().writes).toBe(0);
   });
 });
