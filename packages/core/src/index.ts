@@ -19,9 +19,9 @@ export type { CompressionAlgorithm, CompressionOption, CompressionSettings } fro
 export { DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';
 export type { Duration } from './duration.js';
 export { parseDuration, parseTtl } from './duration.js';
-export { endpointLabel, endpointOfUrl, isCredentialName } from './endpoint.js';
 export type { EncryptionOptions, KeyMaterial } from './encryption.js';
 export { ENCRYPTION_KEY_ENV, keyId, PREVIOUS_KEYS_ENV, parseKeyMaterial } from './encryption.js';
+export { endpointLabel, endpointOfUrl, isCredentialName } from './endpoint.js';
 export type { StoredEntryInfo } from './entry-codec.js';
 export { readEntryMeta } from './entry-codec.js';
 export type { BodyEncoding, EntryMeta, EntryMetadata, Envelope, TokenUsage } from './envelope.js';
