@@ -1,4 +1,9 @@
+export type { AnthropicReply, AnthropicRequest, AnthropicTestServer, AnthropicToolCall } from './anthropic/index.js';
+export { createAnthropicTestServer } from './anthropic/index.js';
 export { ensureCommand } from './commands.js';
+export type { ProviderTestServer } from './fakes/provider-server.js';
+export type { GeminiFunctionCall, GeminiImage, GeminiReply, GeminiRequest, GeminiTestServer } from './gemini/index.js';
+export { createGeminiTestServer } from './gemini/index.js';
 export type {
   FailOptions,
   Latency,
