@@ -75,6 +75,15 @@ function withFinishInfo(part: Extract<StreamPart, { type: 'finish' }>, info: Cac
 }
 
 /**
+ * A result whose response names no timestamp (Anthropic, Google) gets the call's start: the AI SDK would set the
+ * time it read the result instead, and a hit would then report the time of the hit, not of the answer.
+ */
+function withTimestamp(result: GenerateResult, timestamp: Date): GenerateResult {
+  if (result.response?.timestamp != null) return result;
+  return { ...result, response: { ...result.response, timestamp } } as GenerateResult;
+}
+
+/**
  * The params the provider call gets: an abortSignal that follows this caller's only while this caller waits for
  * the answer, so a background refresh it started (stale-while-revalidate) outlives it. `unlink` ends the link.
  */
@@ -103,7 +112,8 @@ async function cachedGenerate(call: Call, retried = false): Promise<GenerateResu
     outcome = await cache.getOrCompute<ChatEntry>(
       request,
       async () => {
-        fresh = (await model.doGenerate(linked.params as never)) as GenerateResult;
+        const timestamp = new Date();
+        fresh = withTimestamp((await model.doGenerate(linked.params as never)) as GenerateResult, timestamp);
         return storeGenerate(fresh);
       },
       {
@@ -180,10 +190,12 @@ function streamRefresh(call: Call): () => Promise<{ value: ChatEntry; metadata: 
   return async () => {
     const params = { ...call.params, abortSignal: undefined } as CallOptions;
     const startedAt = performance.now();
+    const timestamp = new Date();
     const result = (await call.model.doStream(params as never)) as StreamResult;
     let recording: Recording | undefined;
     const recorded = recordStream(result.stream as ReadableStream<StreamPart>, {
       startedAt,
+      timestamp,
       finish: (part) => part,
       complete: (done) => {
         recording = done;
@@ -251,10 +263,12 @@ async function sharedStream(
     joined = await shared.share(params.includeRawChunks ? `${key}\nraw` : key, since, {
       open: async (signal) => {
         const startedAt = performance.now();
+        const timestamp = new Date();
         const result = (await model.doStream({ ...params, abortSignal: signal } as never)) as StreamResult;
         const { stream, ...meta } = result;
         const recorded = recordStream(stream as ReadableStream<StreamPart>, {
           startedAt,
+          timestamp,
           finish: (part) => part,
           complete: (done) => {
             recording = done;

@@ -138,14 +138,19 @@ describe('stream coalescing', () => {
     const { cache, model } = setup(base);
     const results = await Promise.all([1, 2, 3].map(() => model.doStream(CALL)));
     const reads = results.map((result) => settle(result.stream));
-    sources[0]!.push(...textParts('half an answer').slice(0, 3));
+    sources[0]!.push(...textParts('half an answer').slice(0, 4));
     // (A stream that errors drops what it still queues, so the parts are read before it fails.)
     await tick();
     const failure = new Error('socket hang up');
     sources[0]!.fail(failure);
     for (const result of await Promise.all(reads)) {
       expect(result.error).toBe(failure);
-      expect(result.parts.map((part) => part.type)).toEqual(['stream-start', 'text-start', 'text-delta']);
+      expect(result.parts.map((part) => part.type)).toEqual([
+        'stream-start',
+        'response-metadata',
+        'text-start',
+        'text-delta',
+      ]);
     }
     await cache.flush();
     expect(cache.stats().writes).toBe(0);

@@ -61,6 +61,8 @@ export function everyPart(): LanguageModelV4StreamPart[] {
 export function textParts(text: string, finish: 'stop' | 'error' | 'length' = 'stop'): LanguageModelV4StreamPart[] {
   return [
     { type: 'stream-start', warnings: [] },
+    // Every first-party provider's stream names its response; a stream without a timestamp gets one added.
+    { type: 'response-metadata', id: 'resp_1', timestamp: new Date(1_700_000_000_000) },
     { type: 'text-start', id: '0' },
     ...text
       .split(' ')

@@ -171,9 +171,15 @@ describe('stale-if-error', () => {
     const { cache, model } = setup(base, { staleIfError: '1m' });
     await expired(model, cache);
     const error = httpError(503);
-    state.parts = () => [...textParts('new words').slice(0, 3), { type: 'error', error } as Part];
+    state.parts = () => [...textParts('new words').slice(0, 4), { type: 'error', error } as Part];
     const parts = await readAll((await model.doStream(CALL)).stream);
-    expect(parts.map((part) => part.type)).toEqual(['stream-start', 'text-start', 'text-delta', 'error']);
+    expect(parts.map((part) => part.type)).toEqual([
+      'stream-start',
+      'response-metadata',
+      'text-start',
+      'text-delta',
+      'error',
+    ]);
     await cache.flush();
     expect(cache.stats().staleHits).toBe(0);
   });
