@@ -11,8 +11,17 @@ export interface CallerStreamOptions {
    * undefined to let the failure through.
    */
   fallback?: ((error: unknown) => ReadableStream<StreamPart> | undefined) | undefined;
-  /** This caller's abortSignal: when it fires, this copy errors with its reason and stops reading the source. */
+  /**
+   * This caller's abortSignal: when it fires, this copy delivers the parts the source had already read from the
+   * provider (see `produced`), then errors with the signal's reason and stops reading.
+   */
   signal?: AbortSignal | undefined;
+  /**
+   * How many parts the source has read from the provider so far. The provider stream is read ahead of this caller
+   * (it is shared and recorded), so on an abort the parts it had sent are still queued here; the SDK without a cache
+   * would have received them before its abort, and builds its result from them ('start-step' included).
+   */
+  produced?: (() => number) | undefined;
   /** This caller stopped before the end (it cancelled, its signal fired, or it switched to the fallback). */
   onLeave?: (reason: unknown) => void;
 }
@@ -38,6 +47,10 @@ export function callerStream(
   let rewrite = true;
   let finished = false;
   let controller!: ReadableStreamDefaultController<StreamPart>;
+  /** Parts read from the source (the provider's copy). */
+  let read = 0;
+  /** Set by the abortSignal: the reason, and how many already-produced parts are still to be delivered. */
+  let aborting: { reason: unknown; remaining: number } | undefined;
 
   const settle = () => {
     finished = true;
@@ -49,14 +62,33 @@ export function callerStream(
     reader.cancel(reason).catch(noop);
     options.onLeave?.(reason);
   };
-  function onAbort() {
-    const reason = signal?.reason;
+  const fail = (reason: unknown) => {
     leave(reason);
     try {
       controller.error(reason);
     } catch {
       // Already closed or errored.
     }
+  };
+  /** Errors with the abort's reason once what was delivered has been read (an error drops queued parts). */
+  const endAbort = () => {
+    release();
+    if ((controller.desiredSize ?? 0) < 0) return;
+    fail(aborting!.reason);
+  };
+  function onAbort() {
+    if (finished || aborting) return;
+    const reason = signal?.reason;
+    const remaining = rewrite && options.produced ? Math.max(0, options.produced() - read) : 0;
+    if (remaining === 0 && !held?.length) {
+      fail(reason);
+      return;
+    }
+    aborting = { reason, remaining };
+    signal?.removeEventListener('abort', onAbort);
+    // This caller leaves the shared call now (the provider stops once nobody reads it); what it sent is delivered.
+    options.onLeave?.(reason);
+    if (remaining === 0) release();
   }
   /** Switches to the fallback stream when there is one; true when it did. */
   const fallBack = (error: unknown): boolean => {
@@ -85,23 +117,30 @@ export function callerStream(
       },
       async pull() {
         for (;;) {
+          if (aborting?.remaining === 0) return endAbort();
           let next: ReadableStreamReadResult<StreamPart>;
           try {
             next = await reader.read();
           } catch (error) {
             if (finished) return;
+            if (aborting) return endAbort();
             if (held && fallBack(error)) continue;
             settle();
             controller.error(error);
             return;
           }
           if (finished) return;
+          if (aborting) {
+            if (next.done || aborting.remaining === 0) return endAbort();
+            aborting.remaining--;
+          }
           if (next.done) {
             release();
             settle();
             controller.close();
             return;
           }
+          read++;
           const part = next.value;
           if (held) {
             if (part.type === 'error' && fallBack(part.error)) continue;

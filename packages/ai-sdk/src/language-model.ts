@@ -295,6 +295,7 @@ async function sharedStream(
     fallback: staleIfError ? stale : undefined,
     signal: params.abortSignal,
     onLeave: joined.leave,
+    produced: joined.produced,
   });
   return { ...joined.meta, stream } as StreamResult;
 }

@@ -9,8 +9,8 @@ export interface RecordOptions {
   /** performance.now() when the call started: offsets count from here, so time to first part is kept. */
   startedAt: number;
   /**
-   * When the call started (wall clock): the response timestamp for providers whose stream carries none (Anthropic,
-   * Google), which the AI SDK would otherwise set to the time it read the stream, a different time on every replay.
+   * When the call started (wall clock): the response timestamp for providers whose response-metadata carries none
+   * (Anthropic, Google), which the AI SDK would otherwise set to the time of each call, a hit's included.
    */
   timestamp: Date;
   /** Replaces the finish part the caller sees (to add `providerMetadata.llmemo`); the recording keeps the original. */
@@ -21,13 +21,15 @@ export interface RecordOptions {
 
 /**
  * Passes a provider stream through to the caller while recording it. Each part is handed on before it is
- * recorded, so the caller waits for nothing. `raw` and `ping` parts are not recorded (they are transport, and raw
- * chunks can be large); an `error` part, a stream that errors, is aborted or is cancelled by its reader, or one that
- * ends without `finish` is never completed: TransformStream runs `flush` only when the source closes normally.
+ * recorded, so the caller waits for nothing, and the provider stream is read only when the caller asks for a part
+ * (as without a cache: nothing is read ahead of an abort). `raw` and `ping` parts are not recorded (they are
+ * transport, and raw chunks can be large); an `error` part, a stream that errors, is aborted or is cancelled by its
+ * reader, or one that ends without `finish` is never completed.
  */
 export function recordStream(source: ReadableStream<StreamPart>, options: RecordOptions): ReadableStream<StreamPart> {
   const parts: StreamPart[] = [];
   const at: number[] = [];
+  const reader = source.getReader();
   let finished = false;
   let failed = false;
   let stamped = false;
@@ -36,38 +38,49 @@ export function recordStream(source: ReadableStream<StreamPart>, options: Record
     parts.push({ ...part });
     at.push(Math.round(performance.now() - options.startedAt));
   };
-  return source.pipeThrough(
-    new TransformStream<StreamPart, StreamPart>({
-      transform(incoming, controller) {
-        let part = incoming;
-        if (!stamped && part.type === 'response-metadata') {
-          stamped = true;
-          if (part.timestamp == null) part = { ...part, timestamp: options.timestamp };
-        } else if (!stamped && part.type !== 'stream-start' && part.type !== 'raw') {
-          // No response-metadata before the answer: one is added, so the timestamp is recorded all the same.
-          stamped = true;
-          const metadata = { type: 'response-metadata', timestamp: options.timestamp } as StreamPart;
-          controller.enqueue(metadata);
-          record(metadata);
+  /** The parts to hand on for one source part. */
+  const handOn = (incoming: StreamPart): StreamPart[] => {
+    let part = incoming;
+    if (!stamped && part.type === 'response-metadata') {
+      stamped = true;
+      if (part.timestamp == null) part = { ...part, timestamp: options.timestamp };
+    } else if (!stamped && part.type !== 'stream-start' && part.type !== 'raw') {
+      // No response-metadata at all (every first-party provider sends one): one is recorded, not handed on, since
+      // an extra part would change when the caller reads what (an abort then cuts the answer elsewhere).
+      stamped = true;
+      record({ type: 'response-metadata', timestamp: options.timestamp } as StreamPart);
+    }
+    const out = [part.type === 'finish' ? options.finish(part) : part];
+    switch (part.type) {
+      case 'raw':
+        return out;
+      case 'error':
+        failed = true;
+        return out;
+      case 'finish':
+        finished = true;
+        break;
+      default:
+        if ((part as { type: string }).type === 'ping') return out;
+    }
+    record(part);
+    return out;
+  };
+  return new ReadableStream<StreamPart>(
+    {
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) {
+          controller.close();
+          if (finished && !failed) options.complete({ parts, at });
+          return;
         }
-        controller.enqueue(part.type === 'finish' ? options.finish(part) : part);
-        switch (part.type) {
-          case 'raw':
-            return;
-          case 'error':
-            failed = true;
-            return;
-          case 'finish':
-            finished = true;
-            break;
-          default:
-            if ((part as { type: string }).type === 'ping') return;
-        }
-        record(part);
+        for (const part of handOn(next.value)) controller.enqueue(part);
       },
-      flush() {
-        if (finished && !failed) options.complete({ parts, at });
+      cancel(reason) {
+        return reader.cancel(reason);
       },
-    }),
+    },
+    { highWaterMark: 0 },
   );
 }

@@ -39,6 +39,8 @@ export interface SharedStream {
   stream: ReadableStream<StreamPart>;
   /** Call when this caller stops reading before the end (it cancelled, or its abortSignal fired). Idempotent. */
   leave: (reason: unknown) => void;
+  /** How many parts the provider stream has produced so far (all of them for a replayed recording). */
+  produced: () => number;
 }
 
 function noop(): void {}
@@ -74,7 +76,8 @@ function streamOf(parts: readonly StreamPart[]): ReadableStream<StreamPart> {
  * failed the write, an entry already expired) starts a new provider call.
  */
 export class SharedStreams {
-  private readonly flights = new StreamFlight<StreamPart, StreamMeta>({ cancelWhenAbandoned: true });
+  // Without read-ahead: the provider is read as fast as the fastest caller reads, as it would be without sharing.
+  private readonly flights = new StreamFlight<StreamPart, StreamMeta>({ cancelWhenAbandoned: true, readAhead: false });
   /** The crew of each flight, found by its `done` promise (one object per flight, shared by every ticket). */
   private readonly crews = new WeakMap<Promise<FlightOutcome<StreamPart>>, Crew>();
   private readonly recent = new Map<string, Recent>();
@@ -103,7 +106,8 @@ export class SharedStreams {
   async share(key: string, since: number, options: ShareOptions): Promise<SharedStream> {
     const recent = this.recent.get(key);
     if (recent && (recent.landed === undefined || since < recent.landed)) {
-      return { leader: false, meta: recent.meta, stream: streamOf(recent.parts), leave: noop };
+      const count = recent.parts.length;
+      return { leader: false, meta: recent.meta, stream: streamOf(recent.parts), leave: noop, produced: () => count };
     }
     const created: Crew = { controller: new AbortController(), members: 0, settled: false };
     let opened: StreamMeta | undefined;
@@ -145,7 +149,7 @@ export class SharedStreams {
       leave(error);
       throw error;
     }
-    return { leader: ticket.leader, meta, stream: ticket.stream, leave };
+    return { leader: ticket.leader, meta, stream: ticket.stream, leave, produced: ticket.produced };
   }
 
   private retain(key: string, parts: readonly StreamPart[], meta: StreamMeta, writing: Promise<unknown>): void {

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { cacheMiddleware } from '../src/index.js';
 import { generateResult, textParts } from './fixtures.js';
 
-const untimed = () => textParts('no time here').filter((part) => part.type !== 'response-metadata');
+// As @ai-sdk/anthropic and @ai-sdk/google stream: a response-metadata part with an id and no timestamp.
+const untimed = () =>
+  textParts('no time here').map((part) =>
+    part.type === 'response-metadata' ? { type: 'response-metadata' as const, id: 'msg_1' } : part,
+  );
 
 describe('response.timestamp of a provider that sends none', () => {
   it('generateText: the hit reports the miss’s timestamp, the start of the call', async () => {
@@ -26,7 +30,7 @@ describe('response.timestamp of a provider that sends none', () => {
     expect(base.doGenerateCalls).toHaveLength(1);
   });
 
-  it('streamText: the stream gets a response-metadata part with the start time, recorded and replayed', async () => {
+  it('streamText: the response-metadata part gets the start time, recorded and replayed', async () => {
     const base = new MockLanguageModelV4({
       doStream: async () => ({ stream: convertArrayToReadableStream(untimed()) }),
     });

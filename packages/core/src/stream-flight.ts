@@ -32,6 +32,8 @@ export interface FlightTicket<T, M = undefined> {
   ready: Promise<M>;
   /** Resolves once the source has ended, however it ended. Never rejects. */
   done: Promise<FlightOutcome<T>>;
+  /** How many chunks the source has produced so far. */
+  produced: () => number;
 }
 
 export interface StreamFlightOptions {
@@ -41,6 +43,13 @@ export interface StreamFlightOptions {
    * to its end regardless, e.g. to record it.
    */
   cancelWhenAbandoned?: boolean;
+  /**
+   * Read the source ahead of every caller (default true), so it is recorded whatever the callers do. With `false`
+   * the source is read only while a caller waits for a chunk it has not seen, as a caller reading the source alone
+   * would read it: nothing is taken from it before someone asks, so what a caller has received when it aborts is
+   * what it would have received without sharing (the AI SDK builds its result from exactly that).
+   */
+  readAhead?: boolean;
 }
 
 export interface JoinOptions<T> {
@@ -64,6 +73,8 @@ interface Flight<T, M> {
   abandoned: boolean;
   reader: ReadableStreamDefaultReader<T> | undefined;
   waiters: (() => void)[];
+  /** Set while the pump (without read-ahead) waits for a caller to want a chunk. */
+  wanted: (() => void) | undefined;
   readonly ready: Promise<M>;
   readonly done: Promise<FlightOutcome<T>>;
 }
@@ -77,9 +88,11 @@ function isStream<T>(value: unknown): value is ReadableStream<T> {
 export class StreamFlight<T, M = undefined> {
   private readonly flights = new Map<string, Flight<T, M>>();
   private readonly cancelWhenAbandoned: boolean;
+  private readonly readAhead: boolean;
 
   constructor(options: StreamFlightOptions = {}) {
     this.cancelWhenAbandoned = options.cancelWhenAbandoned ?? true;
+    this.readAhead = options.readAhead ?? true;
   }
 
   /** Number of flights in progress (or still joinable while their leader records). */
@@ -116,6 +129,7 @@ export class StreamFlight<T, M = undefined> {
       abandoned: false,
       reader: undefined,
       waiters: [],
+      wanted: undefined,
       ready,
       done,
     };
@@ -176,6 +190,8 @@ export class StreamFlight<T, M = undefined> {
     opened(meta);
     try {
       for (;;) {
+        if (!this.readAhead) await this.demand(flight);
+        if (flight.abandoned) break;
         const { done, value } = await reader.read();
         if (done) break;
         flight.chunks.push(value);
@@ -188,6 +204,23 @@ export class StreamFlight<T, M = undefined> {
       }
     }
     end({ status: flight.abandoned ? 'cancelled' : 'done', chunks: flight.chunks });
+  }
+
+  /**
+   * Resolves once a caller waits for a chunk not read yet, the flight was abandoned, or no caller is left to pace
+   * it (then it is read to its end, as with read-ahead).
+   */
+  private demand(flight: Flight<T, M>): Promise<void> {
+    if (flight.waiters.length > 0 || flight.abandoned || flight.active === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      flight.wanted = resolve;
+    });
+  }
+
+  private want(flight: Flight<T, M>): void {
+    const wanted = flight.wanted;
+    flight.wanted = undefined;
+    wanted?.();
   }
 
   private wake(flight: Flight<T, M>): void {
@@ -224,14 +257,19 @@ export class StreamFlight<T, M = undefined> {
               else controller.error(new DOMException('The shared stream was cancelled.', 'AbortError'));
               return;
             }
-            await new Promise<void>((resolve) => state.waiters.push(resolve));
+            await new Promise<void>((resolve) => {
+              state.waiters.push(resolve);
+              this.want(state);
+            });
           }
         },
         cancel: () => {
           const state = current;
           release();
+          if (state && state.active === 0) this.want(state);
           if (!state || state.outcome || !this.cancelWhenAbandoned || state.active > 0) return;
           state.abandoned = true;
+          this.want(state);
           // Gone from the registry now, so a caller arriving while the cancel lands starts a fresh flight.
           if (this.flights.get(state.key) === state) this.flights.delete(state.key);
           // Before the source opens there is no reader yet; the pump cancels it as soon as it has one.
@@ -240,6 +278,6 @@ export class StreamFlight<T, M = undefined> {
       },
       { highWaterMark: 0 },
     );
-    return { stream, leader, ready: flight.ready, done: flight.done };
+    return { stream, leader, ready: flight.ready, done: flight.done, produced: () => flight.chunks.length };
   }
 }

@@ -315,3 +315,40 @@ describe('StreamFlight', () => {
     expect(source.state.pulls).toBeLessThanOrEqual(chunks.length + 1);
   });
 });
+
+describe('StreamFlight without read-ahead', () => {
+  it('reads the source only while a caller waits for a chunk, and to its end once no caller is left', async () => {
+    let pulls = 0;
+    const source = () =>
+      new ReadableStream<number>(
+        {
+          pull(controller) {
+            pulls++;
+            if (pulls <= 3) controller.enqueue(pulls);
+            else controller.close();
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    const flight = new StreamFlight<number>({ readAhead: false, cancelWhenAbandoned: false });
+    const ticket = flight.join('k', source);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(pulls).toBe(0);
+    const reader = ticket.stream.getReader();
+    expect((await reader.read()).value).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(pulls).toBe(1);
+    expect(ticket.produced()).toBe(1);
+    // A late follower replays what was read, then paces the source as well.
+    const follower = flight.join('k', source);
+    const followed = follower.stream.getReader();
+    expect((await followed.read()).value).toBe(1);
+    expect((await followed.read()).value).toBe(2);
+    expect(pulls).toBe(2);
+    // Both leave: nobody paces it any more, so it is read to its end and recorded.
+    await reader.cancel();
+    await followed.cancel();
+    const outcome = await ticket.done;
+    expect(outcome).toEqual({ status: 'done', chunks: [1, 2, 3] });
+  });
+});
