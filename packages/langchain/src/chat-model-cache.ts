@@ -11,8 +11,10 @@ import {
   restoreGenerations,
   type StoredGenerationEntry,
   storeGeneration,
+  storeLlmOutput,
   summedUsage,
 } from './generations.js';
+import { markCached, wholeTextToken } from './hit-callbacks.js';
 import { LlmKeyReader, type ModelCall, type ResolvedLlmKeyPolicy } from './llm-key.js';
 import { messagesKey } from './messages-key.js';
 import { instanceModel, modelEndpoint, modelSettings } from './model-identity.js';
@@ -134,7 +136,10 @@ export class ChatModelCache {
       async () => {
         original = await calls.generate(messages, options, runManager);
         try {
-          return { generations: original.generations.map(storeGeneration) };
+          const body: GenerationsBody = { generations: original.generations.map(storeGeneration) };
+          const llmOutput = storeLlmOutput(original.llmOutput);
+          if (llmOutput) body.llmOutput = llmOutput;
+          return body;
         } catch (error) {
           this.report(error, 'UNSERIALIZABLE_VALUE', 'A result could not be serialized and was not cached');
           return { generations: [] };
@@ -159,7 +164,14 @@ export class ChatModelCache {
       if (generations.some((generation) => !('message' in generation))) {
         throw new TypeError('a chat entry holds a generation without a message');
       }
-      return { generations: generations as ChatGeneration[] };
+      if (result.hit) {
+        markCached(runManager);
+        if (generations[0]) await wholeTextToken(runManager, generations[0].text);
+      }
+      const llmOutput = storeLlmOutput(result.value.llmOutput);
+      return llmOutput
+        ? { generations: generations as ChatGeneration[], llmOutput }
+        : { generations: generations as ChatGeneration[] };
     } catch (error) {
       this.report(error, 'CORRUPT_ENTRY', 'An unreadable entry was treated as a miss');
       const fresh = await calls.generate(messages, options, runManager);
@@ -222,6 +234,7 @@ export class ChatModelCache {
         this.report(error, 'CORRUPT_ENTRY', 'An unreadable stream entry was treated as a miss');
       }
       if (chunks) {
+        markCached(runManager);
         for (const chunk of chunks) {
           yield chunk;
           // As providers do: token callbacks are what LangGraph's "messages" mode and streamEvents v2 stream from.
@@ -287,6 +300,7 @@ export class ChatModelCache {
         this.report(error, 'CORRUPT_ENTRY', 'An unreadable event-stream entry was treated as a miss');
       }
       if (events) {
+        markCached(runManager);
         yield* events;
         return;
       }

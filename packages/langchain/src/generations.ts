@@ -19,6 +19,22 @@ export interface StoredGenerationEntry {
 /** The body of a generations entry (LlmemoCache and withCache's invoke path). */
 export interface GenerationsBody {
   generations: StoredGenerationEntry[];
+  /**
+   * withCache: the model's `llmOutput` (e.g. `{ tokenUsage }`), which LangChain merges into a single reply's
+   * `response_metadata`; LangChain's own cache path keeps it there, since it stores the merged message.
+   */
+  llmOutput?: Record<string, unknown>;
+}
+
+/** A plain-data copy of a model's llmOutput, or undefined when it has none (or none that is plain data). */
+export function storeLlmOutput(llmOutput: unknown): Record<string, unknown> | undefined {
+  if (llmOutput === null || typeof llmOutput !== 'object') return undefined;
+  try {
+    const copy = JSON.parse(JSON.stringify(llmOutput)) as Record<string, unknown>;
+    return Object.keys(copy).length > 0 ? copy : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How a hit's messages are rebuilt. */
