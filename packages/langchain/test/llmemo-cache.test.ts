@@ -7,7 +7,7 @@ import { initChatModel } from 'langchain';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import * as z3 from 'zod/v3';
-import { LlmemoCache } from '../src/index.js';
+import { LlmemoCache, withCache } from '../src/index.js';
 import { CHAT_PATH, chatModel, errorSink, useCaches, useOpenAIServer } from './helpers.js';
 
 const ctx = useOpenAIServer();
@@ -389,5 +389,19 @@ describe('LlmemoCache options, modes and failures', () => {
     expect(skips).toHaveLength(2);
     expect(skips[0]).toMatch(/names no model.*withCache/);
     expect(cache.stats().writes).toBe(0);
+  });
+
+  it('documented limit: the prompt string cannot tell message boundaries apart; withCache can', async () => {
+    ctx.server.script((request) => ({ text: `${request.messages.length} messages` }));
+    const cache = await makeCache('memory');
+    const two = [new HumanMessage('a'), new HumanMessage('b')];
+    const one = [new HumanMessage('a\nHuman: b')];
+    const viaBaseCache = chatModel(ctx.server, { cache: new LlmemoCache({ cache }) });
+    expect((await viaBaseCache.invoke(two)).content).toBe('2 messages');
+    // getBufferString gives both 'Human: a\nHuman: b': LlmemoCache serves the first answer (README, Limits).
+    expect((await viaBaseCache.invoke(one)).content).toBe('2 messages');
+    const cached = withCache(chatModel(ctx.server), { cache });
+    expect((await cached.invoke(two)).content).toBe('2 messages');
+    expect((await cached.invoke(one)).content).toBe('1 messages');
   });
 });
