@@ -32,3 +32,9 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
+
+/** `error` as is when it is already an LlmemoError, else wrapped with `code` and `message` (the cause kept). */
+export function toLlmemoError(error: unknown, code: LlmemoErrorCode, message: string): LlmemoError {
+  if (error instanceof LlmemoError) return error;
+  return new LlmemoError(code, `${message}: ${describeError(error)}`, { cause: error });
+}

@@ -1,6 +1,8 @@
-import { readEntryMeta, type StoredEntryInfo } from './entry-codec.js';
+import type { InspectedEntry } from './cache-types.js';
+import { decode } from './codec.js';
+import { type EntryCodec, readEntryMeta, type StoredEntryInfo } from './entry-codec.js';
 import type { TokenUsage } from './envelope.js';
-import { describeError, LlmemoError } from './errors.js';
+import { describeError, LlmemoError, toLlmemoError } from './errors.js';
 import { matchesKey, matchesMeta, type ResolvedFilter } from './filter.js';
 import { parseKey } from './key.js';
 import type { CacheStore, ScannedEntry } from './stores/store.js';
@@ -228,4 +230,64 @@ export async function importRecords(
     count('imported');
   }
   return result;
+}
+
+/**
+ * Deletes expired entries (and, on a bounded SQLite store, evicts down to its bounds); resolves how many expired
+ * entries were deleted.
+ */
+export async function pruneStore(store: CacheStore): Promise<number> {
+  try {
+    await store.ready();
+    return await store.prune();
+  } catch (error) {
+    throw storeFailure(store, error, 'prune');
+  }
+}
+
+/** One stored entry by its key: metadata, and the value when `codec` can open it. Undefined when absent. */
+export async function inspectEntry(
+  store: CacheStore,
+  codec: EntryCodec,
+  key: string,
+): Promise<InspectedEntry | undefined> {
+  let found: ScannedEntry | undefined;
+  try {
+    await store.ready();
+    // A peek, not a get: a get through Keyv deletes an expired entry, and inspecting must not change the store.
+    found = await store.peek(key);
+  } catch (error) {
+    throw storeFailure(store, error, 'read the entry');
+  }
+  if (!found) return undefined;
+  const meta = readEntryMeta(key, found.value);
+  const result: InspectedEntry = { info: toEntryInfo(meta) };
+  try {
+    result.value =
+      meta.enc === undefined
+        ? decode(JSON.stringify(meta.rawBody))
+        : decode(codec.open(meta.enc, meta.rawBody as string, key).body);
+  } catch (error) {
+    result.error = toLlmemoError(error, 'CORRUPT_ENTRY', 'The entry body could not be decoded');
+  }
+  return result;
+}
+
+/**
+ * Calls `tick(target)` every `everyMs` on an unref'd timer. Through a WeakRef: a cache the app dropped without
+ * close() can still be collected (and then its timer ends). `tick` must not hold the target itself.
+ */
+export function everyWhileAlive<T extends object>(
+  target: T,
+  everyMs: number,
+  tick: (target: T) => void,
+): ReturnType<typeof setInterval> {
+  const ref = new WeakRef(target);
+  const timer = setInterval(() => {
+    const alive = ref.deref();
+    if (alive) tick(alive);
+    else clearInterval(timer);
+  }, everyMs);
+  timer.unref?.();
+  return timer;
 }

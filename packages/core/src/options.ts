@@ -1,6 +1,17 @@
+import type { CacheOptions, Logger } from './cache-types.js';
 import { DEFAULT_NORMALIZATION, NO_NORMALIZATION, type TextNormalization } from './canonicalize.js';
+import { type Compression, resolveCompression } from './compression.js';
+import { type CrossProcess, resolveCrossProcess } from './cross-process.js';
 import { type Duration, parseDuration, parseTtl } from './duration.js';
+import { type Keyring, resolveEncryption } from './encryption.js';
 import { LlmemoError } from './errors.js';
+import { DEFAULT_EXCLUDED_PARAMS, DEFAULT_HEADER_ALLOWLIST, type KeyDerivation } from './key.js';
+import { type CacheMetrics, resolveMetrics } from './metrics.js';
+import { type PriceTable, resolvePrices } from './stats.js';
+import type { RedisStoreOptions } from './stores/redis.js';
+import type { StoreInput } from './stores/resolve.js';
+import type { SqliteStoreOptions } from './stores/sqlite.js';
+import { isTransientError } from './transient.js';
 
 export const CACHE_MODES = ['read-write', 'read-only', 'refresh', 'replay', 'off'] as const;
 /**
@@ -139,3 +150,181 @@ export function resolveCallOptions(
 }
 
 export { parseDuration };
+
+// ---------------------------------------------------------------- createCache options
+
+const CACHE_OPTION_NAMES: ReadonlySet<string> = new Set<keyof CacheOptions>([
+  'store',
+  'namespace',
+  'ttl',
+  'mode',
+  'normalize',
+  'timeoutMs',
+  'maxEntryBytes',
+  'maxEntries',
+  'maxBytes',
+  'compression',
+  'encryption',
+  'metrics',
+  'prices',
+  'persistStats',
+  'pruneInterval',
+  'logger',
+  'key',
+  'excludeParams',
+  'includeHeaders',
+  'sqlite',
+  'redis',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'isTransientError',
+  'breaker',
+  'crossProcessCoalescing',
+]);
+
+export const DEFAULT_STATS_INTERVAL_MS = 10_000;
+export const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000;
+
+/** Everything `createCache` options say, validated and with defaults applied; nothing here touches a store. */
+export interface ResolvedCacheConfig {
+  readonly namespace: string;
+  readonly defaults: Readonly<ResolvedCallOptions>;
+  readonly timeoutMs: number;
+  readonly maxEntryBytes: number;
+  readonly derivation: KeyDerivation;
+  readonly keyring: Keyring | undefined;
+  readonly compression: Compression | undefined;
+  readonly metrics: CacheMetrics | undefined;
+  readonly prices: PriceTable | undefined;
+  /** Send counter deltas to the store every this many ms; undefined keeps counters in this process only. */
+  readonly statsIntervalMs: number | undefined;
+  /** Prune on this interval; 0 never; undefined the store's default (hourly for memory:// and sqlite://). */
+  readonly pruneIntervalMs: number | undefined;
+  /** maxEntries/maxBytes, for the stores that bound themselves. */
+  readonly bounds: Readonly<{ maxEntries?: number; maxBytes?: number }> | undefined;
+  readonly store: StoreInput | undefined;
+  readonly sqlite: SqliteStoreOptions | undefined;
+  readonly redis: RedisStoreOptions | undefined;
+  readonly isTransientError: (error: unknown) => boolean;
+  readonly breaker: Readonly<{ threshold: number; cooldownMs: number }> | undefined;
+  readonly crossProcess: CrossProcess | undefined;
+  readonly logger: Logger | undefined;
+}
+
+/** Validates `createCache` options (throws INVALID_OPTIONS) and resolves them into one frozen config. */
+export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheConfig {
+  if (options === null || typeof options !== 'object') {
+    throw invalid('createCache(options) takes an options object.');
+  }
+  for (const name of Object.keys(options)) {
+    if (!CACHE_OPTION_NAMES.has(name)) {
+      throw invalid(
+        `createCache has no option '${name}'; the options are ${[...CACHE_OPTION_NAMES].map((n) => `'${n}'`).join(', ')}.`,
+      );
+    }
+  }
+  const namespace = resolveNamespace(options.namespace ?? 'default');
+  const defaults = resolveCallDefaults(options, namespace);
+  if (options.isTransientError !== undefined && typeof options.isTransientError !== 'function') {
+    throw invalid('isTransientError must be a function (error) => boolean.');
+  }
+  const breaker = resolveBreakerSettings(options.breaker);
+  const crossProcess = resolveCrossProcess(options.crossProcessCoalescing);
+  const timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
+  const maxEntryBytes = resolvePositiveInteger(options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, 'maxEntryBytes');
+  if (options.key !== undefined && typeof options.key !== 'function') {
+    throw invalid('key must be a function (request) => string.');
+  }
+  if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
+    throw invalid('logger must be an object with debug/info/warn/error methods, such as console.');
+  }
+  return Object.freeze({
+    namespace,
+    defaults,
+    timeoutMs,
+    maxEntryBytes,
+    derivation: resolveDerivation(options),
+    keyring: resolveEncryption(options.encryption),
+    compression: resolveCompression(options.compression),
+    metrics: resolveMetrics(options.metrics),
+    prices: resolvePrices(options.prices),
+    statsIntervalMs: resolveStatsInterval(options.persistStats),
+    pruneIntervalMs: resolvePruneInterval(options.pruneInterval),
+    bounds: resolveBounds(options),
+    store: options.store,
+    sqlite: options.sqlite,
+    redis: options.redis,
+    isTransientError: options.isTransientError ?? isTransientError,
+    breaker,
+    crossProcess,
+    logger: options.logger,
+  });
+}
+
+function resolveCallDefaults(options: CacheOptions, namespace: string): Readonly<ResolvedCallOptions> {
+  return Object.freeze({
+    mode: resolveMode(options.mode ?? 'read-write'),
+    ttl: options.ttl === undefined ? DEFAULT_TTL_MS : resolveTtl(options.ttl),
+    namespace,
+    noStore: false,
+    staleWhileRevalidate:
+      options.staleWhileRevalidate === undefined
+        ? 0
+        : parseDuration(options.staleWhileRevalidate, 'staleWhileRevalidate'),
+    staleIfError: options.staleIfError === undefined ? 0 : parseDuration(options.staleIfError, 'staleIfError'),
+  });
+}
+
+function resolveBreakerSettings(option: CacheOptions['breaker']): ResolvedCacheConfig['breaker'] {
+  if (option === false) return undefined;
+  if (option !== undefined && (option === null || typeof option !== 'object')) {
+    throw invalid("breaker must be false or { threshold?: number, cooldown?: '5s' }.");
+  }
+  return Object.freeze({
+    threshold: resolvePositiveInteger(option?.threshold ?? 5, 'breaker.threshold'),
+    cooldownMs: option?.cooldown === undefined ? 5000 : parseDuration(option.cooldown, 'breaker.cooldown'),
+  });
+}
+
+function stringList(value: unknown, option: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw invalid(`${option} must be an array of strings.`);
+  }
+  return value;
+}
+
+function resolveDerivation(options: CacheOptions): KeyDerivation {
+  return {
+    normalization: resolveNormalization(options.normalize),
+    excludedParams: new Set([...DEFAULT_EXCLUDED_PARAMS, ...stringList(options.excludeParams, 'excludeParams')]),
+    headerAllowlist: new Set(
+      [...DEFAULT_HEADER_ALLOWLIST, ...stringList(options.includeHeaders, 'includeHeaders')].map((h) =>
+        h.toLowerCase(),
+      ),
+    ),
+    custom: options.key,
+  };
+}
+
+function resolveStatsInterval(option: CacheOptions['persistStats']): number | undefined {
+  const persist = option ?? true;
+  if (persist !== true && persist !== false && typeof persist !== 'string' && typeof persist !== 'number') {
+    throw invalid("persistStats must be true, false or an interval such as '30s'.");
+  }
+  if (persist === false) return undefined;
+  return persist === true ? DEFAULT_STATS_INTERVAL_MS : parseDuration(persist, 'persistStats');
+}
+
+function resolvePruneInterval(option: CacheOptions['pruneInterval']): number | undefined {
+  if (option === undefined) return undefined;
+  return option === false ? 0 : parseDuration(option, 'pruneInterval');
+}
+
+function resolveBounds(options: CacheOptions): ResolvedCacheConfig['bounds'] {
+  if (options.maxEntries === undefined && options.maxBytes === undefined) return undefined;
+  const bounds: { maxEntries?: number; maxBytes?: number } = {};
+  if (options.maxEntries !== undefined) bounds.maxEntries = resolvePositiveInteger(options.maxEntries, 'maxEntries');
+  if (options.maxBytes !== undefined) bounds.maxBytes = resolvePositiveInteger(options.maxBytes, 'maxBytes');
+  return Object.freeze(bounds);
+}
