@@ -1,8 +1,15 @@
 import KeyvRedisImport from '@keyv/redis';
 import { Keyv } from 'keyv';
 import { escapeLabel, KEY_PREFIX, unescapeLabel } from '../key.js';
-import { parseWrapper } from './sqlite.js';
-import { BATCH_SIZE, COUNTER_FIELDS, type CounterRow, emptyCounters, KeyvStore, type ScannedEntry } from './store.js';
+import {
+  BATCH_SIZE,
+  COUNTER_FIELDS,
+  type CounterRow,
+  emptyCounters,
+  KeyvStore,
+  parseWrapper,
+  type ScannedEntry,
+} from './store.js';
 
 export interface RedisStoreOptions {
   /** Give up connecting after this long. Default 2000 ms. */

@@ -2,7 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
 import { Keyv } from 'keyv';
-import { BATCH_SIZE, COUNTER_FIELDS, type CounterRow, KeyvStore, prefixEnd, type ScannedEntry } from './store.js';
+import { SqliteRecency } from './sqlite-bounds.js';
+import { type SqliteQuery, schemaStatements, sqlitePath } from './sqlite-schema.js';
+import {
+  BATCH_SIZE,
+  COUNTER_FIELDS,
+  type CounterRow,
+  KeyvStore,
+  parseWrapper,
+  prefixEnd,
+  type ScannedEntry,
+} from './store.js';
+
+export { type SqliteQuery, sqlitePath } from './sqlite-schema.js';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock before failing. Default 5000 ms. */
@@ -17,18 +29,6 @@ export interface SqliteStoreOptions {
   /** Called with the number of entries evicted to stay within the bounds. */
   onEvict?: (count: number) => void;
 }
-
-/** `sqlite://relative/path`, `sqlite:///absolute/path` or `sqlite://:memory:` → the file path. */
-export function sqlitePath(url: string): string {
-  const rest = url.replace(/^sqlite:\/\//, '');
-  const path = decodeURIComponent(rest.split('?')[0] ?? '');
-  return path === ':memory:' || path === '' ? ':memory:' : path;
-}
-
-export type SqliteQuery = (sql: string, ...params: unknown[]) => Promise<Record<string, unknown>[]>;
-
-/** Epoch milliseconds, computed inside SQLite (for triggers). */
-const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 
 /**
  * The @keyv/sqlite adapter, plus what Keyv leaves out:
@@ -50,16 +50,10 @@ export class SqliteStore extends KeyvStore {
   readonly maxEntries: number | undefined;
   readonly maxBytes: number | undefined;
   private readonly adapter: KeyvSqlite;
-  private readonly meta: string;
+  readonly meta: string;
   private readonly stats: string;
-  private readonly touchIntervalMs: number;
-  private readonly onEvict: ((count: number) => void) | undefined;
+  private readonly recency: SqliteRecency;
   private setupPromise: Promise<void> | undefined;
-  private touched = new Set<string>();
-  private touchTimer: ReturnType<typeof setTimeout> | undefined;
-  private boundsTimer: ReturnType<typeof setTimeout> | undefined;
-  private enforcing: Promise<number> | undefined;
-  private closed = false;
 
   constructor(url: string, options: SqliteStoreOptions = {}) {
     const path = sqlitePath(url);
@@ -97,8 +91,7 @@ export class SqliteStore extends KeyvStore {
     this.query = adapter.query as unknown as SqliteQuery;
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
-    this.touchIntervalMs = options.touchIntervalMs ?? 1000;
-    this.onEvict = options.onEvict;
+    this.recency = new SqliteRecency(this, options.touchIntervalMs ?? 1000, options.onEvict);
     // Start the connection and schema now so the first lookup does not pay for them; failures surface on use.
     this.ready().catch(() => {});
   }
@@ -117,38 +110,27 @@ export class SqliteStore extends KeyvStore {
   }
 
   private async setup(): Promise<void> {
-    const { query, table, meta, stats } = this;
+    const { query } = this;
     // WAL lets readers proceed while another process writes; NORMAL sync is safe with WAL and much faster.
     if (this.path !== ':memory:') await query('PRAGMA journal_mode=WAL');
     await query('PRAGMA synchronous=NORMAL');
     await query('PRAGMA secure_delete=ON');
-    const present = await query('SELECT name FROM sqlite_master WHERE name IN (?, ?)', `${meta}_delete`, stats);
+    const present = await query(
+      'SELECT name FROM sqlite_master WHERE name IN (?, ?)',
+      `${this.meta}_delete`,
+      this.stats,
+    );
     if (present.length === 2) return;
     // Schema changes wait for the write lock, which other processes' writes hold in turn: run them on a connection
-    // of their own, so this one keeps serving lookups meanwhile. Every statement is idempotent (processes may race
-    // here), and the backfill runs after the triggers exist, so no row written meanwhile is missed.
+    // of their own, so this one keeps serving lookups meanwhile.
     const ddl =
       this.path === ':memory:'
         ? { query, close: async () => {} }
         : await (
             this.adapter.opts as unknown as { connect(): Promise<{ query: SqliteQuery; close(): Promise<void> }> }
           ).connect();
-    // An upsert, not INSERT OR REPLACE: inside a trigger, the outer statement's conflict policy overrides OR.
-    const upsert = `INSERT INTO ${meta} VALUES (NEW.key, ${NOW_MS}, length(CAST(NEW.value AS BLOB)), CASE WHEN json_valid(NEW.value) THEN json_extract(NEW.value, '$.expires') END) ON CONFLICT (key) DO UPDATE SET atime = excluded.atime, bytes = excluded.bytes, expires = excluded.expires`;
     try {
-      for (const statement of [
-        `CREATE TABLE IF NOT EXISTS ${meta} (key TEXT PRIMARY KEY, atime INTEGER NOT NULL, bytes INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID`,
-        `CREATE INDEX IF NOT EXISTS ${meta}_atime ON ${meta} (atime)`,
-        `CREATE INDEX IF NOT EXISTS ${meta}_expires ON ${meta} (expires) WHERE expires IS NOT NULL`,
-        `CREATE TRIGGER IF NOT EXISTS ${meta}_insert AFTER INSERT ON ${table} BEGIN ${upsert}; END`,
-        `CREATE TRIGGER IF NOT EXISTS ${meta}_update AFTER UPDATE OF value ON ${table} BEGIN ${upsert}; END`,
-        `CREATE TRIGGER IF NOT EXISTS ${meta}_delete AFTER DELETE ON ${table} BEGIN DELETE FROM ${meta} WHERE key = OLD.key; END`,
-        // Rows written before the triggers existed: least recently used (atime 0) until they are read.
-        `INSERT OR IGNORE INTO ${meta} SELECT key, 0, length(CAST(value AS BLOB)), CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END FROM ${table}`,
-        `CREATE TABLE IF NOT EXISTS ${stats} (ns TEXT NOT NULL, model TEXT NOT NULL, ${COUNTER_FIELDS.map((f) => `${f} INTEGER NOT NULL DEFAULT 0`).join(', ')}, PRIMARY KEY (ns, model)) WITHOUT ROWID`,
-      ]) {
-        await ddl.query(statement);
-      }
+      for (const statement of schemaStatements(this.table)) await ddl.query(statement);
     } finally {
       await ddl.close();
     }
@@ -158,99 +140,31 @@ export class SqliteStore extends KeyvStore {
 
   override async get(key: string): Promise<string | undefined> {
     const value = await super.get(key);
-    if (value !== undefined && this.bounded) this.touch(key);
+    if (value !== undefined && this.bounded) this.recency.touch(key);
     return value;
   }
 
   override async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
     await super.set(key, value, ttlMs);
-    if (this.bounded) this.scheduleBounds();
+    if (this.bounded) this.recency.scheduleBounds();
   }
 
   override async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.touchTimer);
-    clearTimeout(this.boundsTimer);
-    await this.flushTouches().catch(() => {});
-    await this.enforcing?.catch(() => {});
+    await this.recency.close();
     await this.setupPromise?.catch(() => {});
     await (this.adapter as unknown as { close(): Promise<void> }).close();
   }
 
-  // ---------------------------------------------------------------- recency and bounds
+  // ---------------------------------------------------------------- recency and bounds (see sqlite-bounds.ts)
 
-  /**
-   * Records a hit for LRU eviction. Hits only mark the key; one UPDATE per `touchIntervalMs` writes them all, so a
-   * hot key costs one small write per interval at most and the hit itself never waits for a write.
-   */
-  private touch(key: string): void {
-    this.touched.add(key);
-    if (this.touchTimer === undefined && !this.closed) {
-      this.touchTimer = setTimeout(() => {
-        this.touchTimer = undefined;
-        this.flushTouches().catch(() => {});
-      }, this.touchIntervalMs);
-      this.touchTimer.unref?.();
-    }
-  }
-
-  async flushTouches(): Promise<void> {
-    if (this.touched.size === 0) return;
-    await this.ready();
-    const keys = [...this.touched];
-    this.touched = new Set();
-    const now = Date.now();
-    for (let start = 0; start < keys.length; start += BATCH_SIZE) {
-      await this.query(
-        `UPDATE ${this.meta} SET atime = ? WHERE key IN (SELECT value FROM json_each(?))`,
-        now,
-        JSON.stringify(keys.slice(start, start + BATCH_SIZE)),
-      );
-    }
-  }
-
-  /** Checks the bounds at most once a second after writes, off the write path. */
-  private scheduleBounds(): void {
-    if (this.boundsTimer !== undefined || this.closed) return;
-    this.boundsTimer = setTimeout(() => {
-      this.boundsTimer = undefined;
-      this.enforceBounds().catch(() => {});
-    }, 1000);
-    this.boundsTimer.unref?.();
+  /** Writes the access times of recent hits now (they are batched on a timer otherwise). */
+  flushTouches(): Promise<void> {
+    return this.recency.flushTouches();
   }
 
   /** Evicts least recently used entries until the table is within maxEntries and maxBytes. Resolves how many. */
   enforceBounds(): Promise<number> {
-    if (!this.bounded) return Promise.resolve(0);
-    this.enforcing ??= this.evict().finally(() => {
-      this.enforcing = undefined;
-    });
-    return this.enforcing;
-  }
-
-  private async evict(): Promise<number> {
-    await this.ready();
-    await this.flushTouches();
-    const [totals] = await this.query(`SELECT count(*) AS n, total(bytes) AS b FROM ${this.meta}`);
-    let evicted = 0;
-    const entries = Number(totals?.n ?? 0);
-    if (this.maxEntries !== undefined && entries > this.maxEntries) {
-      const rows = await this.query(
-        `DELETE FROM ${this.table} WHERE key IN (SELECT key FROM ${this.meta} ORDER BY atime, key LIMIT ?) RETURNING 1`,
-        entries - this.maxEntries,
-      );
-      evicted += rows.length;
-    }
-    if (this.maxBytes !== undefined && Number(totals?.b ?? 0) > this.maxBytes) {
-      // Keep the most recently used entries whose running total fits; delete the rest.
-      const rows = await this.query(
-        `DELETE FROM ${this.table} WHERE key IN (SELECT key FROM (SELECT key, sum(bytes) OVER (ORDER BY atime DESC, key DESC ROWS UNBOUNDED PRECEDING) AS kept FROM ${this.meta}) WHERE kept > ?) RETURNING 1`,
-        this.maxBytes,
-      );
-      evicted += rows.length;
-    }
-    if (evicted > 0) this.onEvict?.(evicted);
-    return evicted;
+    return this.recency.enforce();
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -408,17 +322,5 @@ export class SqliteStore extends KeyvStore {
     await this.ready();
     if (namespace === undefined) await this.query(`DELETE FROM ${this.stats}`);
     else await this.query(`DELETE FROM ${this.stats} WHERE ns = ?`, namespace);
-  }
-}
-
-/** Keyv's stored JSON `{ value, expires }` → our text and its expiry; undefined for anything else. */
-export function parseWrapper(raw: unknown): { value: string; expires?: number } | undefined {
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const data = JSON.parse(raw) as { value?: unknown; expires?: unknown };
-    if (typeof data?.value !== 'string') return undefined;
-    return typeof data.expires === 'number' ? { value: data.value, expires: data.expires } : { value: data.value };
-  } catch {
-    return undefined;
   }
 }

@@ -248,3 +248,15 @@ export function prefixEnd(prefix: string): string {
   const last = prefix.charCodeAt(prefix.length - 1);
   return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }
+
+/** Keyv's stored JSON `{ value, expires }` → our text and its expiry; undefined for anything else. */
+export function parseWrapper(raw: unknown): { value: string; expires?: number } | undefined {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const data = JSON.parse(raw) as { value?: unknown; expires?: unknown };
+    if (typeof data?.value !== 'string') return undefined;
+    return typeof data.expires === 'number' ? { value: data.value, expires: data.expires } : { value: data.value };
+  } catch {
+    return undefined;
+  }
+}
