@@ -50,7 +50,9 @@ import {
   resolveNamespace,
   resolveNormalization,
   resolvePositiveInteger,
+  resolveTimerDuration,
   resolveTtl,
+  TIMER_BOUND,
 } from './options.js';
 import type { CacheRequest } from './request.js';
 import {
@@ -151,7 +153,7 @@ export class ResponseCache {
   private readonly emitter: TypedEmitter<CacheEvents>;
   private readonly counters: StatsCounter;
   private readonly inflight = new Map<string, Flight<unknown>>();
-  private readonly pending = new Set<Promise<void>>();
+  private readonly pending = new Set<Promise<unknown>>();
   private readonly logger: Logger | undefined;
   private readonly codec: EntryCodec;
   private readonly metrics: CacheMetrics | undefined;
@@ -200,7 +202,7 @@ export class ResponseCache {
     this.transient = options.isTransientError ?? isTransientError;
     this.breaker = this.resolveBreaker(options.breaker);
     this.crossProcess = resolveCrossProcess(options.crossProcessCoalescing);
-    this.timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    this.timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs', TIMER_BOUND);
     this.maxEntryBytes = resolvePositiveInteger(options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, 'maxEntryBytes');
     if (options.key !== undefined && typeof options.key !== 'function') {
       throw new LlmemoError('INVALID_OPTIONS', 'key must be a function (request) => string.');
@@ -212,7 +214,9 @@ export class ResponseCache {
       );
     }
     this.logger = options.logger;
+    const keyring = resolveEncryption(options.encryption);
     this.derivation = {
+      digestKeys: keyring?.digestKeys,
       normalization: resolveNormalization(options.normalize),
       excludedParams: new Set([...DEFAULT_EXCLUDED_PARAMS, ...stringList(options.excludeParams, 'excludeParams')]),
       headerAllowlist: new Set(
@@ -222,7 +226,7 @@ export class ResponseCache {
       ),
       custom: options.key,
     };
-    this.codec = new EntryCodec(resolveEncryption(options.encryption), resolveCompression(options.compression));
+    this.codec = new EntryCodec(keyring, resolveCompression(options.compression));
     this.metrics = resolveMetrics(options.metrics);
     this.prices = resolvePrices(options.prices);
     this.counters = new StatsCounter(this.prices);
@@ -231,10 +235,12 @@ export class ResponseCache {
       throw new LlmemoError('INVALID_OPTIONS', "persistStats must be true, false or an interval such as '30s'.");
     }
     this.statsIntervalMs =
-      typeof persist === 'boolean' ? DEFAULT_STATS_INTERVAL_MS : parseDuration(persist, 'persistStats');
+      typeof persist === 'boolean' ? DEFAULT_STATS_INTERVAL_MS : resolveTimerDuration(persist, 'persistStats');
     const pruneOption = options.pruneInterval;
     const pruneMs =
-      pruneOption === undefined || pruneOption === false ? undefined : parseDuration(pruneOption, 'pruneInterval');
+      pruneOption === undefined || pruneOption === false
+        ? undefined
+        : resolveTimerDuration(pruneOption, 'pruneInterval');
     const onEvict = (count: number) => {
       this.counters.evictions += count;
       this.metrics?.evicted(count, this.store.type);
@@ -729,7 +735,7 @@ export class ResponseCache {
     }
   }
 
-  private write(derived: DerivedKey, prepared: PreparedEntry, ttl: number | null): Promise<void> {
+  private write(derived: DerivedKey, prepared: PreparedEntry, ttl: number | null): Promise<boolean> {
     const operation = (async () => {
       let text: string;
       try {
@@ -740,7 +746,7 @@ export class ResponseCache {
           toLlmemoError(error, 'UNSERIALIZABLE_VALUE', 'The entry could not be sealed'),
           derived.key,
         );
-        return;
+        return false;
       }
       const bytes = Buffer.byteLength(text);
       if (bytes > this.maxEntryBytes) {
@@ -749,13 +755,13 @@ export class ResponseCache {
           `The entry is ${bytes} bytes, over maxEntryBytes (${this.maxEntryBytes}); it was not stored. Raise maxEntryBytes to cache values this large.`,
           derived.key,
         );
-        return;
+        return false;
       }
       // A refresh that outlived close() has nowhere to write.
-      if (this.storeClosed) return;
+      if (this.storeClosed) return false;
       if (!this.storeAllowed()) {
         this.skip('STORE_UNAVAILABLE', 'The circuit breaker is open: the store is being skipped.', derived.key);
-        return;
+        return false;
       }
       const storeTtl =
         prepared.meta.staleUntil != null ? Math.max(1, prepared.meta.staleUntil - Date.now()) : (ttl ?? undefined);
@@ -766,7 +772,7 @@ export class ResponseCache {
         this.breaker?.success();
       } catch (error) {
         this.storeError('set', error, derived.key);
-        return;
+        return false;
       }
       this.counters.writes++;
       this.counters.bytesWritten += bytes;
@@ -784,12 +790,13 @@ export class ResponseCache {
           namespace: derived.namespace,
         });
       this.emitter.emit('write', { key: derived.key, namespace: derived.namespace, bytes, ttl });
+      return true;
     })();
     this.track(operation);
     return operation;
   }
 
-  private track(operation: Promise<void>): void {
+  private track(operation: Promise<unknown>): void {
     this.pending.add(operation);
     operation.finally(() => this.pending.delete(operation));
   }
@@ -804,7 +811,23 @@ export class ResponseCache {
     return outcome;
   }
 
+  /**
+   * Reads the entry for a key. With encryption and previous keys, an absent entry is looked for under each previous
+   * key's digest too (one more store read per previous key, on misses only) and moved to the current key when found.
+   */
   private async readEntry<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
+    const outcome = await this.readAt<T>(derived, derived);
+    if (outcome.reason !== 'absent' || derived.previous === undefined) return outcome;
+    for (const old of derived.previous()) {
+      const found = await this.readAt<T>(old, derived);
+      if (found.reason !== 'absent') return found;
+    }
+    return outcome;
+  }
+
+  /** Reads and opens the entry stored under `at`; an entry sealed with a previous key is re-written under `current`. */
+  private async readAt<T>(at: DerivedKey, current: DerivedKey): Promise<ReadOutcome<T>> {
+    const derived = at;
     if (!this.storeAllowed()) return { reason: 'circuit-open' };
     let text: string | undefined;
     try {
@@ -835,7 +858,7 @@ export class ResponseCache {
     try {
       const opened = this.codec.deserialize<T>(text, derived, derived.key);
       entry = opened.entry;
-      if (opened.rotated) this.rewrite(derived, entry, opened.bodyJson!);
+      if (opened.rotated) this.rewrite(current, entry, opened.bodyJson!, at === current ? undefined : at.key);
     } catch (error) {
       const failure = toLlmemoError(
         error,
@@ -860,12 +883,21 @@ export class ResponseCache {
     return { entry };
   }
 
-  /** Re-writes an entry read with a previous encryption key under the current one, keeping its expiry. */
-  private rewrite<T>(derived: DerivedKey, entry: Envelope<T>, bodyJson: string): void {
-    const { body: _body, ...meta } = entry;
+  /**
+   * Re-writes an entry read with a previous encryption key under the current one, keeping its expiry. Found under a
+   * previous key's digest (`from`), it moves to the current digest, and the old copy is deleted once the new one is
+   * written, so no ciphertext under the retired key outlives its first read.
+   */
+  private rewrite<T>(derived: DerivedKey, entry: Envelope<T>, bodyJson: string, from?: string): void {
+    const { body: _body, ...meta } = { ...entry, digest: derived.digest };
     const ttl = entry.expiresAt === null ? null : entry.expiresAt - Date.now();
     if (ttl !== null && ttl <= 0) return;
-    this.write(derived, { meta, bodyJson }, ttl).catch(() => {});
+    this.write(derived, { meta, bodyJson }, ttl).then(
+      (written) => {
+        if (written && from !== undefined) this.deleteQuietly(from);
+      },
+      () => {},
+    );
   }
 
   private deleteQuietly(key: string): void {
@@ -941,7 +973,12 @@ export class ResponseCache {
     const derived = this.derive(request, namespace);
     if (derived instanceof LlmemoError) return false;
     try {
-      return await withTimeout(this.store.delete(derived.key), this.timeoutMs, () => this.timeoutMessage('delete'));
+      // With rotation, the request may also have an entry under a previous key's digest: erase that too.
+      const keys = [derived.key, ...(derived.previous?.().map((old) => old.key) ?? [])];
+      const deleted = await Promise.all(
+        keys.map((key) => withTimeout(this.store.delete(key), this.timeoutMs, () => this.timeoutMessage('delete'))),
+      );
+      return deleted.includes(true);
     } catch (error) {
       this.storeError('delete', error, derived.key);
       return false;
@@ -998,7 +1035,7 @@ export class ResponseCache {
       result.value =
         meta.enc === undefined
           ? decode(JSON.stringify(meta.rawBody))
-          : decode(this.codec.open(meta.enc, meta.rawBody as string, key).body);
+          : decode(this.codec.open(meta, meta.rawBody as string, key).body);
     } catch (error) {
       result.error = toLlmemoError(error, 'CORRUPT_ENTRY', 'The entry body could not be decoded');
     }

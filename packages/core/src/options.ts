@@ -1,6 +1,7 @@
 import { DEFAULT_NORMALIZATION, NO_NORMALIZATION, type TextNormalization } from './canonicalize.js';
-import { type Duration, parseDuration, parseTtl } from './duration.js';
+import { type Duration, MAX_TIMER_MS, parseDuration, parseTtl } from './duration.js';
 import { LlmemoError } from './errors.js';
+import { isWellFormed, notWellFormed } from './labels.js';
 
 export const CACHE_MODES = ['read-write', 'read-only', 'refresh', 'replay', 'off'] as const;
 /**
@@ -58,6 +59,7 @@ export function resolveNamespace(value: unknown, option = 'namespace'): string {
       `${option} must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters; got ${JSON.stringify(value)}.`,
     );
   }
+  if (!isWellFormed(value)) throw invalid(notWellFormed(option, value));
   return value;
 }
 
@@ -71,13 +73,25 @@ export function resolveTtl(value: unknown, option = 'ttl'): number | null {
   return parseTtl(value, option);
 }
 
-export function resolvePositiveInteger(value: unknown, option: string, { allowZero = false } = {}): number {
+export function resolvePositiveInteger(
+  value: unknown,
+  option: string,
+  { allowZero = false, max = Number.MAX_SAFE_INTEGER, maxLabel = '' } = {},
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
     throw invalid(
       `${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer; got ${JSON.stringify(value)}.`,
     );
   }
+  if (value > max) throw invalid(`${option} must be at most ${max}${maxLabel ? ` (${maxLabel})` : ''}; got ${value}.`);
   return value;
+}
+
+export const TIMER_BOUND = Object.freeze({ max: MAX_TIMER_MS, maxLabel: 'about 24.8 days, the longest Node timer' });
+
+/** A duration that drives a timer (persistStats, pruneInterval, timeoutMs): at most MAX_TIMER_MS. */
+export function resolveTimerDuration(value: Duration, option: string): number {
+  return parseDuration(value, option, { max: MAX_TIMER_MS });
 }
 
 export function resolveNormalization(value: unknown): TextNormalization | null {
