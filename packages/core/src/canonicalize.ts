@@ -7,7 +7,7 @@ import { LlmemoError } from './errors.js';
  * Hand-written rather than safe-stable-stringify + a replacer: we must normalize text, hash binary data and
  * drop transport objects during the walk, and doing it in one pass that writes the output directly is what keeps
  * key derivation within 1.5x of a bare stable-stringify (see `pnpm bench`). The rules are the public spec in
- * packages/core/README.md ("Canonicalization spec v2"); changing them means bumping KEY_VERSION.
+ * packages/core/README.md ("Canonicalization spec", v2); changing them means bumping KEY_VERSION.
  */
 
 export interface TextNormalization {
