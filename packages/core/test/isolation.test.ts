@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { STORE_KINDS, storeUrl, uniqueNamespace } from '@llmemo/test-support';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isCanonicalBase64 } from '../src/canonicalize.js';
 import {
   type CacheOptions,
   type CacheRequest,
@@ -105,6 +106,27 @@ describe('item 10: data URLs and base64 are decoded only in file fields, strictl
     }
     // URL-safe and standard alphabets are different texts (Node decodes both to 0xfb 0xff).
     expect(cache.key(filePart('-_8='))).not.toBe(cache.key(filePart('+/8=')));
+  });
+
+  it('property: canonical base64 is exactly what re-encodes to itself', () => {
+    const base64ish = fc.string({
+      unit: fc.constantFrom(...'ABQRgwAEIMcks048+/-_=! \n'.split('')),
+      maxLength: 12,
+    });
+    const encoded = fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes).toString('base64'));
+    fc.assert(
+      fc.property(fc.oneof(base64ish, encoded), (text) => {
+        expect(isCanonicalBase64(text)).toBe(Buffer.from(text, 'base64').toString('base64') === text);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('keys a 16 MB base64 file (no regex backtracking on large payloads)', () => {
+    const bytes = Buffer.alloc(12 * 1024 * 1024, 7);
+    const part = (data: unknown) => user([{ type: 'file', mediaType: 'video/mp4', data }]);
+    expect(cache.key(part(bytes.toString('base64')))).toBe(cache.key(part(bytes)));
+    expect(cache.key(part(`${bytes.toString('base64').slice(0, -4)}BwcI`))).not.toBe(cache.key(part(bytes)));
   });
 
   it('keeps one image one key: bytes, Buffer, canonical base64, or a data URL of the same media type', () => {
