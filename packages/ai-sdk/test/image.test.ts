@@ -40,7 +40,7 @@ describe.each(PERSISTENT_STORES)('imageCacheMiddleware on %s', (store) => {
       {
         hit: true,
         age: expect.any(Number),
-        key: expect.stringMatching(/^llmemo:v1:.*:image:openai\.image:gpt-image-1:/),
+        key: expect.stringMatching(/^llmemo:v2:.*:image:openai\.image:gpt-image-1:/),
       },
     ]);
     expect(first.providerMetadata.llmemo?.images).toEqual([{ hit: false, age: 0, key: expect.any(String) }]);

@@ -57,7 +57,7 @@ describe.each(PERSISTENT_STORES)('cacheMiddleware on %s', (store) => {
       const info = llmemoOf(second.providerMetadata);
       expect(info?.hit).toBe(true);
       expect(info?.age).toBeGreaterThanOrEqual(0);
-      expect(info?.key).toMatch(/^llmemo:v1:ai-sdk-[^:]+:chat:openai\.(responses|chat):gpt-4o-mini:[0-9a-f]{64}$/);
+      expect(info?.key).toMatch(/^llmemo:v2:ai-sdk-[^:]+:chat:openai\.(responses|chat):gpt-4o-mini:[0-9a-f]{64}$/);
       expect(info?.key).toBe(llmemoOf(first.providerMetadata)?.key);
       const { llmemo: _a, ...providerFirst } = first.providerMetadata ?? {};
       const { llmemo: _b, ...providerSecond } = second.providerMetadata ?? {};

@@ -88,7 +88,7 @@ describe('llmemo inspect takes a key as ls shows it', () => {
   it('the key column of ls (a short key ending in …) opens the entry', async () => {
     const listed = await llmemo(['--store', store, 'ls', '--limit', '1']);
     const shown = listed.stdout.trim().split('\n')[1]!.split(/\s+/).at(-1)!;
-    expect(shown).toMatch(/^llmemo:v1:many:chat:openai\.chat:gpt-4o-mini:[0-9a-f]{12}…$/);
+    expect(shown).toMatch(/^llmemo:v2:many:chat:openai\.chat:gpt-4o-mini:[0-9a-f]{12}…$/);
     const [newest] = await listJson(store, '--limit', '1');
     for (const given of [shown, shown.replace('…', '...'), shown.replace('…', ''), newest!.key]) {
       const inspected = await llmemo(['--store', store, 'inspect', given]);
@@ -98,7 +98,7 @@ describe('llmemo inspect takes a key as ls shows it', () => {
   });
 
   it('an ambiguous prefix fails and lists the candidates; an unknown one says where keys come from', async () => {
-    const prefix = 'llmemo:v1:many:chat:openai.chat:gpt-4o-mini:';
+    const prefix = 'llmemo:v2:many:chat:openai.chat:gpt-4o-mini:';
     const ambiguous = await llmemo(['--store', store, 'inspect', prefix]);
     expect(ambiguous.code).toBe(1);
     const lines = ambiguous.stderr.trim().split('\n');
@@ -121,7 +121,7 @@ describe('llmemo inspect takes a key as ls shows it', () => {
     expect(unknown.code).toBe(1);
     expect(oneLine(unknown)).toMatch(/no entry with key .*zzz.*`llmemo ls`/);
     const notAKey = await llmemo(['--store', store, 'inspect', 'abc123']);
-    expect(oneLine(notAKey)).toMatch(/keys start with llmemo:v1:/);
+    expect(oneLine(notAKey)).toMatch(/keys start with llmemo:v2:/);
   });
 });
 

@@ -250,7 +250,10 @@ export class ResponseCache {
   async delete(request: CacheRequest, options: { namespace?: string } = {}): Promise<boolean> {
     const derived = this.reads.derive(request, this.resolveNamespace(options.namespace));
     if (derived instanceof LlmemoError) return false;
-    return this.guarded.delete(derived.key);
+    // With rotation, the request may also have an entry under a previous key's digest: erase that too.
+    const keys = [derived.key, ...(derived.previous?.().map((old) => old.key) ?? [])];
+    const deleted = await Promise.all(keys.map((key) => this.guarded.delete(key)));
+    return deleted.includes(true);
   }
 
   // ---------------------------------------------------------------- maintenance (these throw: they are explicit)

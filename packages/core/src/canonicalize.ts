@@ -7,7 +7,7 @@ import { LlmemoError } from './errors.js';
  * Hand-written rather than safe-stable-stringify + a replacer: we must normalize text, hash binary data and
  * drop transport objects during the walk, and doing it in one pass that writes the output directly is what keeps
  * key derivation within 1.5x of a bare stable-stringify (see `pnpm bench`). The rules are the public spec in
- * packages/core/README.md ("Canonicalization spec v1"); changing them means bumping KEY_VERSION.
+ * packages/core/README.md ("Canonicalization spec", v2); changing them means bumping KEY_VERSION.
  */
 
 export interface TextNormalization {
@@ -37,15 +37,18 @@ export const NO_NORMALIZATION: TextNormalization = Object.freeze({
 
 /** Property names whose string values are prose: these get trimmed and collapsed (when enabled). */
 const TEXT_KEYS = new Set(['text', 'content', 'prompt', 'system', 'instructions']);
-/** Property names that mark an object as carrying a file whose `data` string is base64. */
+/** Property names that give the media type of the file an object carries in its `data` property. */
 const MEDIA_TYPE_KEYS = ['mediaType', 'mimeType', 'media_type', 'mime_type'] as const;
-const BASE64_DATA_TYPES = new Set(['data', 'media', 'file-data', 'image-data']);
 
 /** Characters JSON.stringify would escape (controls, quote, backslash, lone surrogates), as safe-stable-stringify does. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NEEDS_ESCAPING = /[\u0000-\u001f\u0022\u005c\ud800-\udfff]/;
-const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
-const DATA_URL = /^data:([^,]*?),/;
+/** A character outside the standard base64 alphabet (padding excluded). A plain class: linear on megabytes. */
+const NOT_BASE64 = /[^A-Za-z0-9+/]/;
+/** Last data characters whose unused low bits are zero, before `==` and before `=`. */
+const BEFORE_TWO_PADS = 'AQgw';
+const BEFORE_ONE_PAD = 'AEIMQUYcgkosw048';
+const DATA_URL_BASE64 = ';base64';
 
 export function sha256Hex(data: string | ArrayBufferView): string {
   return createHash('sha256')
@@ -63,28 +66,65 @@ function bytesToken(view: ArrayBufferView): string {
   return `#bytes:${sha256Hex(view)}:${view.byteLength}`;
 }
 
-function isBase64(text: string): boolean {
-  return text.length % 4 !== 1 && BASE64.test(text);
-}
-
-/** Returns the bytes a data: URL carries, or undefined when the text is not a data: URL. */
-function dataUrlBytes(text: string): Uint8Array | undefined {
-  if (!text.startsWith('data:')) return undefined;
-  const match = DATA_URL.exec(text);
-  if (!match) return undefined;
-  const payload = text.slice(match[0].length);
-  if (match[1]!.endsWith(';base64')) return Buffer.from(payload, 'base64');
-  try {
-    return Buffer.from(decodeURIComponent(payload), 'utf8');
-  } catch {
-    return undefined;
+/**
+ * Canonical base64 (RFC 4648 section 4, the standard alphabet): whole quads, `=` padding only where needed, and zero
+ * bits in the last character's unused low bits. Exactly the strings `Buffer.toString('base64')` writes, so decoding
+ * is a bijection: no two such strings give the same bytes (Node's lenient decoder maps `QQ==`, `QR==`, `Q Q==` and
+ * `QQ` all to one byte). Not one regex with groups: V8 backtracks those per quad and overflows its stack on ~10 MB.
+ */
+export function isCanonicalBase64(text: string): boolean {
+  const length = text.length;
+  if (length % 4 !== 0) return false;
+  if (length === 0) return true;
+  let end = length;
+  if (text.charCodeAt(length - 1) === 61 /* = */) {
+    end--;
+    if (text.charCodeAt(length - 2) === 61) end--;
   }
+  if (NOT_BASE64.test(end === length ? text : text.slice(0, end))) return false;
+  if (end === length - 2) return BEFORE_TWO_PADS.includes(text[length - 3]!);
+  if (end === length - 1) return BEFORE_ONE_PAD.includes(text[length - 2]!);
+  return true;
 }
 
-function hasMediaType(object: Record<string, unknown>): boolean {
-  for (const key of MEDIA_TYPE_KEYS) if (typeof object[key] === 'string') return true;
-  return typeof object.type === 'string' && BASE64_DATA_TYPES.has(object.type);
+/**
+ * The token for a string in a file field (spec rule 6): canonical base64 is its bytes; a `data:` URL with a
+ * canonical base64 payload is its bytes plus its media type (left out when it equals the media type the enclosing
+ * object already keys, so a data URL and raw bytes of one image agree); anything else is undefined (keyed as text).
+ */
+function fileStringToken(text: string, mediaType: string | undefined): string | undefined {
+  if (!text.startsWith('data:')) {
+    return isCanonicalBase64(text) ? bytesToken(Buffer.from(text, 'base64')) : undefined;
+  }
+  const comma = text.indexOf(',');
+  if (comma < 0) return undefined;
+  const header = text.slice(5, comma);
+  if (!header.endsWith(DATA_URL_BASE64)) return undefined;
+  const payload = text.slice(comma + 1);
+  if (!isCanonicalBase64(payload)) return undefined;
+  const type = header.slice(0, -DATA_URL_BASE64.length);
+  const token = bytesToken(Buffer.from(payload, 'base64'));
+  return type === mediaType ? token : `${token}:${JSON.stringify(type)}`;
 }
+
+/** The media type an object carrying a file in `data` names; null for a file without one; undefined: no file. */
+function fileMediaType(object: Record<string, unknown>): string | null | undefined {
+  for (const key of MEDIA_TYPE_KEYS) {
+    const value = object[key];
+    if (typeof value === 'string') return value;
+  }
+  // LangChain's data content blocks: `mime_type` is optional there.
+  return object.source_type === 'base64' ? null : undefined;
+}
+
+/** Which property of an object holds a file, and the media type the object names for it. */
+interface FileField {
+  key: string;
+  mediaType: string | undefined;
+}
+
+const IMAGE_URL_OBJECT: FileField = { key: 'url', mediaType: undefined };
+const AUDIO_OBJECT: FileField = { key: 'data', mediaType: undefined };
 
 const AbortSignalCtor: { new (): AbortSignal } | undefined =
   typeof AbortSignal === 'undefined' ? undefined : (AbortSignal as unknown as { new (): AbortSignal });
@@ -158,12 +198,9 @@ export class Canonicalizer {
 
   value(value: unknown, prose: boolean): void {
     switch (typeof value) {
-      case 'string': {
-        const bytes = value.length > 5 && value.charCodeAt(0) === 100 ? dataUrlBytes(value) : undefined;
-        if (bytes) this.out += bytesToken(bytes);
-        else this.text(value, prose);
+      case 'string':
+        this.text(value, prose);
         return;
-      }
       case 'number':
         this.out += Number.isFinite(value) ? String(value) : 'null';
         return;
@@ -250,9 +287,17 @@ export class Canonicalizer {
     this.names.pop();
   }
 
-  private record(object: Record<string, unknown>): void {
+  /**
+   * Writes an object. `file` names the property that carries a file when the caller knows it from the context (the
+   * url of an `image_url` object, the data of an `input_audio` object or of an AI SDK v4 `{ type: 'data' }`
+   * wrapper); otherwise the object's own media type property decides whether its `data` is one.
+   */
+  private record(object: Record<string, unknown>, file?: FileField): void {
     const keys = Object.keys(object).sort();
-    const binaryData = typeof object.data === 'string' && hasMediaType(object);
+    if (file === undefined && 'data' in object) {
+      const mediaType = fileMediaType(object);
+      if (mediaType !== undefined) file = { key: 'data', mediaType: mediaType ?? undefined };
+    }
     const names = this.names;
     this.out += '{';
     let first = true;
@@ -263,15 +308,57 @@ export class Canonicalizer {
       this.out += ':';
       first = false;
       names.push(key);
-      if (binaryData && key === 'data' && isBase64(item as string)) {
-        this.out += bytesToken(Buffer.from(item as string, 'base64'));
-      } else {
-        this.value(item, TEXT_KEYS.has(key));
-      }
+      if (file !== undefined && key === file.key) this.file(item, file.mediaType);
+      else if (key === 'image_url' || key === 'file_data' || key === 'input_audio') this.fileProperty(key, item);
+      else this.value(item, TEXT_KEYS.has(key));
       names.pop();
     }
     this.out += '}';
   }
+
+  /** OpenAI's file-carrying properties: `image_url` (a URL, or `{ url }`), `file_data`, `input_audio: { data }`. */
+  private fileProperty(key: string, item: unknown): void {
+    if (typeof item === 'string' && key !== 'input_audio') {
+      this.file(item, undefined);
+    } else if (isPlainObject(item) && key !== 'file_data') {
+      this.nested(item, key === 'image_url' ? IMAGE_URL_OBJECT : AUDIO_OBJECT);
+    } else {
+      this.value(item, false);
+    }
+  }
+
+  /** The value of a file field: bytes as a bytes token, canonical base64 decoded, anything else as exact text. */
+  private file(item: unknown, mediaType: string | undefined): void {
+    if (typeof item === 'string') {
+      // Text that is not base64 is keyed byte for byte: normalizing it would change what the provider decodes.
+      this.out += fileStringToken(item, mediaType) ?? quote(item);
+      if (this.out.length > DRAIN_AT) this.drain();
+    } else if (isPlainObject(item) && item.type === 'data') {
+      // AI SDK v4 file data, `{ type: 'data', data }`: the media type is the enclosing part's.
+      this.nested(item, { key: 'data', mediaType });
+    } else {
+      this.value(item, false);
+    }
+  }
+
+  /** A nested object with a known file field (with the cycle bookkeeping object() does). */
+  private nested(object: Record<string, unknown>, file: FileField): void {
+    const stack = this.stack;
+    if (stack.length >= CYCLE_CHECK_DEPTH && stack.includes(object)) throw this.unserializable('a circular reference');
+    if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+      this.object(object);
+      return;
+    }
+    stack.push(object);
+    this.record(object, file);
+    stack.pop();
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /**

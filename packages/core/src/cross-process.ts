@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Duration, parseDuration } from './duration.js';
+import { type Duration, MAX_TIMER_MS, parseDuration } from './duration.js';
 import type { Envelope } from './envelope.js';
 import { LlmemoError } from './errors.js';
 import { KEY_PREFIX } from './key.js';
@@ -34,8 +34,14 @@ export function resolveCrossProcess(option: CrossProcessOption | undefined): Cro
   return {
     lockTtlMs:
       settings.lockTtl === undefined ? 30_000 : parseDuration(settings.lockTtl, 'crossProcessCoalescing.lockTtl'),
-    waitMs: settings.wait === undefined ? 10_000 : parseDuration(settings.wait, 'crossProcessCoalescing.wait'),
-    pollMs: settings.poll === undefined ? 50 : Math.max(5, parseDuration(settings.poll, 'crossProcessCoalescing.poll')),
+    waitMs:
+      settings.wait === undefined
+        ? 10_000
+        : parseDuration(settings.wait, 'crossProcessCoalescing.wait', { max: MAX_TIMER_MS }),
+    pollMs:
+      settings.poll === undefined
+        ? 50
+        : Math.max(5, parseDuration(settings.poll, 'crossProcessCoalescing.poll', { max: MAX_TIMER_MS })),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { LlmemoError } from './errors.js';
 
 /** A 32-byte AES-256 key: raw bytes (Buffer/Uint8Array), 64 hex characters, or base64 of 32 bytes. */
@@ -59,9 +59,22 @@ export function keyId(key: Uint8Array): string {
   return createHash('sha256').update('llmemo-encryption-key-id:').update(key).digest('hex').slice(0, 8);
 }
 
-/** AES-256-GCM with a random 96-bit IV per entry and the stored key as additional authenticated data. */
+/**
+ * The HMAC key for request digests, derived from an encryption key with HKDF-SHA-256 (RFC 5869) under its own
+ * label, so the digest key and the AES key are independent and neither reveals the other.
+ */
+export function digestKey(key: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, 'llmemo', 'llmemo request digest v2', 32));
+}
+
+/**
+ * AES-256-GCM with a random 96-bit IV per entry and, as additional authenticated data, the stored key and every
+ * metadata field of the entry (see entry-codec.ts). Also holds the keys request digests are keyed with.
+ */
 export class Keyring {
   readonly currentId: string;
+  /** HMAC keys for request digests: the current key's first, then each previous key's (for rotation lookups). */
+  readonly digestKeys: readonly Buffer[];
   private readonly keys = new Map<string, Buffer>();
 
   constructor(current: Buffer, previous: Buffer[] = []) {
@@ -78,6 +91,7 @@ export class Keyring {
       }
       this.keys.set(id, key);
     }
+    this.digestKeys = Object.freeze([...this.keys.values()].map(digestKey));
   }
 
   has(id: string): boolean {

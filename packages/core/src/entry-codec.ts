@@ -1,7 +1,8 @@
+import { canonicalize } from './canonicalize.js';
 import { decode } from './codec.js';
 import { type Compression, compress, decompress } from './compression.js';
 import type { Keyring } from './encryption.js';
-import { type BodyEncoding, type EntryMeta, type Envelope, validateEnvelope } from './envelope.js';
+import { BOUND_META_FIELDS, type BodyEncoding, type EntryMeta, type Envelope, validateEnvelope } from './envelope.js';
 import { LlmemoError, type LlmemoErrorCode } from './errors.js';
 import { parseKey } from './key.js';
 
@@ -55,7 +56,7 @@ export class EntryCodec {
       }
     }
     if (this.keyring) {
-      const sealed = this.keyring.encrypt(bytes, aad(storedKey, enc.z));
+      const sealed = this.keyring.encrypt(bytes, aad(storedKey, meta, enc.z));
       enc.k = sealed.id;
       enc.iv = sealed.iv;
       bytes = sealed.data;
@@ -79,14 +80,15 @@ export class EntryCodec {
       if (this.keyring) throw new UnreadableEntry('DECRYPT_FAILED', NOT_ENCRYPTED, true);
       return { entry, rotated: false };
     }
-    const { body, rotated } = this.open(entry.enc, entry.body as unknown as string, storedKey);
+    const { body, rotated } = this.open(entry, entry.body as unknown as string, storedKey);
     entry.body = decode<T>(body);
     delete entry.enc;
     return { entry, rotated, bodyJson: body };
   }
 
-  /** The encoded body JSON of a sealed entry. */
-  open(enc: BodyEncoding, body: string, storedKey: string): { body: string; rotated: boolean } {
+  /** The encoded body JSON of a sealed entry; `meta` is the entry's metadata (bound into the ciphertext). */
+  open(meta: EntryMeta, body: string, storedKey: string): { body: string; rotated: boolean } {
+    const enc = meta.enc!;
     let bytes: Buffer = Buffer.from(body, 'base64');
     let rotated = false;
     if (enc.k !== undefined) {
@@ -105,7 +107,7 @@ export class EntryCodec {
         );
       }
       try {
-        bytes = this.keyring.decrypt(enc.k, enc.iv!, bytes, aad(storedKey, enc.z));
+        bytes = this.keyring.decrypt(enc.k, enc.iv!, bytes, aad(storedKey, meta, enc.z));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new UnreadableEntry('DECRYPT_FAILED', message, true, { cause: error });
@@ -119,9 +121,16 @@ export class EntryCodec {
   }
 }
 
-/** Binds a ciphertext to the key it is stored under (and to its compression flag): moved, it fails to open. */
-function aad(storedKey: string, compression: string | undefined): string {
-  return `llmemo-entry:${storedKey}:${compression ?? 'none'}`;
+/**
+ * Binds a ciphertext to the key it is stored under, its compression flag, and every metadata field (expiry, stale
+ * window, labels, digest, times, usage, reported model): moved or with any of them rewritten, it fails to open
+ * (DECRYPT_FAILED, a miss), so nobody with write access to the store can extend an answer's life or relabel it.
+ * The fields stay readable in plain JSON for tools without the key; they are authenticated, not hidden.
+ */
+function aad(storedKey: string, meta: EntryMeta, compression: string | undefined): string {
+  const bound: Record<string, unknown> = {};
+  for (const field of BOUND_META_FIELDS) bound[field] = meta[field];
+  return `llmemo-entry:v2:${storedKey}:${compression ?? 'none'}:${canonicalize(bound, null)}`;
 }
 
 /** What tools see of a stored entry without opening its body. */

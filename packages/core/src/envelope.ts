@@ -48,6 +48,26 @@ export interface BodyEncoding {
 /** The envelope without its body: what tools (stats, ls, purge) read, with or without the encryption key. */
 export type EntryMeta = Omit<Envelope<never>, 'body'>;
 
+/**
+ * Every metadata field but `enc`, as a record so the compiler insists a new envelope field is listed: with
+ * encryption on these are bound into the body's authenticated data (entry-codec.ts), so none can be rewritten.
+ */
+const BOUND: Record<Exclude<keyof EntryMeta, 'enc'>, true> = {
+  v: true,
+  kind: true,
+  ns: true,
+  provider: true,
+  model: true,
+  specVersion: true,
+  digest: true,
+  createdAt: true,
+  expiresAt: true,
+  staleUntil: true,
+  responseModel: true,
+  usage: true,
+};
+export const BOUND_META_FIELDS = Object.freeze(Object.keys(BOUND)) as readonly (keyof EntryMeta)[];
+
 function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }

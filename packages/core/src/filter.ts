@@ -2,6 +2,7 @@ import { type Duration, parseDuration } from './duration.js';
 import type { StoredEntryInfo } from './entry-codec.js';
 import { LlmemoError } from './errors.js';
 import { KEY_PREFIX, type KeyLabels, keyPrefix, parseKey } from './key.js';
+import { isWellFormed, notWellFormed } from './labels.js';
 
 /**
  * Which entries a purge, listing or export selects. Filters combine (AND). The scope is one namespace (`namespace`,
@@ -47,6 +48,8 @@ function label(value: unknown, name: string): string | undefined {
       `filter.${name} must be a non-empty string; got ${JSON.stringify(value)}.`,
     );
   }
+  // An ill-formed label has no escaped form of its own: it could only select another label's entries.
+  if (!isWellFormed(value)) throw new LlmemoError('INVALID_OPTIONS', notWellFormed(`filter.${name}`, value));
   return value;
 }
 

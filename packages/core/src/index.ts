@@ -17,8 +17,8 @@ export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION, sha256Hex } from
 export { decode, encode } from './codec.js';
 export type { CompressionAlgorithm, CompressionOption, CompressionSettings } from './compression.js';
 export { DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';
-export type { Duration } from './duration.js';
-export { parseDuration, parseTtl } from './duration.js';
+export type { Duration, DurationBounds } from './duration.js';
+export { MAX_DURATION_MS, MAX_TIMER_MS, parseDuration, parseTtl } from './duration.js';
 export type { EncryptionOptions, KeyMaterial } from './encryption.js';
 export { ENCRYPTION_KEY_ENV, keyId, PREVIOUS_KEYS_ENV, parseKeyMaterial } from './encryption.js';
 export { endpointLabel, endpointOfUrl, isCredentialName } from './endpoint.js';
@@ -51,6 +51,7 @@ export {
   parseKey,
   unescapeLabel,
 } from './key.js';
+export { isWellFormed } from './labels.js';
 export type { EntryInfo, ExportRecord, ImportResult } from './maintenance.js';
 export type { MeterProviderLike, MetricsOptions } from './metrics.js';
 export type { CacheMode, CallOptions, NormalizeOption, ResolvedCallOptions } from './options.js';

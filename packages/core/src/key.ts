@@ -1,11 +1,17 @@
 import * as crypto from 'node:crypto';
-import { createHash, type Hash } from 'node:crypto';
-import { Canonicalizer, isSkipped, sha256Hex, type TextNormalization } from './canonicalize.js';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { Canonicalizer, isSkipped, type TextNormalization } from './canonicalize.js';
 import { LlmemoError } from './errors.js';
+import { decodeLabel, escapeLabel, isWellFormed, notWellFormed } from './labels.js';
 import type { CacheRequest } from './request.js';
 
-/** Bumped whenever the canonicalization spec or the key layout changes, so old entries are never misread. */
-export const KEY_VERSION = 'v1';
+export { escapeLabel, unescapeLabel } from './labels.js';
+
+/**
+ * Bumped whenever the canonicalization spec or the key layout changes, so old entries are never misread: they
+ * simply miss. v2: data URLs and base64 are decoded only in file fields, strictly, with their media type.
+ */
+export const KEY_VERSION = 'v2';
 export const KEY_PREFIX = `llmemo:${KEY_VERSION}:`;
 
 /** Request parameters that never change a model's output: transport, credentials, tracing, our own options. */
@@ -37,51 +43,25 @@ export interface KeyDerivation {
   excludedParams: ReadonlySet<string>;
   headerAllowlist: ReadonlySet<string>;
   custom?: ((request: CacheRequest) => string) | undefined;
+  /**
+   * With encryption on: HMAC-SHA-256 keys for the digest, the current key's first, then each previous key's (see
+   * `Keyring.digestKeys`). Without them the digest is a plain SHA-256.
+   */
+  digestKeys?: readonly Uint8Array[] | undefined;
 }
 
 export interface DerivedKey {
-  /** The full stored key: `llmemo:v1:<namespace>:<kind>:<provider>:<model>:<digest>`. */
+  /** The full stored key: `llmemo:v2:<namespace>:<kind>:<provider>:<model>:<digest>`. */
   key: string;
-  /** The SHA-256 digest of the canonical request (hex). */
+  /** The digest of the canonical request (hex): SHA-256, or HMAC-SHA-256 with encryption on. */
   digest: string;
   namespace: string;
   kind: string;
-}
-
-const PLAIN_LABEL = /^[A-Za-z0-9.-]+$/;
-
-/**
- * Escapes one key label so it holds only `[A-Za-z0-9.-]` and `~XX` escapes: no `:` (our separator), no `%` or `_`
- * (SQL LIKE wildcards), no `*?[]\` (Redis glob). A namespace or model id can then never collide with another or
- * widen a prefix purge. The empty label is `~`, which no other label can be.
- */
-export function escapeLabel(label: string): string {
-  if (PLAIN_LABEL.test(label)) return label;
-  if (label === '') return '~';
-  let out = '';
-  for (const char of label) {
-    if (PLAIN_LABEL.test(char)) {
-      out += char;
-      continue;
-    }
-    for (const byte of Buffer.from(char, 'utf8')) out += `~${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-export function unescapeLabel(label: string): string {
-  if (label === '~') return '';
-  if (!label.includes('~')) return label;
-  const bytes: number[] = [];
-  for (let i = 0; i < label.length; i++) {
-    if (label[i] === '~') {
-      bytes.push(Number.parseInt(label.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(label.charCodeAt(i));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
+  /**
+   * With encryption on and previous keys configured: the keys this request had under each previous key (their
+   * digests were keyed differently), for finding entries written before a rotation. Computed on demand (a miss).
+   */
+  previous?: () => DerivedKey[];
 }
 
 export interface KeyLabels {
@@ -92,19 +72,31 @@ export interface KeyLabels {
   digest: string;
 }
 
+const DIGEST = /^[0-9a-f]{64}$/;
+
 /** Splits a stored key into its labels; undefined for keys that are not ours. */
 export function parseKey(key: string): KeyLabels | undefined {
   if (!key.startsWith(KEY_PREFIX)) return undefined;
   const parts = key.slice(KEY_PREFIX.length).split(':');
   if (parts.length !== 5) return undefined;
   const [namespace, kind, provider, model, digest] = parts as [string, string, string, string, string];
-  return {
-    namespace: unescapeLabel(namespace),
-    kind: unescapeLabel(kind),
-    provider: unescapeLabel(provider),
-    model: unescapeLabel(model),
-    digest,
+  const labels = {
+    namespace: decodeLabel(namespace),
+    kind: decodeLabel(kind),
+    provider: decodeLabel(provider),
+    model: decodeLabel(model),
   };
+  // A label escapeLabel cannot have written (or a digest that is not one) means the key is not ours.
+  if (
+    labels.namespace === undefined ||
+    labels.kind === undefined ||
+    labels.provider === undefined ||
+    labels.model === undefined ||
+    !DIGEST.test(digest)
+  ) {
+    return undefined;
+  }
+  return { ...(labels as Omit<KeyLabels, 'digest'>), digest };
 }
 
 /** The key prefix that selects every entry matching the given leading labels (for purges and listings). */
@@ -169,6 +161,11 @@ function requireLabel(value: unknown, name: string): string {
   if (typeof value !== 'string') {
     throw new LlmemoError('UNSERIALIZABLE_REQUEST', `CacheRequest.${name} must be a string.`);
   }
+  // A label in the key must escape injectively (see labels.ts). Refused as unkeyable rather than thrown at the
+  // caller: the model id comes from the call, and the cache must never turn a provider call into a failure.
+  if (!isWellFormed(value)) {
+    throw new LlmemoError('UNSERIALIZABLE_REQUEST', notWellFormed(`CacheRequest.${name}`, value));
+  }
   return value;
 }
 
@@ -188,14 +185,28 @@ function normalizationFor(kind: string, normalization: TextNormalization | null)
   return kept;
 }
 
-/** The digest of a request: SHA-256 over its canonical form (spec v1). */
-export function requestDigest(request: CacheRequest, derivation: KeyDerivation): string {
+/**
+ * The digest of a request: SHA-256 over its canonical form (spec v2), or HMAC-SHA-256 under `key` (encryption on:
+ * whoever can list key names cannot confirm a guessed prompt without the key).
+ */
+export function requestDigest(request: CacheRequest, derivation: KeyDerivation, key?: Uint8Array): string {
+  return requestDigests(request, derivation, [key])[0]!;
+}
+
+/** The request's digests under several keys (undefined: plain SHA-256), from one walk of the request. */
+export function requestDigests(
+  request: CacheRequest,
+  derivation: KeyDerivation,
+  keys: readonly (Uint8Array | undefined)[],
+): string[] {
+  const sink: DigestSink = keys.length === 1 && keys[0] === undefined ? new HashSink() : new HmacSink(keys);
   if (derivation.custom) {
     const custom = derivation.custom(request);
     if (typeof custom !== 'string') {
       throw new LlmemoError('UNSERIALIZABLE_REQUEST', 'The custom key function must return a string.');
     }
-    return sha256Hex(`custom:${custom}`);
+    sink.write(`custom:${custom}`);
+    return sink.digests();
   }
   const kind = requireLabel(request.kind, 'kind');
   const provider = requireLabel(request.provider, 'provider');
@@ -203,8 +214,7 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   const spec = request.specVersion === undefined ? 'null' : JSON.stringify(String(request.specVersion));
   // The canonical document, streamed into the hash. Keys in code-unit order, as every object is written:
   // {"endpoint":…,"input":…,"kind":…,"model":…,"params":…,"provider":…,"specVersion":…}, where "endpoint" is
-  // present only when the request names one (so requests without one keep their digests).
-  const sink = new HashSink();
+  // present only when the request names one.
   const writer = new Canonicalizer(normalizationFor(kind, derivation.normalization), sink);
   if (request.endpoint === undefined) {
     writer.raw('{"input":');
@@ -217,7 +227,12 @@ export function requestDigest(request: CacheRequest, derivation: KeyDerivation):
   writeParams(writer, request.params, derivation);
   writer.raw(`,"provider":${JSON.stringify(provider)},"specVersion":${spec}}`);
   writer.drain();
-  return sink.digest();
+  return sink.digests();
+}
+
+interface DigestSink {
+  write(text: string): void;
+  digests(): string[];
 }
 
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
@@ -226,7 +241,7 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
  * Hashes the canonical text. Most requests fit in one drained piece: those use the one-shot `crypto.hash` (no Hash
  * object, ~30% cheaper for a 2 KB request); larger ones stream into a Hash piece by piece.
  */
-class HashSink {
+class HashSink implements DigestSink {
   private first: string | undefined;
   private hash: Hash | undefined;
 
@@ -242,18 +257,60 @@ class HashSink {
     }
   }
 
-  digest(): string {
-    if (this.hash) return this.hash.digest('hex');
+  digests(): string[] {
+    if (this.hash) return [this.hash.digest('hex')];
     const text = this.first ?? '';
-    return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
+    return [oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex')];
   }
+}
+
+/** HMAC-SHA-256 of the canonical text under each key (a plain SHA-256 where the key is undefined). */
+class HmacSink implements DigestSink {
+  private readonly macs: (Hmac | Hash)[];
+
+  constructor(keys: readonly (Uint8Array | undefined)[]) {
+    this.macs = keys.map((key) => (key === undefined ? createHash('sha256') : createHmac('sha256', key)));
+  }
+
+  write(text: string): void {
+    for (const mac of this.macs) mac.update(text);
+  }
+
+  digests(): string[] {
+    return this.macs.map((mac) => mac.digest('hex'));
+  }
+}
+
+function storedKey(request: CacheRequest, namespace: string, digest: string): string {
+  return `${KEY_PREFIX}${escapeLabel(namespace)}:${escapeLabel(String(request.kind))}:${escapeLabel(String(request.provider))}:${escapeLabel(String(request.model))}:${digest}`;
 }
 
 export function deriveKey(request: CacheRequest, namespace: string, derivation: KeyDerivation): DerivedKey {
   if (request === null || typeof request !== 'object') {
     throw new LlmemoError('UNSERIALIZABLE_REQUEST', 'A CacheRequest must be an object.');
   }
-  const digest = requestDigest(request, derivation);
-  const key = `${KEY_PREFIX}${escapeLabel(namespace)}:${escapeLabel(String(request.kind))}:${escapeLabel(String(request.provider))}:${escapeLabel(String(request.model))}:${digest}`;
-  return { key, digest, namespace, kind: String(request.kind) };
+  // Checked here too: a custom key function skips requestDigests' label checks.
+  for (const name of ['kind', 'provider', 'model'] as const) {
+    const value = String(request[name]);
+    if (!isWellFormed(value))
+      throw new LlmemoError('UNSERIALIZABLE_REQUEST', notWellFormed(`CacheRequest.${name}`, value));
+  }
+  const keys = derivation.digestKeys;
+  const digest = requestDigest(request, derivation, keys?.[0]);
+  const derived: DerivedKey = {
+    key: storedKey(request, namespace, digest),
+    digest,
+    namespace,
+    kind: String(request.kind),
+  };
+  if (keys !== undefined && keys.length > 1) {
+    derived.previous = () =>
+      requestDigests(request, derivation, keys.slice(1)).map((old) => ({
+        key: storedKey(request, namespace, old),
+        digest: old,
+        namespace,
+        kind: derived.kind,
+      }));
+  }
+  return derived;
 }

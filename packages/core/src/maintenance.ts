@@ -266,7 +266,7 @@ export async function inspectEntry(
     result.value =
       meta.enc === undefined
         ? decode(JSON.stringify(meta.rawBody))
-        : decode(codec.open(meta.enc, meta.rawBody as string, key).body);
+        : decode(codec.open(meta, meta.rawBody as string, key).body);
   } catch (error) {
     result.error = toLlmemoError(error, 'CORRUPT_ENTRY', 'The entry body could not be decoded');
   }

@@ -2,10 +2,11 @@ import type { CacheOptions, Logger } from './cache-types.js';
 import { DEFAULT_NORMALIZATION, NO_NORMALIZATION, type TextNormalization } from './canonicalize.js';
 import { type Compression, resolveCompression } from './compression.js';
 import { type CrossProcess, resolveCrossProcess } from './cross-process.js';
-import { type Duration, parseDuration, parseTtl } from './duration.js';
+import { type Duration, MAX_TIMER_MS, parseDuration, parseTtl } from './duration.js';
 import { type Keyring, resolveEncryption } from './encryption.js';
 import { LlmemoError } from './errors.js';
 import { DEFAULT_EXCLUDED_PARAMS, DEFAULT_HEADER_ALLOWLIST, type KeyDerivation } from './key.js';
+import { isWellFormed, notWellFormed } from './labels.js';
 import { type CacheMetrics, resolveMetrics } from './metrics.js';
 import { type PriceTable, resolvePrices } from './stats.js';
 import type { RedisStoreOptions } from './stores/redis.js';
@@ -69,6 +70,7 @@ export function resolveNamespace(value: unknown, option = 'namespace'): string {
       `${option} must be a non-empty string of at most ${MAX_NAMESPACE_LENGTH} characters; got ${JSON.stringify(value)}.`,
     );
   }
+  if (!isWellFormed(value)) throw invalid(notWellFormed(option, value));
   return value;
 }
 
@@ -82,13 +84,25 @@ export function resolveTtl(value: unknown, option = 'ttl'): number | null {
   return parseTtl(value, option);
 }
 
-export function resolvePositiveInteger(value: unknown, option: string, { allowZero = false } = {}): number {
+export function resolvePositiveInteger(
+  value: unknown,
+  option: string,
+  { allowZero = false, max = Number.MAX_SAFE_INTEGER, maxLabel = '' } = {},
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
     throw invalid(
       `${option} must be a ${allowZero ? 'non-negative' : 'positive'} integer; got ${JSON.stringify(value)}.`,
     );
   }
+  if (value > max) throw invalid(`${option} must be at most ${max}${maxLabel ? ` (${maxLabel})` : ''}; got ${value}.`);
   return value;
+}
+
+export const TIMER_BOUND = Object.freeze({ max: MAX_TIMER_MS, maxLabel: 'about 24.8 days, the longest Node timer' });
+
+/** A duration that drives a timer (persistStats, pruneInterval, timeoutMs): at most MAX_TIMER_MS. */
+export function resolveTimerDuration(value: Duration, option: string): number {
+  return parseDuration(value, option, { max: MAX_TIMER_MS });
 }
 
 export function resolveNormalization(value: unknown): TextNormalization | null {
@@ -230,7 +244,7 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheCo
   }
   const breaker = resolveBreakerSettings(options.breaker);
   const crossProcess = resolveCrossProcess(options.crossProcessCoalescing);
-  const timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
+  const timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs', TIMER_BOUND);
   const maxEntryBytes = resolvePositiveInteger(options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, 'maxEntryBytes');
   if (options.key !== undefined && typeof options.key !== 'function') {
     throw invalid('key must be a function (request) => string.');
@@ -238,13 +252,14 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheCo
   if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
     throw invalid('logger must be an object with debug/info/warn/error methods, such as console.');
   }
+  const keyring = resolveEncryption(options.encryption);
   return Object.freeze({
     namespace,
     defaults,
     timeoutMs,
     maxEntryBytes,
-    derivation: resolveDerivation(options),
-    keyring: resolveEncryption(options.encryption),
+    derivation: resolveDerivation(options, keyring),
+    keyring,
     compression: resolveCompression(options.compression),
     metrics: resolveMetrics(options.metrics),
     prices: resolvePrices(options.prices),
@@ -294,8 +309,10 @@ function stringList(value: unknown, option: string): string[] {
   return value;
 }
 
-function resolveDerivation(options: CacheOptions): KeyDerivation {
+function resolveDerivation(options: CacheOptions, keyring: Keyring | undefined): KeyDerivation {
   return {
+    // With encryption on, digests are keyed (HMAC) so key names cannot confirm a guessed prompt offline.
+    digestKeys: keyring?.digestKeys,
     normalization: resolveNormalization(options.normalize),
     excludedParams: new Set([...DEFAULT_EXCLUDED_PARAMS, ...stringList(options.excludeParams, 'excludeParams')]),
     headerAllowlist: new Set(
@@ -313,12 +330,12 @@ function resolveStatsInterval(option: CacheOptions['persistStats']): number | un
     throw invalid("persistStats must be true, false or an interval such as '30s'.");
   }
   if (persist === false) return undefined;
-  return persist === true ? DEFAULT_STATS_INTERVAL_MS : parseDuration(persist, 'persistStats');
+  return persist === true ? DEFAULT_STATS_INTERVAL_MS : resolveTimerDuration(persist, 'persistStats');
 }
 
 function resolvePruneInterval(option: CacheOptions['pruneInterval']): number | undefined {
   if (option === undefined) return undefined;
-  return option === false ? 0 : parseDuration(option, 'pruneInterval');
+  return option === false ? 0 : resolveTimerDuration(option, 'pruneInterval');
 }
 
 function resolveBounds(options: CacheOptions): ResolvedCacheConfig['bounds'] {

@@ -175,8 +175,24 @@ export class ReadPath {
     return outcome;
   }
 
-  /** Reads and opens the entry; an unreadable one is reported and (unless it may be another deployment's) deleted. */
+  /**
+   * Reads and opens the entry; an unreadable one is reported and (unless it may be another deployment's) deleted.
+   * With encryption and previous keys, an absent entry is looked for under each previous key's digest too (one more
+   * store read per previous key, on misses only) and moved to the current key when found.
+   */
   async readStored<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
+    const outcome = await this.readAt<T>(derived, derived);
+    if (outcome.reason !== 'absent' || derived.previous === undefined) return outcome;
+    for (const old of derived.previous()) {
+      const found = await this.readAt<T>(old, derived);
+      if (found.reason !== 'absent') return found;
+    }
+    return outcome;
+  }
+
+  /** Reads and opens the entry stored under `at`; one sealed with a previous key is re-written under `current`. */
+  private async readAt<T>(at: DerivedKey, current: DerivedKey): Promise<ReadOutcome<T>> {
+    const derived = at;
     if (!this.guarded.allowed()) return { reason: 'circuit-open' };
     const text = await this.guarded.get(derived.key);
     if (text === undefined) return { reason: 'absent' };
@@ -193,7 +209,7 @@ export class ReadPath {
       this.writes.discard(derived.key);
       return { reason: 'error' };
     }
-    const entry = this.open<T>(derived, text);
+    const entry = this.open<T>(derived, text, current);
     if (entry === undefined) return { reason: 'error' };
     if (entry.expiresAt !== null) {
       const now = Date.now();
@@ -207,10 +223,12 @@ export class ReadPath {
   }
 
   /** Decodes, validates and decrypts stored text; an entry read with a previous key is re-written under the current. */
-  private open<T>(derived: DerivedKey, text: string): Envelope<T> | undefined {
+  private open<T>(derived: DerivedKey, text: string, current: DerivedKey): Envelope<T> | undefined {
     try {
       const opened = this.codec.deserialize<T>(text, derived, derived.key);
-      if (opened.rotated) this.writes.rewrite(derived, opened.entry, opened.bodyJson!);
+      if (opened.rotated) {
+        this.writes.rewrite(current, opened.entry, opened.bodyJson!, derived === current ? undefined : derived.key);
+      }
       return opened.entry;
     } catch (error) {
       const failure = toLlmemoError(

@@ -193,12 +193,21 @@ export class WriteBehind {
     return this.write(derived, prepared, call.ttl);
   }
 
-  /** Re-writes an entry read with a previous encryption key under the current one, keeping its expiry. */
-  rewrite<T>(derived: DerivedKey, entry: Envelope<T>, bodyJson: string): void {
-    const { body: _body, ...meta } = entry;
+  /**
+   * Re-writes an entry read with a previous encryption key under the current one, keeping its expiry. Found under a
+   * previous key's digest (`from`), it moves to the current digest, and the old copy is deleted once the new one is
+   * written, so no ciphertext under the retired key outlives its first read.
+   */
+  rewrite<T>(derived: DerivedKey, entry: Envelope<T>, bodyJson: string, from?: string): void {
+    const { body: _body, ...meta } = { ...entry, digest: derived.digest };
     const ttl = entry.expiresAt === null ? null : entry.expiresAt - Date.now();
     if (ttl !== null && ttl <= 0) return;
-    this.write(derived, { meta, bodyJson }, ttl).catch(() => {});
+    this.write(derived, { meta, bodyJson }, ttl).then(
+      (written) => {
+        if (written && from !== undefined) this.discard(from);
+      },
+      () => {},
+    );
   }
 
   /** Deletes an unreadable entry in the background (tracked; a failure is reported). */

@@ -210,7 +210,7 @@ describe('stored keys', () => {
   it('has the documented layout and never contains prompt text', () => {
     const secret = 'the launch code is swordfish';
     const key = cache.key(chat(messages(secret)));
-    expect(key).toMatch(/^llmemo:v1:acme:chat:openai\.chat:gpt-4o:[0-9a-f]{64}$/);
+    expect(key).toMatch(/^llmemo:v2:acme:chat:openai\.chat:gpt-4o:[0-9a-f]{64}$/);
     expect(key).not.toContain('swordfish');
   });
 
@@ -228,7 +228,30 @@ describe('stored keys', () => {
       input: '  hello\r\n',
       params: { temperature: 0 },
     });
-    expect(key).toBe(`llmemo:v1:default:chat:p:m:${digest}`);
+    expect(key).toBe(`llmemo:v2:default:chat:p:m:${digest}`);
+  });
+
+  it('pins the v2 file-field rules: bytes tokens, a data URL keeps its media type, prompt text stays text', () => {
+    // The second worked example of the spec: base64 in a file part (its media type is a sibling property), a data
+    // URL in an image_url (its media type goes into the token), and a text part that merely looks like a data URL.
+    const bytes = createHash('sha256')
+      .update(Uint8Array.from([0, 1, 2]))
+      .digest('hex');
+    expect(bytes).toBe('ae4b3280e56e2faf83f414a6e3dabe9d5fbe18976544c05fed121accb85b53fc');
+    const canonical = `{"input":[{"data":#bytes:${bytes}:3,"mediaType":"image/png","type":"file"},{"image_url":{"url":#bytes:${bytes}:3:"image/jpeg"},"type":"image_url"},{"text":"data:,hi","type":"text"}],"kind":"chat","model":"m","params":{},"provider":"p","specVersion":null}`;
+    const digest = createHash('sha256').update(canonical).digest('hex');
+    expect(digest).toBe('7223ac11925d2cf4c822eef5e20dd6e9d7514cdcc0735837ba05c58f5695bfc2');
+    const key = createCache().key({
+      kind: 'chat',
+      provider: 'p',
+      model: 'm',
+      input: [
+        { type: 'file', mediaType: 'image/png', data: 'AAEC' },
+        { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAEC' } },
+        { type: 'text', text: ' data:,hi ' },
+      ],
+    });
+    expect(key).toBe(`llmemo:v2:default:chat:p:m:${digest}`);
   });
 
   it('escapes labels so ids with : % _ / cannot collide or widen a prefix', () => {
@@ -242,7 +265,7 @@ describe('stored keys', () => {
     const b = cache.key({ kind: 'chat', provider: 'p:a', model: 'b', input: 'x' }, { namespace: 'n' });
     expect(a).not.toBe(b);
     // Namespace 'user_1' must not prefix-match 'userX1' (SQL LIKE) nor 'user' match 'user2'.
-    expect(keyPrefix({ namespace: 'user_1' })).toBe('llmemo:v1:user~5F1:');
+    expect(keyPrefix({ namespace: 'user_1' })).toBe('llmemo:v2:user~5F1:');
     expect(
       cache
         .key({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, { namespace: 'userX1' })

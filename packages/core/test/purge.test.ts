@@ -203,7 +203,7 @@ describe('purge across every namespace', () => {
       expect(await collect(cache.entries({ all: true }))).toEqual([]);
       expect((await cache.storedStats({ all: true })).rows).toEqual([]);
       const raw = await rawDump(cache);
-      expect(raw).not.toContain('llmemo:v1:');
+      expect(raw).not.toContain('llmemo:v2:');
     },
   );
 
@@ -211,11 +211,11 @@ describe('purge across every namespace', () => {
     const cache = createCache({ store: privateRedis.url, timeoutMs: 5000 });
     caches.push(cache);
     await cache.store.set('someone-else:key', 'theirs', undefined);
-    await cache.store.set('llmemo:v2:future', 'not ours either', undefined);
+    await cache.store.set('llmemo:v3:future', 'not ours either', undefined);
     await cache.set(req('x'), 'x');
     expect(await cache.purge({ all: true })).toBe(1);
     expect(await cache.store.get('someone-else:key')).toBe('theirs');
-    expect(await cache.store.get('llmemo:v2:future')).toBe('not ours either');
+    expect(await cache.store.get('llmemo:v3:future')).toBe('not ours either');
   });
 });
 

@@ -44,7 +44,7 @@ describe('a Redis Cluster through a @keyv/redis adapter the app built', () => {
       expect(await cache.purge({ namespace: 'tenant_a' })).toBe(30);
       const keys = await clusterKeys(cluster.ports);
       expect(keys.filter((key) => key.includes(escapeLabel('tenant_a')))).toEqual([]);
-      expect(keys.filter((key) => key.startsWith(`llmemo:v1:tenantXa:`))).toHaveLength(60);
+      expect(keys.filter((key) => key.startsWith(`llmemo:v2:tenantXa:`))).toHaveLength(60);
       expect(await cache.get(req('q7'), { namespace: 'tenantXa' })).toBe('b7');
       expect(await cache.prune()).toBe(0);
     } finally {

@@ -90,7 +90,7 @@ export const scenarios: Scenario[] = [
         assert.equal(info(second.providerMetadata)?.hit, true);
         assert.match(
           info(second.providerMetadata)?.key ?? '',
-          /^llmemo:v1:.+:chat:openai\.(responses|chat):gpt-4o-mini:/,
+          /^llmemo:v2:.+:chat:openai\.(responses|chat):gpt-4o-mini:/,
         );
       }
       assert.deepEqual(cache.stats().tokensSaved, { input: 18, output: 4 });

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { KEY_PREFIX } from '@llmemo/core';
 import { type FilterOptions, type GlobalOptions, openCache, toFilter } from '../context.js';
 import { CliError } from '../errors.js';
 import { plural } from '../format.js';
@@ -33,7 +34,7 @@ export async function exportCommand(
   try {
     const filter = toFilter(options);
     const everything = filter.all === true && Object.keys(filter).length === 1;
-    const total = everything ? await cache.store.count('llmemo:v1:') : undefined;
+    const total = everything ? await cache.store.count(KEY_PREFIX) : undefined;
     const progress = new Progress('exporting', globals.progress ?? process.stderr.isTTY === true, total);
     await write(
       out,

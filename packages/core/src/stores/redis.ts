@@ -1,6 +1,6 @@
 import KeyvRedisImport from '@keyv/redis';
 import { Keyv } from 'keyv';
-import { escapeLabel, KEY_PREFIX, unescapeLabel } from '../key.js';
+import { decodeLabel, escapeLabel } from '../labels.js';
 import {
   BATCH_SIZE,
   COUNTER_FIELDS,
@@ -60,8 +60,12 @@ export function isKeyvRedisAdapter(value: unknown): value is KeyvRedis<string> {
   );
 }
 
-/** Where the counters of a namespace live: a hash, outside every entry prefix (`__stats__` is no escaped label). */
-export const STATS_PREFIX = `${KEY_PREFIX}__stats__:`;
+/**
+ * Where the counters of a namespace live: a hash, outside every entry prefix (`__stats__` is no escaped label).
+ * Fixed at v1 on purpose: the counters' layout did not change when the key spec moved to v2, so counts recorded
+ * before an upgrade stay visible.
+ */
+export const STATS_PREFIX = 'llmemo:v1:__stats__:';
 
 function noop(): void {}
 
@@ -307,13 +311,16 @@ export class RedisStore extends KeyvStore {
     }
     const rows: CounterRow[] = [];
     for (const hash of hashes) {
-      const ns = unescapeLabel(hash.slice(STATS_PREFIX.length));
+      const ns = decodeLabel(hash.slice(STATS_PREFIX.length));
+      // Not a hash we wrote (its name is no escaped label): not ours to report.
+      if (ns === undefined) continue;
       const byModel = new Map<string, CounterRow>();
       for (const [field, value] of Object.entries(await client.hGetAll(hash))) {
         const bar = field.lastIndexOf('|');
         const counter = field.slice(bar + 1) as (typeof COUNTER_FIELDS)[number];
         if (bar < 0 || !COUNTER_FIELDS.includes(counter)) continue;
-        const model = unescapeLabel(field.slice(0, bar));
+        const model = decodeLabel(field.slice(0, bar));
+        if (model === undefined) continue;
         let row = byModel.get(model);
         if (!row) {
           row = emptyCounters(ns, model);
