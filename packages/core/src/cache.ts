@@ -331,7 +331,7 @@ export class ResponseCache {
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
-    const started = await this.begin<T>(request, options);
+    const started = await this.begin<T>(request, options, true, options.accept);
     if (started.type === 'hit') {
       if (started.revalidate) {
         const { derived, call } = started.revalidate;
@@ -367,7 +367,7 @@ export class ResponseCache {
    * offers `fallback(error)` for stale-if-error; `revalidate` enables stale-while-revalidate.
    */
   async lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
-    const started = await this.begin<T>(request, options, options.revalidate !== undefined);
+    const started = await this.begin<T>(request, options, options.revalidate !== undefined, options.accept);
     if (started.type === 'hit') {
       if (started.revalidate && options.revalidate) {
         const { derived, call } = started.revalidate;
@@ -416,7 +416,12 @@ export class ResponseCache {
    * Resolves options and the key, and reads: a hit (maybe stale, maybe to revalidate), a miss to compute (miss
    * event sent; with the expired entry when stale-if-error may serve it), or a bypass.
    */
-  private async begin<T>(request: CacheRequest, options: CallOptions, canRevalidate = true): Promise<Begun<T>> {
+  private async begin<T>(
+    request: CacheRequest,
+    options: CallOptions,
+    canRevalidate = true,
+    accept?: (value: T) => boolean,
+  ): Promise<Begun<T>> {
     const call =
       options.mode === undefined &&
       options.ttl === undefined &&
@@ -460,9 +465,12 @@ export class ResponseCache {
     let stale: Envelope<T> | undefined;
     if (call.mode !== 'refresh') {
       const found = await this.read<T>(derived, request);
-      if (found.entry) return { type: 'hit', result: this.served(found.entry, derived, request, false) };
-      reason = found.reason;
-      stale = found.stale;
+      if (found.entry && (accept === undefined || accept(found.entry.body))) {
+        return { type: 'hit', result: this.served(found.entry, derived, request, false) };
+      }
+      // An entry this caller cannot use is a miss, counted once as one, and the fresh value replaces it.
+      reason = found.entry ? 'unusable' : found.reason;
+      stale = found.stale && (accept === undefined || accept(found.stale.body)) ? found.stale : undefined;
       if (stale) {
         const expiredFor = Date.now() - (stale.expiresAt ?? 0);
         // Replay never calls the provider: an expired entry still within its window beats a CACHE_MISS.
@@ -528,6 +536,9 @@ export class ResponseCache {
       toLlmemoError(error, 'PROVIDER_FAILED', 'The provider call failed; a stale entry was served instead'),
       derived.key,
     );
+    // The lookup counted a miss; the call ends as a stale hit instead: one call, one counter.
+    this.counters.unmiss(String(request.model));
+    this.shared?.add(derived.namespace, String(request.model), 'misses', -1);
     return this.served(stale, derived, request, true);
   }
 
