@@ -2,7 +2,7 @@ import { sampleFromSchema } from './schema-sample.js';
 import { countTokens, nextId, splitWords } from './text.js';
 import type { ReplyRequest, ScriptedError, ScriptedReply } from './types.js';
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+export type FinishReason = NonNullable<ScriptedReply['finishReason']>;
 
 export interface ResolvedToolCall {
   readonly id: string;

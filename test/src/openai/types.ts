@@ -71,7 +71,8 @@ export interface ScriptedReply {
   readonly reasoning?: string;
   readonly toolCalls?: readonly ScriptedToolCall[];
   /** Chat-completions vocabulary; mapped to Responses `status`/`incomplete_details`. */
-  readonly finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter';
+  /** 'error' is what some gateways answer (with a 200) for a generation that failed. */
+  readonly finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error';
   readonly usage?: ScriptedUsage;
   /** Model id reported in the response (e.g. a dated snapshot); defaults to the requested id. */
   readonly model?: string;
@@ -118,6 +119,11 @@ export interface OpenAITestServerOptions {
   readonly models?: readonly string[];
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401. */
   readonly apiKey?: string;
+  /**
+   * Path prefixes served like the root, e.g. ['/llama-8b', '/llama-70b']: `/llama-8b/v1/chat/completions` answers
+   * as `/v1/chat/completions` (the request log keeps the full path), for upstreams that differ only by base path.
+   */
+  readonly basePaths?: readonly string[];
 }
 
 export interface OpenAITestServer {
