@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { BadRequest } from './errors.js';
+import { LARGE_BODY_BYTES, reclaimAfterLargeBody } from './reclaim.js';
 
 /**
  * The bytes of request bodies the proxy holds at once (cached endpoints read the whole body to key it). Past the
@@ -13,6 +14,8 @@ export class BodyBudget {
 
 /** The share of the budget one request holds; released when its handler is done. */
 export class BodyReservation {
+  /** The most this request held: a large body schedules a collection once it is let go. */
+  peak = 0;
   private held = 0;
   constructor(private readonly budget: BodyBudget) {}
 
@@ -20,12 +23,14 @@ export class BodyReservation {
     if (this.budget.used + bytes > this.budget.limit) return false;
     this.budget.used += bytes;
     this.held += bytes;
+    if (this.held > this.peak) this.peak = this.held;
     return true;
   }
 
   release(): void {
     this.budget.used -= this.held;
     this.held = 0;
+    if (this.peak >= LARGE_BODY_BYTES) reclaimAfterLargeBody();
   }
 }
 
@@ -47,7 +52,11 @@ export interface BodyLimits {
   budget: BodyBudget;
 }
 
-/** Refusals that leave part of the body unread close the connection: the rest of it is not worth reading. */
+/**
+ * A slow body's connection is closed (its sender is the problem). A body refused for its size is left to Node,
+ * which reads and discards the rest (no memory held) so the client can read the refusal: closing a socket with
+ * unread data resets it, and the client would see a reset instead of the 413 or 503.
+ */
 const CLOSE = { connection: 'close' };
 
 function tooLarge(limit: number): BadRequest {
@@ -56,7 +65,6 @@ function tooLarge(limit: number): BadRequest {
     'request_too_large',
     null,
     413,
-    CLOSE,
   );
 }
 
@@ -66,7 +74,7 @@ function busy(budget: BodyBudget): BadRequest {
     'proxy_overloaded',
     null,
     503,
-    { ...CLOSE, 'retry-after': '1' },
+    { 'retry-after': '1' },
   );
 }
 
@@ -93,8 +101,7 @@ function readIncoming(incoming: IncomingMessage, take: (part: Uint8Array) => voi
         resolve();
         return;
       }
-      // Stop reading: the refusal goes out with `Connection: close`, and the unread rest is dropped with the socket.
-      incoming.pause();
+      // Stop holding the body: Node discards the unread rest once the refusal is sent (a timeout closes instead).
       reject(error);
     };
     const onData = (part: Buffer) => {
@@ -155,14 +162,24 @@ export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Arr
   }
   const parts: Uint8Array[] = [];
   let size = 0;
+  // With a declared length the bytes go straight into one buffer: no list of chunks, no second copy to join them.
+  let whole = declared > 0 ? Buffer.allocUnsafeSlow(declared) : undefined;
   const take = (part: Uint8Array) => {
-    size += part.byteLength;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    if (size > reserved) {
-      if (!reservation.take(size - reserved)) throw busy(budget);
-      reserved = size;
+    const end = size + part.byteLength;
+    if (end > maxBytes) throw tooLarge(maxBytes);
+    if (end > reserved) {
+      if (!reservation.take(end - reserved)) throw busy(budget);
+      reserved = end;
     }
-    parts.push(part);
+    if (whole && end <= whole.byteLength) {
+      whole.set(part, size);
+    } else {
+      // More than declared (only a Web body can): fall back to a list of chunks.
+      if (whole) parts.push(whole.subarray(0, size));
+      whole = undefined;
+      parts.push(part);
+    }
+    size = end;
   };
   try {
     if (incoming && !incoming.readableEnded) await readIncoming(incoming, take, timeoutMs);
@@ -170,5 +187,6 @@ export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Arr
   } finally {
     if (!reservationOf(c)) reservation.release();
   }
+  if (whole) return size === whole.byteLength ? whole : whole.subarray(0, size);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }

@@ -37,8 +37,13 @@ afterEach(async () => {
  * Starts `llmemo-proxy <args>` in one Node process (node --import tsx, so /proc shows the proxy's own memory) and
  * resolves once it prints its URL; stopped after the test.
  */
-export async function startProcess(args: string[], env: Record<string, string> = {}): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@llmemo/source', bin, '--port', '0', ...args], {
+export async function startProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<ProxyProcess> {
+  const command = [...nodeArgs, '--import', 'tsx', '--conditions=@llmemo/source', bin, '--port', '0', ...args];
+  const child = spawn(process.execPath, command, {
     cwd: root,
     env: { ...process.env, LLMEMO_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
