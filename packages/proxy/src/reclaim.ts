@@ -11,7 +11,10 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 function collector(): (() => void) | null {
   if (collect !== undefined) return collect;
   const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') return (collect = exposed);
+  if (typeof exposed === 'function') {
+    collect = exposed;
+    return collect;
+  }
   try {
     // Node exposes V8's collector only behind a flag; set late, it applies to a new context.
     setFlagsFromString('--expose-gc');
