@@ -30,6 +30,7 @@ export interface ResolvedReply {
   readonly toolCalls: readonly ResolvedToolCall[];
   readonly finishReason: FinishReason;
   readonly usage: ResolvedUsage;
+  readonly streamUsage: boolean;
   readonly headers: Readonly<Record<string, string>> | undefined;
 }
 
@@ -98,6 +99,7 @@ export function resolveReply(reply: ScriptedReply, request: ReplyRequest): Resol
       reasoningTokens,
       cachedTokens: reply.usage?.cachedTokens ?? 0,
     },
+    streamUsage: reply.streamUsage !== false,
     headers: reply.headers,
   };
 }

@@ -74,6 +74,8 @@ export interface ScriptedReply {
   /** 'error' is what some gateways answer (with a 200) for a generation that failed. */
   readonly finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error';
   readonly usage?: ScriptedUsage;
+  /** false: streams carry no usage chunk even with include_usage, as some OpenAI-compatible servers do. */
+  readonly streamUsage?: boolean;
   /** Model id reported in the response (e.g. a dated snapshot); defaults to the requested id. */
   readonly model?: string;
   /** How the text is split into stream deltas; their concatenation becomes the text. */
