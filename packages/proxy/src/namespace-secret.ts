@@ -49,6 +49,8 @@ export class NamespaceSecret {
   ) {
     // Hashed, so a passphrase of any length becomes a 256-bit key.
     if (given !== undefined) this.key = createHash('sha256').update(`llmemo-namespace:${given}`).digest();
+    // A memory store lives and dies with this process: nothing to agree on, and it would take an entry's place.
+    else if (store.type === 'memory') this.key = randomBytes(32);
   }
 
   /** The secret, when loaded; undefined while the store cannot be asked (requests then bypass the cache). */

@@ -65,7 +65,12 @@ describe('issue 13: Expect: 100-continue and hop-by-hop headers', () => {
     expect(first.status).toBe(200);
     expect(first.head.toLowerCase()).toContain('x-cache: miss');
     // Pass-through endpoints too, with the headers a Connection header names left out as hop-by-hop.
-    const passed = await expectContinue(proxy.origin, '/v1/responses', { ...bearer(key), connection: 'close, x-hop' }, '{"model":"m","input":"hi"}');
+    const passed = await expectContinue(
+      proxy.origin,
+      '/v1/responses',
+      { ...bearer(key), connection: 'close, x-hop' },
+      '{"model":"m","input":"hi"}',
+    );
     expect(passed.status).toBe(200);
     const seen = upstream.server.requestsTo('/v1/responses')[0]!;
     expect(seen.headers.expect).toBeUndefined();
@@ -77,7 +82,12 @@ describe('issue 13: Expect: 100-continue and hop-by-hop headers', () => {
     const response = await expectContinue(
       proxy.origin,
       CHAT,
-      { ...bearer(secretKey('hop')), connection: 'close, x-hop-secret', 'x-hop-secret': 'do-not-forward', 'x-kept': '1' },
+      {
+        ...bearer(secretKey('hop')),
+        connection: 'close, x-hop-secret',
+        'x-hop-secret': 'do-not-forward',
+        'x-kept': '1',
+      },
       JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hop' }] }),
     );
     expect(response.status).toBe(200);
@@ -150,7 +160,10 @@ describe('issue 13: the access log', () => {
 
     const pretty = await startProcess(['--upstream', upstream.server.url, '--log-format', 'pretty']);
     await ask(pretty, { headers: bearer(secretKey('pretty')) });
-    await eventually(() => pretty.lines().some((line) => line.includes('POST /v1/chat/completions 200 MISS')), 'a pretty line');
+    await eventually(
+      () => pretty.lines().some((line) => line.includes('POST /v1/chat/completions 200 MISS')),
+      'a pretty line',
+    );
     expect(pretty.logs()).toEqual([]);
   });
 });
