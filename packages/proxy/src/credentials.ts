@@ -1,3 +1,5 @@
+import { isCredentialName } from '@llmemo/core';
+
 /**
  * The credentials a request carries for the upstream. They decide the tenant (each distinct set of credentials
  * gets its own namespace) and are never part of a key, an entry or a log line.
@@ -16,6 +18,14 @@ export const CREDENTIAL_HEADERS: readonly string[] = Object.freeze([
 
 /** Query parameters that carry an API credential (`?key=` for Gemini, `?api-key=` for some Azure gateways). */
 export const CREDENTIAL_PARAMS: readonly string[] = Object.freeze(['api-key', 'key']);
+
+/**
+ * A query parameter that carries a credential: one named here or by the operator, or any name core treats as a
+ * credential (`api_key`, `access_token`, `sig`, `…secret`, …). Credentials choose the namespace, never the key.
+ */
+export function isCredentialParam(name: string, names: CredentialNames): boolean {
+  return names.params.includes(name) || isCredentialName(name);
+}
 
 export interface CredentialNames {
   headers: readonly string[];
@@ -53,9 +63,7 @@ export function credentialsOf(headers: Headers, query: URLSearchParams | undefin
     if (credential !== '') values.add(credential);
   }
   if (query) {
-    for (const name of names.params) {
-      for (const value of query.getAll(name)) if (value !== '') values.add(value);
-    }
+    for (const [name, value] of query) if (value !== '' && isCredentialParam(name, names)) values.add(value);
   }
   return [...values].sort();
 }

@@ -1,5 +1,6 @@
 import type { CacheRequest } from '@llmemo/core';
 import type { Json, ProxyContext } from './context.js';
+import { type CredentialNames, isCredentialParam } from './credentials.js';
 
 /**
  * Marks the proxy's entries apart from the AI SDK's and LangChain's, and versions the stored value shapes and what
@@ -20,9 +21,9 @@ export interface KeyScope {
  * The query in a canonical order (by name; values of one name keep their order, which the upstream may read), with
  * credential parameters left out: they choose the namespace, not the key.
  */
-export function canonicalQuery(query: URLSearchParams, credentialParams: readonly string[]): string {
+export function canonicalQuery(query: URLSearchParams, names: CredentialNames): string {
   const pairs: [string, string][] = [];
-  for (const [name, value] of query) if (!credentialParams.includes(name)) pairs.push([name, value]);
+  for (const [name, value] of query) if (!isCredentialParam(name, names)) pairs.push([name, value]);
   if (pairs.length === 0) return '';
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}`;
@@ -36,7 +37,7 @@ export function keyScope(
   headers: Record<string, string>,
 ): KeyScope {
   const { upstream, options } = context;
-  const search = query ? canonicalQuery(query, options.credentials.params) : '';
+  const search = query ? canonicalQuery(query, options.credentials) : '';
   const keyHeaders: Record<string, string> = {};
   const credentialHeaders = options.credentials.headers;
   for (const [name, value] of Object.entries(headers)) {
