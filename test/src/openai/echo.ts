@@ -29,7 +29,7 @@ export function uniqueEcho(extra: Omit<ScriptedReply, 'text' | 'chunks'> = {}): 
   let calls = 0;
   const responder: Responder = (request) => {
     calls += 1;
-    const parts = [`#${calls}`, `${request.method} ${request.path}${request.query}`];
+    const parts = [`#${calls}`, `${request.method} ${request.basePath ?? ''}${request.path}${request.query}`];
     for (const name of CREDENTIAL_HEADERS) {
       const value = request.headers[name];
       if (typeof value === 'string' && value !== '') parts.push(`${name}=…${value.slice(-6)}`);

@@ -73,7 +73,11 @@ export async function createOpenAITestServer(options: OpenAITestServerOptions = 
       return;
     }
     const base = options.basePaths?.find((prefix) => recorded.path.startsWith(`${prefix}/`));
-    await route(context, base ? { ...recorded, path: recorded.path.slice(base.length) } : recorded, res);
+    await route(
+      context,
+      base ? { ...recorded, path: recorded.path.slice(base.length), basePath: base } : recorded,
+      res,
+    );
   }
 
   const server = createServer((req, res) => {

@@ -7,6 +7,8 @@ export interface RecordedRequest {
   readonly path: string;
   /** The query string with its '?' ('?api-version=2024-10-21'), or '' when there is none. */
   readonly query: string;
+  /** The `basePaths` prefix the request came under (`path` is then the rest), when the server has any. */
+  readonly basePath?: string;
   readonly headers: IncomingHttpHeaders;
   /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
   readonly body: unknown;
