@@ -16,8 +16,9 @@ export type {
   ScriptedReply,
   ScriptedToolCall,
   ScriptedUsage,
+  UniqueEcho,
 } from './openai/index.js';
-export { countTokens, createOpenAITestServer, embeddingFor, imageFor } from './openai/index.js';
+export { countTokens, createOpenAITestServer, embeddingFor, imageFor, uniqueEcho } from './openai/index.js';
 export { useOpenAITestServer } from './openai/lifecycle.js';
 export type { RedisServer } from './redis-server.js';
 export { ensureRedisBinary, freePort, startRedisServer } from './redis-server.js';

@@ -100,6 +100,11 @@ export interface ComputeOptions<T> extends CallOptions {
   cacheable?: (value: T) => boolean | string;
   /** Metadata to record with the entry (tokens used, the model the provider reported). */
   metadata?: (value: T) => EntryMetadata | undefined;
+  /**
+   * Whether a stored value can answer this call (e.g. it lacks a field this caller needs). A refused entry is a
+   * miss (reason 'unusable'), counted once as one, and the computed value replaces it.
+   */
+  accept?: (value: T) => boolean;
 }
 
 export interface CacheResult<T> {
@@ -137,6 +142,8 @@ export interface LookupOptions<T> extends CallOptions {
    * or undefined to store nothing. Without it, a stale entry within the window is served as a miss instead.
    */
   revalidate?: () => Promise<{ value: T; metadata?: EntryMetadata } | undefined>;
+  /** Whether a stored value can answer this call; a refused entry is a miss (reason 'unusable'). */
+  accept?: (value: T) => boolean;
 }
 
 export interface CacheEntry<T> {

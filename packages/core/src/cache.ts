@@ -128,7 +128,7 @@ export class ResponseCache {
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
-    const started = await this.reads.begin<T>(request, options);
+    const started = await this.reads.begin<T>(request, options, true, options.accept);
     if (started.type === 'bypass') {
       return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
     }
@@ -157,7 +157,7 @@ export class ResponseCache {
    * offers `fallback(error)` for stale-if-error; `revalidate` enables stale-while-revalidate.
    */
   async lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
-    const started = await this.reads.begin<T>(request, options, options.revalidate !== undefined);
+    const started = await this.reads.begin<T>(request, options, options.revalidate !== undefined, options.accept);
     if (started.type === 'hit') {
       const pending = started.revalidate;
       const refresh = options.revalidate;

@@ -18,9 +18,9 @@ export interface MissEvent {
   namespace: string;
   /**
    * Why there was no hit: nothing stored, expired, refresh mode, an unreadable entry or failing store, or the
-   * store skipped because its circuit breaker is open.
+   * store skipped because its circuit breaker is open, or an entry the caller's `accept` refused.
    */
-  reason: 'absent' | 'expired' | 'refresh' | 'error' | 'circuit-open';
+  reason: 'absent' | 'expired' | 'refresh' | 'error' | 'circuit-open' | 'unusable';
 }
 export interface WriteEvent {
   key: string;

@@ -105,7 +105,12 @@ export class ReadPath {
    * Resolves options and the key, and reads: a hit (maybe stale, maybe to revalidate), a miss to compute (miss
    * event sent; with the expired entry when stale-if-error may serve it), or a bypass.
    */
-  async begin<T>(request: CacheRequest, options: CallOptions, canRevalidate = true): Promise<Begun<T>> {
+  async begin<T>(
+    request: CacheRequest,
+    options: CallOptions,
+    canRevalidate = true,
+    accept?: (value: T) => boolean,
+  ): Promise<Begun<T>> {
     const call = this.resolveCall(options);
     const derived = this.keyFor(request, call);
     if (derived === undefined) return { type: 'bypass' };
@@ -113,14 +118,18 @@ export class ReadPath {
     let stale: Envelope<T> | undefined;
     if (call.mode !== 'refresh') {
       const found = await this.read<T>(derived, request);
-      if (found.entry) return { type: 'hit', result: this.served(found.entry, derived, request, false) };
-      reason = found.reason;
-      if (found.stale) {
-        const expiredFor = Date.now() - (found.stale.expiresAt ?? 0);
+      if (found.entry && (accept === undefined || accept(found.entry.body))) {
+        return { type: 'hit', result: this.served(found.entry, derived, request, false) };
+      }
+      // An entry this caller cannot use is a miss, counted once as one, and the fresh value replaces it.
+      reason = found.entry ? 'unusable' : found.reason;
+      const usable = found.stale && (accept === undefined || accept(found.stale.body)) ? found.stale : undefined;
+      if (usable) {
+        const expiredFor = Date.now() - (usable.expiresAt ?? 0);
         // Replay never calls the provider: an expired entry still within its window beats a CACHE_MISS.
         const serve = call.mode === 'replay' || (canRevalidate && expiredFor < call.staleWhileRevalidate);
-        if (serve) return this.staleHit(found.stale, derived, request, call);
-        if (expiredFor < call.staleIfError) stale = found.stale;
+        if (serve) return this.staleHit(usable, derived, request, call);
+        if (expiredFor < call.staleIfError) stale = usable;
       }
     }
     if (call.mode === 'replay') {
@@ -154,6 +163,8 @@ export class ReadPath {
       toLlmemoError(error, 'PROVIDER_FAILED', 'The provider call failed; a stale entry was served instead'),
       derived.key,
     );
+    // The lookup counted a miss; the call ends as a stale hit instead: one call, one counter.
+    this.recorder.unmissed(derived, request);
     return this.served(stale, derived, request, true);
   }
 

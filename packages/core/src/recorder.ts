@@ -62,6 +62,12 @@ export class Recorder {
     this.measure(reason === 'error' ? 'error' : 'miss', request, derived.namespace);
   }
 
+  /** Takes back the miss a lookup counted when the call ends as a stale hit instead: one call, one counter. */
+  unmissed(derived: DerivedKey, request: CacheRequest): void {
+    this.counters.unmiss(String(request.model));
+    this.shared?.add(derived.namespace, String(request.model), 'misses', -1);
+  }
+
   /** The `miss` event of a call that goes on to compute. */
   announceMiss(derived: DerivedKey, request: CacheRequest, reason: MissEvent['reason']): void {
     this.events.emit('miss', {

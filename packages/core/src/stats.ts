@@ -93,6 +93,12 @@ export class StatsCounter {
     this.model(model).misses++;
   }
 
+  /** Takes back a miss that ended as a stale hit. */
+  unmiss(model: string): void {
+    this.misses--;
+    this.model(model).misses--;
+  }
+
   snapshot(): CacheStats {
     const lookups = this.hits + this.misses;
     const models: Record<string, ModelStats> = {};

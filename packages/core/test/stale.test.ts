@@ -68,6 +68,26 @@ describe.each(STORE_KINDS)('stale serving on %s', (kind) => {
     expect(await cache.getOrCompute(request('sie'), async () => 'new answer')).toMatchObject({ value: 'new answer' });
   });
 
+  it('a stale-if-error answer counts as one stale hit, not a miss and a hit', async () => {
+    const { cache } = make(kind, { ttl: 100, staleIfError: '1m', persistStats: '1h' });
+    await cache.getOrCompute(request('one-counter'), async () => 'old');
+    await cache.flush();
+    await sleep(150);
+    const before = cache.stats();
+    const stored = (await cache.storedStats({ all: true })).totals;
+    await cache.getOrCompute(request('one-counter'), async () => Promise.reject(httpError(503)));
+    const miss = await cache.lookup<string>(request('one-counter'));
+    if (miss.hit) throw new Error('expected a miss');
+    expect(miss.fallback(httpError(503))).toMatchObject({ value: 'old' });
+    const after = cache.stats();
+    expect(after.misses - before.misses).toBe(0);
+    expect(after.hits - before.hits).toBe(2);
+    expect(after.staleHits - before.staleHits).toBe(2);
+    const persisted = (await cache.storedStats({ all: true })).totals;
+    expect(persisted.misses - stored.misses).toBe(0);
+    expect(persisted.hits - stored.hits).toBe(2);
+  });
+
   it('outside the stale-if-error window the error reaches the caller', async () => {
     const { cache } = make(kind, { ttl: 100, staleIfError: 100 });
     await cache.getOrCompute(request('late'), async () => 'old');
@@ -91,6 +111,24 @@ describe.each(STORE_KINDS)('stale serving on %s', (kind) => {
     if (miss.hit) throw new Error('expected a miss');
     expect(miss.fallback(httpError(502))).toMatchObject({ value: 'kept' });
     expect(miss.fallback(httpError(401))).toBeUndefined();
+  });
+
+  it('an entry the caller refuses (accept) is one miss, and the fresh value replaces it', async () => {
+    const { cache } = make(kind);
+    const misses: string[] = [];
+    cache.on('miss', (event) => misses.push(event.reason));
+    await cache.getOrCompute(request('accept'), async () => ({ usage: false }));
+    await cache.flush();
+    const before = cache.stats();
+    const accept = (value: { usage: boolean }) => value.usage;
+    const refused = await cache.getOrCompute(request('accept'), async () => ({ usage: true }), { accept });
+    expect(refused).toMatchObject({ hit: false, value: { usage: true } });
+    await cache.flush();
+    const lookup = await cache.lookup<{ usage: boolean }>(request('accept'), { accept });
+    expect(lookup).toMatchObject({ hit: true, value: { usage: true } });
+    const after = cache.stats();
+    expect([after.hits - before.hits, after.misses - before.misses]).toEqual([1, 1]);
+    expect(misses).toEqual(['absent', 'unusable']);
   });
 
   it('lookup with revalidate serves stale and stores the refreshed value', async () => {

@@ -1,23 +1,20 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { type EntryFilter, isLlmemoError } from '@llmemo/core';
-import type { Hono, MiddlewareHandler } from 'hono';
-import { isObject, type ProxyContext, readJson } from './context.js';
-import { namespaceForKey } from './directives.js';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { isObject, type ProxyContext, readSmallJson } from './context.js';
 import { BadRequest, errorResponse } from './errors.js';
+import { credentialNamespace } from './namespace-secret.js';
+import { sameSecret, secretDigest } from './tenancy.js';
 
 /**
  * The purge filter of @llmemo/core (`cache.purge(filter)`), plus `apiKey`: purge the namespace that key's requests
- * use. A proxy has a namespace per API key, so a filter must name its scope: `namespace`, `apiKey` or `all: true`.
+ * use (with `namespace`, that key's sub-namespace of that name). A filter must name its scope: `namespace`,
+ * `apiKey` or `all: true`.
  */
 export type PurgeFilter = EntryFilter & { apiKey?: string };
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 /** Bearer check in constant time (comparing digests, so the token's length does not leak either). */
 function requireToken(token: string | undefined): MiddlewareHandler {
-  const expected = token === undefined ? undefined : digest(token);
+  const expected = token === undefined ? undefined : secretDigest(token);
   return async (c, next) => {
     if (!expected) {
       return errorResponse(404, 'The admin API is off. Start the proxy with LLMEMO_ADMIN_TOKEN set to enable it.', {
@@ -25,7 +22,7 @@ function requireToken(token: string | undefined): MiddlewareHandler {
       });
     }
     const match = /^bearer\s+(.+)$/i.exec(c.req.header('authorization')?.trim() ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]!.trim()), expected)) {
+    if (!match || !sameSecret(match[1]!.trim(), expected)) {
       return errorResponse(401, 'The admin API needs `Authorization: Bearer <LLMEMO_ADMIN_TOKEN>`.', {
         type: 'authentication_error',
         code: 'invalid_admin_token',
@@ -37,7 +34,7 @@ function requireToken(token: string | undefined): MiddlewareHandler {
 }
 
 /** Turns an `apiKey` into its namespace and insists on a scope; core validates the rest. */
-export function parsePurgeFilter(body: unknown): EntryFilter {
+export async function parsePurgeFilter(body: unknown, context: ProxyContext): Promise<EntryFilter> {
   if (!isObject(body)) {
     throw new BadRequest(
       'The purge filter must be a JSON object, e.g. {"namespace": "team-a"}, {"apiKey": "sk-…"} or {"all": true, "model": "gpt-4o"}.',
@@ -50,10 +47,20 @@ export function parsePurgeFilter(body: unknown): EntryFilter {
     if (typeof apiKey !== 'string' || apiKey === '') {
       throw new BadRequest('apiKey must be the API key whose entries to purge.', 'invalid_purge_filter', 'apiKey');
     }
-    if (filter.namespace !== undefined || filter.all !== undefined) {
-      throw new BadRequest('Give one of apiKey, namespace or all, not several.', 'invalid_purge_filter', 'apiKey');
+    if (filter.all !== undefined) {
+      throw new BadRequest('Give apiKey or all, not both.', 'invalid_purge_filter', 'apiKey');
     }
-    filter.namespace = namespaceForKey(apiKey);
+    const secret = await context.secret.get();
+    if (!secret) {
+      throw new BadRequest(
+        'The namespace secret could not be loaded from the store, so no API key can be mapped to its namespace now. Retry when the store answers.',
+        'store_unavailable',
+        null,
+        503,
+      );
+    }
+    const base = credentialNamespace(secret, [apiKey]);
+    filter.namespace = filter.namespace === undefined ? base : `${base}/${filter.namespace}`;
   }
   if (filter.namespace === undefined && filter.all !== true) {
     throw new BadRequest(
@@ -64,10 +71,15 @@ export function parsePurgeFilter(body: unknown): EntryFilter {
   return filter;
 }
 
-/** GET /admin/stats and POST /admin/purge, behind the admin bearer token. */
-export function adminRoutes(app: Hono, context: ProxyContext): void {
-  app.use('/admin/*', requireToken(context.options.adminToken));
-  app.get('/admin/stats', async (c) =>
+/**
+ * The admin API under /admin, behind the admin bearer token: GET /admin/stats, POST /admin/purge. Anything else
+ * under /admin is a 404 here: nothing under /admin is ever forwarded upstream. Add routes to the returned app
+ * (before the proxy serves requests) to extend it.
+ */
+export function adminApp(context: ProxyContext): Hono {
+  const admin = new Hono();
+  admin.use('*', requireToken(context.options.adminToken));
+  admin.get('/stats', async (c) =>
     c.json({
       cache: context.cache.stats(),
       proxy: await context.metrics.snapshot(),
@@ -76,9 +88,8 @@ export function adminRoutes(app: Hono, context: ProxyContext): void {
       inFlightStreams: context.flights.size,
     }),
   );
-  app.post('/admin/purge', async (c) => {
-    const { body } = await readJson(c, 64 * 1024);
-    const filter = parsePurgeFilter(body);
+  admin.post('/purge', async (c) => {
+    const filter = await parsePurgeFilter(await readSmallJson(c, context, 64 * 1024), context);
     let deleted: number;
     try {
       deleted = await context.cache.purge(filter);
@@ -88,4 +99,16 @@ export function adminRoutes(app: Hono, context: ProxyContext): void {
     }
     return c.json({ deleted, filter });
   });
+  return admin;
+}
+
+/** The answer for any path under /admin the admin API does not have (never forwarded). */
+export function unknownAdminPath(method: string, path: string): Response {
+  return errorResponse(
+    404,
+    `llmemo-proxy has no admin endpoint ${method} ${path}; paths under /admin are never forwarded.`,
+    {
+      code: 'admin_not_found',
+    },
+  );
 }

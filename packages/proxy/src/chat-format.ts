@@ -52,14 +52,28 @@ export function chatMetadata(usage: unknown, model: unknown): EntryMetadata {
   return metadata;
 }
 
+/**
+ * Why a finish reason keeps an answer out of the cache: `error` is a failed generation (some gateways report
+ * failures this way, with a 200), and `content_filter` a cut-off one that the next try may not repeat.
+ */
+export function refusedFinish(reason: string, cacheContentFilter: boolean): string | undefined {
+  if (reason === 'error') return 'a choice finished with an error';
+  if (reason === 'content_filter' && !cacheContentFilter) {
+    return 'a choice was stopped by the content filter (cacheContentFilter stores those)';
+  }
+  return undefined;
+}
+
 /** `true` for a complete, successful completion; otherwise why it must not be cached. */
-export function checkCompletion(body: unknown): true | string {
+export function checkCompletion(body: unknown, cacheContentFilter = false): true | string {
   if (!isObject(body)) return 'the upstream answer is not a JSON object';
   if (body.error !== undefined && body.error !== null) return 'the upstream answer carries an error';
   const choices = body.choices;
   if (!Array.isArray(choices) || choices.length === 0) return 'the upstream answer has no choices';
   for (const choice of choices) {
     if (!isObject(choice) || typeof choice.finish_reason !== 'string') return 'a choice has no finish_reason';
+    const refused = refusedFinish(choice.finish_reason, cacheContentFilter);
+    if (refused) return refused;
   }
   return true;
 }
@@ -85,6 +99,7 @@ export function checkStream(
   done: boolean,
   namedEvents: boolean,
   choices = 1,
+  cacheContentFilter = false,
 ): StreamVerdict {
   if (!done) return { complete: false, reason: 'the stream ended without [DONE]' };
   if (namedEvents) return { complete: false, reason: 'the stream has named events, not a chat completion stream' };
@@ -108,6 +123,8 @@ export function checkStream(
     if (!Array.isArray(chunk.choices)) continue;
     for (const choice of chunk.choices) {
       if (isObject(choice) && typeof choice.finish_reason === 'string') {
+        const refused = refusedFinish(choice.finish_reason, cacheContentFilter);
+        if (refused) return { complete: false, reason: refused };
         finished.add(typeof choice.index === 'number' ? choice.index : 0);
       }
     }

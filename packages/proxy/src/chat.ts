@@ -1,5 +1,6 @@
 import type { CacheRequest, ComputeOptions, FlightOutcome, FlightSource, Lookup } from '@llmemo/core';
 import type { Context } from 'hono';
+import { type RequestRecord, recordOf } from './access-log.js';
 import {
   type ChatValue,
   chatMetadata,
@@ -13,51 +14,45 @@ import {
 } from './chat-format.js';
 import {
   cacheHeaders,
-  cacheRequest,
   isObject,
   type Json,
   jsonResponse,
   type ProxyContext,
   paramsOf,
-  pathOf,
-  readJson,
   type StreamMeta,
 } from './context.js';
-import { bypasses, type Directives, directivesOf } from './directives.js';
+import type { Directives } from './directives.js';
 import { describeError } from './errors.js';
-import { failure, forward } from './forward.js';
+import { failure } from './forward.js';
+import { parseBody } from './json-body.js';
+import { bypassed, type Incoming, incomingOf, plan, readRequestBody } from './prepare.js';
+import { cacheRequest } from './request-key.js';
 import { formatEvents, pacedEvents, reportBreaks, SSE_HEADERS, SseRecorder } from './sse.js';
-import { staleEntry } from './stale.js';
-import { PassThrough, requestHeaders, responseHeaders, Upstream, type UpstreamReply } from './upstream.js';
+import { withoutUsageStream, withUsageRequested } from './stream-usage.js';
+import { PassThrough, responseHeaders, Upstream, type UpstreamReply } from './upstream.js';
 
 /**
  * Not part of the key: `stream` and `stream_options` only choose the wire form, and a stored answer is served in
  * either form (converted when it was recorded in the other).
  */
 const WIRE_FIELDS = ['model', 'messages', 'stream', 'stream_options'];
-/** Never forwarded on cached endpoints: our directive, and compression (the proxy reads and stores the body). */
-export const DROPPED_REQUEST_HEADERS = ['cache-control', 'accept-encoding', 'content-length'];
 
 export async function chatCompletions(context: ProxyContext, c: Context): Promise<Response> {
-  const { raw, body } = await readJson(c, context.options.maxBodyBytes);
+  const incoming = incomingOf(c);
+  const raw = await readRequestBody(c, context);
+  const parsed = parseBody(raw);
+  const body = parsed.body;
+  const model = isObject(body) ? body.model : undefined;
+  const pass = (reason: string) => bypassed(context, c, 'chat', model, incoming, raw, reason);
   const endpoint = context.options.endpoints.chat;
-  const path = pathOf(c);
-  const headers = requestHeaders(c.req.raw.headers, DROPPED_REQUEST_HEADERS);
-  if (!endpoint || !isObject(body) || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
-    // Not ours to judge: the upstream answers (and rejects) what it cannot key.
-    return forward(context, 'chat', 'POST', path, headers, raw);
-  }
-  const directives = directivesOf(c.req.raw.headers, endpoint, context.options);
-  if (bypasses(directives)) {
-    return forward(context, 'chat', 'POST', path, headers, raw, { 'x-llmemo-namespace': directives.namespace });
-  }
-  const request = cacheRequest(
-    context,
-    'chat',
-    body.model,
-    body.messages,
-    paramsOf(body, WIRE_FIELDS, context.options.ignoreParams),
-  );
+  if (!endpoint) return pass('endpoint-off');
+  if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
+  // Not ours to judge: the upstream answers (and rejects) what it cannot key.
+  if (!isObject(body) || typeof body.model !== 'string' || !Array.isArray(body.messages)) return pass('unkeyable');
+  const planned = await plan(context, c, endpoint, incoming);
+  if (planned.bypass !== undefined) return pass(planned.bypass);
+  const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
+  const request = cacheRequest(context, 'chat', body.model, body.messages, params, planned.scope);
   const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
   const cut = () => {
     // On Node, end the client's connection as the upstream's ended; elsewhere the erroring stream does it.
@@ -65,13 +60,19 @@ export async function chatCompletions(context: ProxyContext, c: Context): Promis
     outgoing.destroy();
     return true;
   };
-  const call = { context, request, directives, path, headers, raw, cut };
+  const call: Call = {
+    context,
+    request,
+    directives: planned.directives,
+    incoming,
+    raw,
+    cut,
+    record: recordOf(c),
+  };
   try {
     return body.stream === true ? await streamed(call, body) : await unstreamed(call);
   } catch (error) {
-    const stale = await staleEntry<ChatValue>(context, request, directives, error);
-    if (stale) return answer(context, stale, 'STALE', body, directives);
-    return failure(error);
+    return failure(context, error);
   }
 }
 
@@ -79,23 +80,23 @@ interface Call {
   context: ProxyContext;
   request: CacheRequest;
   directives: Directives;
-  path: string;
-  headers: Record<string, string>;
+  incoming: Incoming;
   raw: Uint8Array;
   cut: () => boolean;
+  record: RequestRecord | undefined;
 }
 
-/** A second try for a hit that cannot answer (it lacks usage): refetch and overwrite, unless the mode forbids it. */
-function refetchOptions(directives: Directives): Directives {
-  return { ...directives, mode: 'refresh', noStore: directives.noStore === true || directives.mode === 'read-only' };
+/** Entries a request can use: in replay mode any (nothing else may answer), otherwise one with the usage it needs. */
+function acceptFor(directives: Directives, usage: boolean): ((value: ChatValue) => boolean) | undefined {
+  return directives.mode === 'replay' ? undefined : (value) => satisfies(value, usage);
 }
 
-async function unstreamed({ context, request, directives, path, headers, raw }: Call): Promise<Response> {
+async function unstreamed({ context, request, directives, incoming, raw, record }: Call): Promise<Response> {
   let fetched: UpstreamReply | undefined;
   const compute = async (): Promise<ChatValue> => {
     const started = performance.now();
     context.metrics.upstreamRequest('chat');
-    const reply = await context.upstream.reply('POST', path, headers, raw);
+    const reply = await context.upstream.reply('POST', incoming.path, incoming.headers, raw, record);
     if (!reply.ok) throw new PassThrough(reply);
     let parsed: unknown;
     try {
@@ -107,15 +108,15 @@ async function unstreamed({ context, request, directives, path, headers, raw }: 
     fetched = reply;
     return { format: 'json', body: parsed, ms: performance.now() - started };
   };
+  const { cacheContentFilter } = context.options;
   const options: ComputeOptions<ChatValue> = {
     ...directives,
-    cacheable: (value) => (value.format === 'json' ? checkCompletion(value.body) : true),
+    cacheable: (value) => (value.format === 'json' ? checkCompletion(value.body, cacheContentFilter) : true),
     metadata: (value) => (value.format === 'json' ? chatMetadata(value.body.usage, value.body.model) : undefined),
   };
-  let result = await context.cache.getOrCompute(request, compute, options);
-  if (result.hit && !satisfies(result.value, true) && directives.mode !== 'replay') {
-    result = await context.cache.getOrCompute(request, compute, { ...options, ...refetchOptions(directives) });
-  }
+  const accept = acceptFor(directives, true);
+  if (accept) options.accept = accept;
+  const result = await context.cache.getOrCompute(request, compute, options);
   const { value, key } = result;
   const namespace = directives.namespace;
   if (result.hit) {
@@ -124,7 +125,7 @@ async function unstreamed({ context, request, directives, path, headers, raw }: 
   }
   if (key === undefined) {
     // The cache was bypassed (an unkeyable request, a closed cache): answer like a pass-through.
-    const marks = cacheHeaders('BYPASS', { namespace });
+    const marks = { ...cacheHeaders('BYPASS', { namespace }), 'x-llmemo-bypass': 'unkeyable' };
     return fetched ? fetched.toResponse(marks) : jsonResponse(completionOf(value), marks);
   }
   context.metrics.miss('chat');
@@ -138,36 +139,42 @@ function wantsUsage(body: Json): boolean {
   return isObject(body.stream_options) && body.stream_options.include_usage === true;
 }
 
+/** The stream options that change the bytes callers get, usage aside (every recorded stream asks for usage). */
+function flightOptions(body: Json): string {
+  if (!isObject(body.stream_options)) return 'null';
+  const { include_usage: _usage, ...rest } = body.stream_options;
+  return JSON.stringify(rest);
+}
+
 async function streamed(call: Call, body: Json): Promise<Response> {
   const { context, request, directives } = call;
   const usage = wantsUsage(body);
-  let lookup: Lookup<ChatValue> = await context.cache.lookup<ChatValue>(request, directives);
+  const accept = acceptFor(directives, usage);
+  const lookup: Lookup<ChatValue> = await context.cache.lookup<ChatValue>(
+    request,
+    accept ? { ...directives, accept } : directives,
+  );
   if (lookup.hit) {
-    if (satisfies(lookup.value, usage) || directives.mode === 'replay') {
-      context.metrics.hit('chat', lookup.value.ms);
-      return answer(context, lookup, 'HIT', body, directives);
-    }
-    lookup = await context.cache.lookup<ChatValue>(request, refetchOptions(directives));
+    context.metrics.hit('chat', lookup.value.ms);
+    return answer(context, lookup, lookup.stale ? 'STALE' : 'HIT', body, directives);
   }
-  // (A refresh lookup never hits; this narrows the type.)
-  if (lookup.hit) return answer(context, lookup, 'HIT', body, directives);
   if (lookup.key === undefined) {
-    return forward(context, 'chat', 'POST', call.path, call.headers, call.raw, {
-      'x-llmemo-namespace': directives.namespace,
-    });
+    return bypassedStream(call);
   }
   context.metrics.miss('chat');
-  // Callers share a flight only when they would get the same bytes: same key and the same stream options.
-  const flightKey = `${lookup.key}\n${JSON.stringify(body.stream_options ?? null)}`;
+  // Callers share a flight when they would get the same bytes: usage is asked for upstream either way and taken
+  // out per caller.
+  const flightKey = `${lookup.key}\n${flightOptions(body)}`;
   const recorder = new SseRecorder();
   const started = performance.now();
   const choices = typeof body.n === 'number' && body.n > 1 ? body.n : 1;
   const commit = lookup.commit;
-  const ticket = context.flights.join(flightKey, () => openStream(call, recorder), {
+  const allowFiltered = context.options.cacheContentFilter;
+  const ticket = context.flights.join(flightKey, () => openStream(call, recorder, body), {
     // Recorded after the last bytes went out (setImmediate runs after pending I/O), not before the client's end.
     onEnd: (outcome) =>
       new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-        record(outcome, recorder, started, choices, commit),
+        record(outcome, recorder, started, { choices, allowFiltered }, commit),
       ),
   });
   let meta: StreamMeta;
@@ -175,6 +182,9 @@ async function streamed(call: Call, body: Json): Promise<Response> {
     meta = await ticket.ready;
   } catch (error) {
     ticket.stream.cancel().catch(() => {});
+    // Stale-if-error from this same lookup: the request stays one lookup, counted once.
+    const stale = lookup.fallback(error);
+    if (stale) return answer(context, { ...stale, key: lookup.key }, 'STALE', body, directives);
     throw error;
   }
   if (!ticket.leader) context.metrics.coalescedRequest('chat');
@@ -184,7 +194,7 @@ async function streamed(call: Call, body: Json): Promise<Response> {
   // Chunked from the first byte: the Node adapter would otherwise buffer the first reads to compute a length.
   headers.set('transfer-encoding', 'chunked');
   const stream = reportBreaks(
-    ticket.stream,
+    usage ? ticket.stream : withoutUsageStream(ticket.stream),
     (error) =>
       `The upstream stream broke off before it finished (${describeError(error)}); nothing was cached. Retry the request.`,
     call.cut,
@@ -192,18 +202,37 @@ async function streamed(call: Call, body: Json): Promise<Response> {
   return new Response(stream, { status: meta.status, headers });
 }
 
-/** Opens the upstream stream for a flight; the bytes pass through untouched while the recorder reads them. */
-async function openStream(call: Call, recorder: SseRecorder): Promise<FlightSource<Uint8Array, StreamMeta>> {
-  const { context } = call;
+/** A stream core cannot key (it counted the bypass): straight through. */
+async function bypassedStream(call: Call): Promise<Response> {
+  const { context, incoming, raw } = call;
+  const response = await context.upstream.request('POST', incoming.path, incoming.headers, raw, call.record);
+  const headers = responseHeaders(response.headers);
+  headers.set('x-cache', 'BYPASS');
+  headers.set('x-llmemo-bypass', 'unkeyable');
+  return new Response(Upstream.stream(response), { status: response.statusCode, headers });
+}
+
+/** Opens the upstream stream for a flight; the bytes pass through while the recorder reads them. */
+async function openStream(
+  call: Call,
+  recorder: SseRecorder,
+  body: Json,
+): Promise<FlightSource<Uint8Array, StreamMeta>> {
+  const { context, incoming, record } = call;
   context.metrics.upstreamRequest('chat');
-  const response = await context.upstream.request('POST', call.path, call.headers, call.raw);
+  const sent = withUsageRequested(call.raw, body);
+  const started = performance.now();
+  const response = await context.upstream.request('POST', incoming.path, incoming.headers, sent, record);
   const type = String(response.headers['content-type'] ?? '');
   if (response.statusCode < 200 || response.statusCode >= 300 || !type.includes('text/event-stream')) {
-    throw new PassThrough(await context.upstream.read(response));
+    throw new PassThrough(await context.upstream.read(response, record));
   }
   const stream = Upstream.stream(response, {
     onChunk: (chunk) => recorder.push(chunk),
-    onEnd: () => recorder.end(),
+    onEnd: () => {
+      recorder.end();
+      if (record) record.upstreamMs = performance.now() - started;
+    },
   });
   return { stream, meta: { status: response.statusCode, headers: response.headers } };
 }
@@ -213,11 +242,11 @@ function record(
   outcome: FlightOutcome<Uint8Array>,
   recorder: SseRecorder,
   started: number,
-  choices: number,
+  { choices, allowFiltered }: { choices: number; allowFiltered: boolean },
   commit: Extract<Lookup<ChatValue>, { hit: false }>['commit'],
 ): Promise<boolean> | undefined {
   if (outcome.status !== 'done') return undefined;
-  const verdict = checkStream(recorder.events, recorder.done, recorder.namedEvents, choices);
+  const verdict = checkStream(recorder.events, recorder.done, recorder.namedEvents, choices, allowFiltered);
   if (!verdict.complete) return undefined;
   const value: ChatValue = {
     format: 'sse',

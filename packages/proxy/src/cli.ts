@@ -1,5 +1,6 @@
-import { type CacheOptions, isLlmemoError, LlmemoError, type Logger, parseDuration } from '@llmemo/core';
+import { type CacheOptions, isLlmemoError, LlmemoError, parseDuration } from '@llmemo/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Logger as Pino } from 'pino';
 import {
   CACHEABLE_ENDPOINTS,
   type CacheableEndpoint,
@@ -8,6 +9,10 @@ import {
   type StartProxyOptions,
   startProxy,
 } from './index.js';
+import { accessLogger, coreLogger, createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.js';
+import { redact } from './redact.js';
+
+export { redact };
 
 interface Flags {
   upstream: string;
@@ -24,6 +29,13 @@ interface Flags {
   cacheMultipleImages?: boolean;
   namespaceHeader: boolean;
   anonymousNamespace?: string;
+  credentialHeaders?: string;
+  credentialParams?: string;
+  cacheContentFilter?: boolean;
+  maxInflightBytes?: number;
+  bodyTimeout?: string;
+  logLevel: LogLevel;
+  logFormat?: LogFormat;
   provider?: string;
   ignoreParams?: string;
   maxBodySize?: number;
@@ -56,9 +68,12 @@ function pacing(value: string): ReplayPacing {
   throw new InvalidArgumentError("expected 'instant', 'recorded' or a delay in ms between events.");
 }
 
-/** Strips a password from a store URL before it is printed. */
-export function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 export function buildProgram(): Command {
@@ -107,13 +122,29 @@ export function buildProgram(): Command {
       new Option('--cache-multiple-images', 'also cache image requests with n > 1').env('LLMEMO_CACHE_MULTIPLE_IMAGES'),
     )
     .addOption(
-      new Option('--no-namespace-header', 'ignore x-llmemo-namespace (namespaces then come from API keys only)').env(
+      new Option('--no-namespace-header', 'ignore x-llmemo-namespace (a sub-namespace of the caller’s own)').env(
         'LLMEMO_NO_NAMESPACE_HEADER',
       ),
     )
     .addOption(
-      new Option('--anonymous-namespace <name>', "namespace of requests without an API key (default 'anonymous')").env(
-        'LLMEMO_ANONYMOUS_NAMESPACE',
+      new Option(
+        '--anonymous-namespace <name>',
+        'cache requests without a credential in this shared namespace (default: they go upstream uncached)',
+      ).env('LLMEMO_ANONYMOUS_NAMESPACE'),
+    )
+    .addOption(
+      new Option('--credential-headers <names>', 'more request headers that carry credentials (comma list)').env(
+        'LLMEMO_CREDENTIAL_HEADERS',
+      ),
+    )
+    .addOption(
+      new Option('--credential-params <names>', 'more query parameters that carry credentials (comma list)').env(
+        'LLMEMO_CREDENTIAL_PARAMS',
+      ),
+    )
+    .addOption(
+      new Option('--cache-content-filter', "store answers whose finish_reason is 'content_filter'").env(
+        'LLMEMO_CACHE_CONTENT_FILTER',
       ),
     )
     .addOption(
@@ -128,6 +159,20 @@ export function buildProgram(): Command {
       new Option('--max-body-size <size>', "413 above this request size on cached endpoints (default '32mb')")
         .env('LLMEMO_MAX_BODY_SIZE')
         .argParser(size),
+    )
+    .addOption(
+      new Option(
+        '--max-inflight-bytes <size>',
+        'request-body bytes held at once; past it 503 + retry-after (default 4 × --max-body-size)',
+      )
+        .env('LLMEMO_MAX_INFLIGHT_BYTES')
+        .argParser(size),
+    )
+    .addOption(
+      new Option(
+        '--body-timeout <duration>',
+        "a request body must arrive within this long, else 408 (default '60s')",
+      ).env('LLMEMO_BODY_TIMEOUT'),
     )
     .addOption(
       new Option('--replay <pacing>', "cached streams: 'instant' (default), 'recorded' or <ms> between events")
@@ -156,11 +201,24 @@ export function buildProgram(): Command {
         'serve entries up to this long past expiry while the upstream fails',
       ).env('LLMEMO_STALE_IF_ERROR'),
     )
-    .addOption(new Option('-q, --quiet', 'print nothing but errors').env('LLMEMO_QUIET'))
+    .addOption(
+      new Option('--log-level <level>', 'access log and events at this level and above')
+        .choices(LOG_LEVELS)
+        .env('LLMEMO_LOG_LEVEL')
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log lines on stdout: json, or pretty (default when stdout is a terminal)')
+        .choices(['json', 'pretty'])
+        .env('LLMEMO_LOG_FORMAT'),
+    )
+    .addOption(new Option('-q, --quiet', 'no startup line, and log errors only').env('LLMEMO_QUIET'))
     .addHelpText(
       'after',
       '\nThe admin API (GET /admin/stats, POST /admin/purge) is enabled by setting LLMEMO_ADMIN_TOKEN in the\n' +
-        'environment (never a flag: flags show in `ps`). Clients send `Authorization: Bearer <token>`.\n\n' +
+        'environment (never a flag: flags show in `ps`). Clients send `Authorization: Bearer <token>`.\n' +
+        'LLMEMO_NAMESPACE_SECRET keys the per-credential namespaces (default: generated once, kept in the store);\n' +
+        'LLMEMO_NAMESPACE_TOKEN lets callers that send it as x-llmemo-namespace-token name a shared namespace.\n\n' +
         'Example:\n  llmemo-proxy --upstream https://api.openai.com --store redis://localhost:6379\n' +
         '  OPENAI_BASE_URL=http://127.0.0.1:8787/v1 python my_script.py',
     );
@@ -203,13 +261,8 @@ function endpointsFrom(flags: Flags): ProxyEndpoints {
   return endpoints;
 }
 
-function stderrLogger(quiet: boolean): Logger {
-  const write = (level: string) => (message: string) => process.stderr.write(`llmemo-proxy ${level}: ${message}\n`);
-  return quiet ? { error: write('error') } : { warn: write('warn'), error: write('error') };
-}
-
-/** Turns parsed flags (and the environment) into startProxy options. */
-export function optionsFrom(flags: Flags, env: NodeJS.ProcessEnv = process.env): StartProxyOptions {
+/** Turns parsed flags (and the environment) into startProxy options; `log` receives events and the access log. */
+export function optionsFrom(flags: Flags, env: NodeJS.ProcessEnv = process.env, log?: Pino): StartProxyOptions {
   const cache: CacheOptions = { store: flags.store };
   if (flags.ttl !== undefined) cache.ttl = flags.ttl === 'never' ? null : flags.ttl;
   if (flags.normalize !== undefined) cache.normalize = flags.normalize;
@@ -222,9 +275,19 @@ export function optionsFrom(flags: Flags, env: NodeJS.ProcessEnv = process.env):
     endpoints: endpointsFrom(flags),
     namespaceHeader: flags.namespaceHeader,
     metrics: flags.metrics,
-    logger: stderrLogger(flags.quiet === true),
   };
+  if (log) {
+    options.logger = coreLogger(log);
+    options.accessLog = accessLogger(log);
+  }
   if (flags.anonymousNamespace !== undefined) options.anonymousNamespace = flags.anonymousNamespace;
+  const credentialHeaders = list(flags.credentialHeaders);
+  if (credentialHeaders) options.credentialHeaders = credentialHeaders;
+  const credentialParams = list(flags.credentialParams);
+  if (credentialParams) options.credentialParams = credentialParams;
+  if (flags.cacheContentFilter) options.cacheContentFilter = true;
+  if (flags.maxInflightBytes !== undefined) options.maxInflightBytes = flags.maxInflightBytes;
+  if (flags.bodyTimeout !== undefined) options.bodyTimeoutMs = parseDuration(flags.bodyTimeout, '--body-timeout');
   if (flags.provider !== undefined) options.provider = flags.provider;
   if (flags.ignoreParams !== undefined) {
     options.ignoreParams = flags.ignoreParams
@@ -240,6 +303,8 @@ export function optionsFrom(flags: Flags, env: NodeJS.ProcessEnv = process.env):
   if (flags.staleIfError !== undefined) options.staleIfError = flags.staleIfError;
   const token = env.LLMEMO_ADMIN_TOKEN;
   if (token !== undefined && token !== '') options.adminToken = token;
+  const namespaceToken = env.LLMEMO_NAMESPACE_TOKEN;
+  if (namespaceToken !== undefined && namespaceToken !== '') options.namespaceToken = namespaceToken;
   return options;
 }
 
@@ -247,9 +312,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   const program = buildProgram();
   program.parse(argv as string[]);
   const flags = program.opts<Flags>();
+  const format = flags.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const log = createLogger(flags.quiet && flags.logLevel === 'info' ? 'error' : flags.logLevel, format);
   let running: Awaited<ReturnType<typeof startProxy>>;
   try {
-    running = await startProxy(optionsFrom(flags));
+    running = await startProxy(optionsFrom(flags, process.env, log));
   } catch (error) {
     const code = (error as { code?: string }).code;
     const message = isLlmemoError(error)
@@ -263,7 +330,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   if (!flags.quiet) {
     const admin = process.env.LLMEMO_ADMIN_TOKEN ? 'on' : 'off (set LLMEMO_ADMIN_TOKEN)';
     process.stderr.write(
-      `llmemo-proxy: listening on ${running.url} → ${flags.upstream} (store ${redact(flags.store)}, admin API ${admin})\n` +
+      `llmemo-proxy: listening on ${running.url} → ${redact(flags.upstream)} (store ${redact(flags.store)}, admin API ${admin})\n` +
         `  OPENAI_BASE_URL=${running.url}\n`,
     );
   }

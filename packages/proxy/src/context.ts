@@ -1,10 +1,15 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { CacheRequest, ResponseCache, StreamFlight } from '@llmemo/core';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ResponseCache, StreamFlight } from '@llmemo/core';
 import type { Context } from 'hono';
+import type { BodyBudget } from './body.js';
+import { readBody } from './body.js';
 import { BadRequest } from './errors.js';
 import type { ProxyMetrics } from './metrics.js';
+import type { NamespaceSecret } from './namespace-secret.js';
 import type { ResolvedProxyOptions } from './options.js';
 import type { Upstream } from './upstream.js';
+
+export { PROXY_SPEC_VERSION } from './request-key.js';
 
 /** What every upstream stream shares with the callers coalesced onto it. */
 export interface StreamMeta {
@@ -19,10 +24,9 @@ export interface ProxyContext {
   upstream: Upstream;
   flights: StreamFlight<Uint8Array, StreamMeta>;
   metrics: ProxyMetrics;
+  secret: NamespaceSecret;
+  budget: BodyBudget;
 }
-
-/** Marks the proxy's entries apart from the AI SDK's and LangChain's, and versions the stored value shapes. */
-export const PROXY_SPEC_VERSION = 'openai-http.1';
 
 export type Json = Record<string, unknown>;
 
@@ -30,65 +34,14 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The client's body, both as the bytes to forward unchanged and parsed. */
-export interface JsonBody {
-  raw: Uint8Array;
-  body: unknown;
-}
-
-const decoder = new TextDecoder();
-
-function tooLarge(limit: number): BadRequest {
-  return new BadRequest(
-    `The request body is over the proxy's limit of ${limit} bytes. Send a smaller request, or raise --max-body-size.`,
-    'request_too_large',
-    null,
-    413,
-  );
-}
-
-/**
- * The request body, refused with a 413 past `limit`. On Node it is read straight from the IncomingMessage: going
- * through the Web Request that the Node adapter builds on demand (as hono/body-limit and `c.req.arrayBuffer()` do)
- * costs about 0.3 ms a request, which is most of a cache hit's overhead (measured in test/bench/proxy.bench.ts).
- */
-export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const declared = Number(incoming ? incoming.headers['content-length'] : c.req.header('content-length'));
-  if (declared > limit) throw tooLarge(limit);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const take = (part: Uint8Array) => {
-    size += part.byteLength;
-    if (size > limit) throw tooLarge(limit);
-    parts.push(part);
-  };
-  if (incoming && !incoming.readableEnded) {
-    for await (const part of incoming) take(part as Buffer);
-  } else if (c.req.raw.body) {
-    const reader = c.req.raw.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      try {
-        take(value);
-      } catch (error) {
-        reader.cancel().catch(() => {});
-        throw error;
-      }
-    }
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-}
-
-export async function readJson(c: Context, limit: number): Promise<JsonBody> {
-  const raw = await readBody(c, limit);
+/** A small JSON body for the proxy's own endpoints (admin): parsed plainly, refused past `limit`. */
+export async function readSmallJson(c: Context, context: ProxyContext, limit: number): Promise<unknown> {
+  const raw = await readBody(c, { maxBytes: limit, timeoutMs: context.options.bodyTimeoutMs, budget: context.budget });
   try {
-    return { raw, body: JSON.parse(decoder.decode(raw)) as unknown };
+    return JSON.parse(Buffer.from(raw).toString('utf8')) as unknown;
   } catch (error) {
-    const detail = raw.byteLength === 0 ? 'the body is empty' : (error as Error).message;
     throw new BadRequest(
-      `llmemo-proxy could not parse the JSON body of your request (${detail}). Send a JSON object with Content-Type: application/json.`,
+      `llmemo-proxy could not parse the JSON body of your request (${raw.byteLength === 0 ? 'the body is empty' : (error as Error).message}).`,
       'invalid_json',
     );
   }
@@ -102,16 +55,6 @@ export function paramsOf(body: Json, taken: readonly string[], ignored: Readonly
     params[name] = value;
   }
   return params;
-}
-
-export function cacheRequest(
-  context: ProxyContext,
-  kind: string,
-  model: string,
-  input: unknown,
-  params: Json,
-): CacheRequest {
-  return { kind, provider: context.options.provider, model, specVersion: PROXY_SPEC_VERSION, input, params };
 }
 
 /** The path and query the client used, for the upstream. */

@@ -1,4 +1,4 @@
-import { CACHE_MODES, type CacheMode, type CallOptions, sha256Hex } from '@llmemo/core';
+import { CACHE_MODES, type CacheMode, type CallOptions } from '@llmemo/core';
 import { BadRequest } from './errors.js';
 import type { ResolvedEndpoint, ResolvedProxyOptions } from './options.js';
 
@@ -8,49 +8,18 @@ export interface Directives extends CallOptions {
   mode: CacheMode;
 }
 
-const MAX_NAMESPACE = 256;
-
-/** The bearer token (or Azure's `api-key`) the client authenticates with, if any. */
-export function apiKeyOf(headers: Headers): string | undefined {
-  const authorization = headers.get('authorization');
-  if (authorization) {
-    const match = /^bearer\s+(.+)$/i.exec(authorization.trim());
-    return match ? match[1]!.trim() : authorization.trim();
-  }
-  return headers.get('api-key') ?? headers.get('x-api-key') ?? undefined;
-}
-
-/**
- * Each API key gets its own namespace, derived by hashing it: two keys never share an entry (the tenant leak of
- * LiteLLM #29955), the key itself is never stored, and a rotated key starts a fresh namespace.
- */
-export function namespaceForKey(apiKey: string): string {
-  return `key-${sha256Hex(apiKey).slice(0, 32)}`;
-}
-
-export function namespaceOf(headers: Headers, options: ResolvedProxyOptions): string {
-  if (options.namespaceHeader) {
-    const explicit = headers.get('x-llmemo-namespace');
-    if (explicit !== null) {
-      const namespace = explicit.trim();
-      if (namespace.length === 0 || namespace.length > MAX_NAMESPACE) {
-        throw new BadRequest(
-          `x-llmemo-namespace must be 1 to ${MAX_NAMESPACE} characters; leave it out to get a namespace per API key.`,
-          'invalid_llmemo_namespace',
-        );
-      }
-      return namespace;
-    }
-  }
-  const apiKey = apiKeyOf(headers);
-  return apiKey ? namespaceForKey(apiKey) : options.anonymousNamespace;
-}
+/** The directives before the tenant is known. */
+export type RequestDirectives = Omit<Directives, 'namespace'>;
 
 /**
  * Reads `Cache-Control` (no-store: don't write; no-cache: fetch fresh and overwrite; max-age=N: this entry's ttl
  * in seconds; stale-if-error=N: serve an expired entry up to N seconds old when the upstream fails) and `x-llmemo-mode` (any core mode; it wins over no-cache).
  */
-export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, options: ResolvedProxyOptions): Directives {
+export function directivesOf(
+  headers: Headers,
+  endpoint: ResolvedEndpoint,
+  options: ResolvedProxyOptions,
+): RequestDirectives {
   let mode: CacheMode = 'read-write';
   let noStore = false;
   let ttl: number | null | undefined = endpoint.ttl;
@@ -96,7 +65,7 @@ export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, optio
     }
     mode = value as CacheMode;
   }
-  const directives: Directives = { namespace: namespaceOf(headers, options), mode, noStore };
+  const directives: RequestDirectives = { mode, noStore };
   if (ttl !== undefined) directives.ttl = ttl;
   // Also passed on writes, so entries are kept past expiry for as long as they may be served stale.
   if (staleIfError !== undefined) directives.staleIfError = staleIfError;
@@ -104,6 +73,6 @@ export function directivesOf(headers: Headers, endpoint: ResolvedEndpoint, optio
 }
 
 /** True when this request neither reads nor writes the cache. */
-export function bypasses(directives: Directives): boolean {
+export function bypasses(directives: RequestDirectives): boolean {
   return directives.mode === 'off' || (directives.mode === 'refresh' && directives.noStore === true);
 }

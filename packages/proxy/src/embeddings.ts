@@ -1,20 +1,12 @@
 import type { Lookup } from '@llmemo/core';
 import type { Context } from 'hono';
-import { DROPPED_REQUEST_HEADERS } from './chat.js';
-import {
-  cacheHeaders,
-  cacheRequest,
-  isObject,
-  type Json,
-  jsonResponse,
-  type ProxyContext,
-  paramsOf,
-  pathOf,
-  readJson,
-} from './context.js';
-import { bypasses, directivesOf } from './directives.js';
-import { failure, forward } from './forward.js';
-import { PassThrough, requestHeaders } from './upstream.js';
+import { recordOf } from './access-log.js';
+import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import { failure } from './forward.js';
+import { parseBody, toJson } from './json-body.js';
+import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import { cacheRequest } from './request-key.js';
+import { PassThrough } from './upstream.js';
 
 /**
  * One cached input's vector, in the form the upstream sent it: float numbers, or base64 of little-endian float32
@@ -71,23 +63,32 @@ type Missed = Extract<Lookup<EmbeddingValue>, { hit: false }>;
  * so a full hit reports 0.
  */
 export async function embeddings(context: ProxyContext, c: Context): Promise<Response> {
-  const { raw, body } = await readJson(c, context.options.maxBodyBytes);
+  const incoming = incomingOf(c);
+  const raw = await readRequestBody(c, context);
+  const parsed = parseBody(raw);
+  const body = parsed.body;
+  const pass = (reason: string) =>
+    bypassed(context, c, 'embeddings', isObject(body) ? body.model : undefined, incoming, raw, reason);
   const endpoint = context.options.endpoints.embeddings;
-  const path = pathOf(c);
-  const headers = requestHeaders(c.req.raw.headers, DROPPED_REQUEST_HEADERS);
+  if (!endpoint) return pass('endpoint-off');
+  if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
   const inputs = isObject(body) && typeof body.model === 'string' ? inputsOf(body.input) : undefined;
-  if (!endpoint || !isObject(body) || !inputs) return forward(context, 'embeddings', 'POST', path, headers, raw);
-  const directives = directivesOf(c.req.raw.headers, endpoint, context.options);
-  if (bypasses(directives)) {
-    return forward(context, 'embeddings', 'POST', path, headers, raw, { 'x-llmemo-namespace': directives.namespace });
-  }
+  if (!isObject(body) || !inputs) return pass('unkeyable');
+  const planned = await plan(context, c, endpoint, incoming);
+  if (planned.bypass !== undefined) return pass(planned.bypass);
+  const { directives, scope } = planned;
+  const { path, headers } = incoming;
+  const record = recordOf(c);
   const model = body.model as string;
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   const base64 = body.encoding_format === 'base64';
   try {
     const lookups = await Promise.all(
       inputs.items.map((item) =>
-        context.cache.lookup<EmbeddingValue>(cacheRequest(context, 'embedding', model, item, params), directives),
+        context.cache.lookup<EmbeddingValue>(
+          cacheRequest(context, 'embedding', model, item, params, scope),
+          directives,
+        ),
       ),
     );
     const vectors: (EmbeddingValue | undefined)[] = lookups.map((lookup) => (lookup.hit ? lookup.value : undefined));
@@ -120,10 +121,10 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
       const whole = groups.length === inputs.items.length;
       const sent = whole
         ? raw
-        : JSON.stringify({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
+        : toJson({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
       const started = performance.now();
       context.metrics.upstreamRequest('embeddings');
-      const reply = await context.upstream.reply('POST', path, headers, sent);
+      const reply = await context.upstream.reply('POST', path, headers, sent, record);
       if (!reply.ok) throw new PassThrough(reply);
       let parsed: unknown;
       try {
@@ -182,7 +183,7 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
       'x-llmemo-hits': `${hits}/${inputs.items.length}`,
     });
   } catch (error) {
-    return failure(error);
+    return failure(context, error);
   }
 }
 

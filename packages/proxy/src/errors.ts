@@ -31,12 +31,13 @@ export class BadRequest extends Error {
     readonly code: string,
     readonly param: string | null = null,
     readonly status = 400,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 
   toResponse(): Response {
-    return errorResponse(this.status, this.message, { code: this.code, param: this.param });
+    return errorResponse(this.status, this.message, { code: this.code, param: this.param, headers: this.headers });
   }
 }
 

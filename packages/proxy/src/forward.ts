@@ -1,9 +1,17 @@
 import { isLlmemoError } from '@llmemo/core';
 import type { Dispatcher } from 'undici';
+import type { RequestRecord } from './access-log.js';
 import type { ProxyContext } from './context.js';
-import { BadRequest, errorResponse } from './errors.js';
+import { BadRequest, describeError, errorResponse } from './errors.js';
 import type { EndpointLabel } from './metrics.js';
-import { nullBodyStatus, PassThrough, responseHeaders, Upstream, UpstreamUnreachable } from './upstream.js';
+import {
+  nullBodyStatus,
+  PassThrough,
+  ProxyFailure,
+  responseHeaders,
+  Upstream,
+  UpstreamUnreachable,
+} from './upstream.js';
 
 /**
  * Sends the request upstream as is and streams the answer back untouched (status, headers, body bytes), marked
@@ -17,31 +25,46 @@ export async function forward(
   headers: Record<string, string>,
   body: Dispatcher.DispatchOptions['body'],
   extra: Record<string, string> = {},
+  record?: RequestRecord,
 ): Promise<Response> {
   context.metrics.upstreamRequest(endpoint);
   try {
+    const started = performance.now();
     const response = await context.upstream.request(method, path, headers, body);
     const out = responseHeaders(response.headers);
     out.set('x-cache', 'BYPASS');
     for (const [name, value] of Object.entries(extra)) out.set(name, value);
     if (method === 'HEAD' || nullBodyStatus(response.statusCode)) {
       await response.body.dump();
+      if (record) record.upstreamMs = performance.now() - started;
       return new Response(null, { status: response.statusCode, headers: out });
     }
-    return new Response(Upstream.stream(response), { status: response.statusCode, headers: out });
+    const onEnd = record ? () => (record.upstreamMs = performance.now() - started) : undefined;
+    return new Response(Upstream.stream(response, { onEnd }), { status: response.statusCode, headers: out });
   } catch (error) {
-    return failure(error);
+    return failure(context, error, 'BYPASS');
   }
 }
 
-/** The client's answer for anything a handler throws that is not a bug. */
-export function failure(error: unknown): Response {
-  if (error instanceof PassThrough) return error.reply.toResponse({ 'x-cache': 'MISS' });
+/** The client's answer for anything a handler throws that is not a bug; upstream and proxy failures are logged. */
+export function failure(context: ProxyContext, error: unknown, cache: 'MISS' | 'BYPASS' = 'MISS'): Response {
+  if (error instanceof PassThrough) return error.reply.toResponse({ 'x-cache': cache });
   if (error instanceof UpstreamUnreachable) {
+    context.options.logger?.error?.(`${error.message} Cause: ${describeError(error.cause)}`, {
+      code: error.timeout ? 'upstream_timeout' : 'upstream_unreachable',
+    });
     return errorResponse(error.timeout ? 504 : 502, error.message, {
       type: 'upstream_error',
       code: error.timeout ? 'upstream_timeout' : 'upstream_unreachable',
-      headers: { 'x-cache': 'MISS' },
+      headers: { 'x-cache': cache },
+    });
+  }
+  if (error instanceof ProxyFailure) {
+    context.options.logger?.error?.(error.message, { code: 'proxy_error' });
+    return errorResponse(500, error.message, {
+      type: 'server_error',
+      code: 'proxy_error',
+      headers: { 'x-cache': cache },
     });
   }
   if (error instanceof BadRequest) return error.toResponse();
@@ -52,6 +75,10 @@ export function failure(error: unknown): Response {
       code: 'cache_miss',
       headers: { 'x-cache': 'MISS' },
     });
+  }
+  if (isLlmemoError(error, 'INVALID_OPTIONS')) {
+    // Core refuses a namespace or label it cannot key injectively (malformed Unicode): the request's fault.
+    return errorResponse(400, error.message, { code: 'invalid_llmemo_namespace' });
   }
   throw error;
 }

@@ -1,19 +1,11 @@
 import type { Context } from 'hono';
-import { DROPPED_REQUEST_HEADERS } from './chat.js';
-import {
-  cacheHeaders,
-  cacheRequest,
-  isObject,
-  type Json,
-  jsonResponse,
-  type ProxyContext,
-  paramsOf,
-  pathOf,
-  readJson,
-} from './context.js';
-import { bypasses, directivesOf } from './directives.js';
-import { failure, forward } from './forward.js';
-import { PassThrough, requestHeaders, type UpstreamReply } from './upstream.js';
+import { recordOf } from './access-log.js';
+import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import { failure } from './forward.js';
+import { parseBody } from './json-body.js';
+import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import { cacheRequest } from './request-key.js';
+import { PassThrough, type UpstreamReply } from './upstream.js';
 
 /** A cached images answer: the upstream's JSON body, and how long it took. */
 export interface ImageValue {
@@ -40,24 +32,23 @@ function hasUrls(body: Json): boolean {
  * different ones each time. Answers holding URLs are kept at most `urlTtl`, because the provider expires them.
  */
 export async function imageGenerations(context: ProxyContext, c: Context): Promise<Response> {
-  const { raw, body } = await readJson(c, context.options.maxBodyBytes);
+  const incoming = incomingOf(c);
+  const raw = await readRequestBody(c, context);
+  const parsed = parseBody(raw);
+  const body = parsed.body;
+  const pass = (reason: string) =>
+    bypassed(context, c, 'images', isObject(body) ? body.model : undefined, incoming, raw, reason);
   const endpoint = context.options.endpoints.images;
-  const path = pathOf(c);
-  const headers = requestHeaders(c.req.raw.headers, DROPPED_REQUEST_HEADERS);
+  if (!endpoint) return pass('endpoint-off');
+  if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
   const n = isObject(body) ? (body.n ?? 1) : 1;
-  if (
-    !endpoint ||
-    !isObject(body) ||
-    typeof body.prompt !== 'string' ||
-    body.stream === true ||
-    (n !== 1 && !endpoint.cacheMultiple)
-  ) {
-    return forward(context, 'images', 'POST', path, headers, raw);
-  }
-  const directives = directivesOf(c.req.raw.headers, endpoint, context.options);
-  if (bypasses(directives)) {
-    return forward(context, 'images', 'POST', path, headers, raw, { 'x-llmemo-namespace': directives.namespace });
-  }
+  if (!isObject(body) || typeof body.prompt !== 'string' || body.stream === true) return pass('unkeyable');
+  if (n !== 1 && !endpoint.cacheMultiple) return pass('multiple-images');
+  const planned = await plan(context, c, endpoint, incoming);
+  if (planned.bypass !== undefined) return pass(planned.bypass);
+  const { directives, scope } = planned;
+  const { path, headers } = incoming;
+  const record = recordOf(c);
   const urls = answersWithUrls(body);
   if (urls) {
     const ttl = directives.ttl === undefined ? context.cache.defaults.ttl : directives.ttl;
@@ -65,7 +56,8 @@ export async function imageGenerations(context: ProxyContext, c: Context): Promi
   }
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   if (n !== 1) params.n = n;
-  const request = cacheRequest(context, 'image', typeof body.model === 'string' ? body.model : '', body.prompt, params);
+  const model = typeof body.model === 'string' ? body.model : '';
+  const request = cacheRequest(context, 'image', model, body.prompt, params, scope);
   let fetched: UpstreamReply | undefined;
   try {
     const result = await context.cache.getOrCompute(
@@ -73,7 +65,7 @@ export async function imageGenerations(context: ProxyContext, c: Context): Promi
       async (): Promise<ImageValue> => {
         const started = performance.now();
         context.metrics.upstreamRequest('images');
-        const reply = await context.upstream.reply('POST', path, headers, raw);
+        const reply = await context.upstream.reply('POST', path, headers, raw, record);
         let parsed: unknown;
         try {
           parsed = reply.ok ? JSON.parse(reply.text()) : undefined;
@@ -109,9 +101,10 @@ export async function imageGenerations(context: ProxyContext, c: Context): Promi
     const status = result.key === undefined ? 'BYPASS' : 'MISS';
     if (status === 'MISS') context.metrics.miss('images');
     const marks = cacheHeaders(status, { key: result.key, namespace, coalesced: result.coalesced });
+    if (status === 'BYPASS') marks['x-llmemo-bypass'] = 'unkeyable';
     if (fetched && !result.coalesced) return fetched.toResponse(marks);
     return jsonResponse(result.value.body, marks);
   } catch (error) {
-    return failure(error);
+    return failure(context, error);
   }
 }

@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
-import { DROPPED_REQUEST_HEADERS } from './chat.js';
-import { cacheHeaders, cacheRequest, isObject, type Json, jsonResponse, type ProxyContext, pathOf } from './context.js';
-import { bypasses, directivesOf } from './directives.js';
-import { failure, forward } from './forward.js';
-import { PassThrough, requestHeaders, type UpstreamReply } from './upstream.js';
+import { recordOf } from './access-log.js';
+import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext } from './context.js';
+import { failure } from './forward.js';
+import { bypassed, incomingOf, plan } from './prepare.js';
+import { cacheRequest } from './request-key.js';
+import { PassThrough, type UpstreamReply } from './upstream.js';
 
 interface ModelsValue {
   body: Json;
@@ -15,16 +16,17 @@ interface ModelsValue {
  * fine-tunes), and clients that list models on every start should not pay a round trip each time.
  */
 export async function listModels(context: ProxyContext, c: Context): Promise<Response> {
+  const incoming = incomingOf(c);
+  const pass = (reason: string) => bypassed(context, c, 'models', '*', incoming, null, reason);
   const endpoint = context.options.endpoints.models;
-  const path = pathOf(c);
-  const headers = requestHeaders(c.req.raw.headers, DROPPED_REQUEST_HEADERS);
-  if (!endpoint) return forward(context, 'models', 'GET', path, headers, null);
-  const directives = directivesOf(c.req.raw.headers, endpoint, context.options);
-  if (bypasses(directives)) {
-    return forward(context, 'models', 'GET', path, headers, null, { 'x-llmemo-namespace': directives.namespace });
-  }
-  const query = new URL(c.req.url).search;
-  const request = cacheRequest(context, 'models', '*', null, query ? { query } : {});
+  if (!endpoint) return pass('endpoint-off');
+  const planned = await plan(context, c, endpoint, incoming);
+  if (planned.bypass !== undefined) return pass(planned.bypass);
+  const { directives, scope } = planned;
+  const { path, headers } = incoming;
+  const record = recordOf(c);
+  // The query is in the scope's endpoint.
+  const request = cacheRequest(context, 'models', '*', null, {}, scope);
   let fetched: UpstreamReply | undefined;
   try {
     const result = await context.cache.getOrCompute(
@@ -32,7 +34,7 @@ export async function listModels(context: ProxyContext, c: Context): Promise<Res
       async (): Promise<ModelsValue> => {
         const started = performance.now();
         context.metrics.upstreamRequest('models');
-        const reply = await context.upstream.reply('GET', path, headers);
+        const reply = await context.upstream.reply('GET', path, headers, undefined, record);
         let parsed: unknown;
         try {
           parsed = reply.ok ? JSON.parse(reply.text()) : undefined;
@@ -53,9 +55,10 @@ export async function listModels(context: ProxyContext, c: Context): Promise<Res
     const status = result.key === undefined ? 'BYPASS' : 'MISS';
     if (status === 'MISS') context.metrics.miss('models');
     const marks = cacheHeaders(status, { key: result.key, namespace, coalesced: result.coalesced });
+    if (status === 'BYPASS') marks['x-llmemo-bypass'] = 'unkeyable';
     if (fetched && !result.coalesced) return fetched.toResponse(marks);
     return jsonResponse(result.value.body, marks);
   } catch (error) {
-    return failure(error);
+    return failure(context, error);
   }
 }

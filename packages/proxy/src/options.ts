@@ -8,6 +8,10 @@ import {
   parseTtl,
   ResponseCache,
 } from '@llmemo/core';
+import type { AccessLogEntry } from './access-log.js';
+import { CREDENTIAL_HEADERS, CREDENTIAL_PARAMS, type CredentialNames } from './credentials.js';
+import { NAMESPACE_SECRET_ENV } from './namespace-secret.js';
+import { DERIVED_PREFIX, secretDigest } from './tenancy.js';
 
 /** The endpoints the proxy can cache. Every other path is passed through untouched and never cached. */
 export const CACHEABLE_ENDPOINTS = ['chat', 'embeddings', 'images', 'models'] as const;
@@ -50,13 +54,42 @@ export interface ProxyOptions {
   endpoints?: ProxyEndpoints;
   /** The provider label in keys. Default: the upstream host, so two upstreams serving one model id never mix. */
   provider?: string;
-  /** Honor the `x-llmemo-namespace` request header. Default true; turn off when untrusted clients can reach the proxy. */
+  /**
+   * Honor the `x-llmemo-namespace` request header: a sub-namespace inside the caller's own credential namespace
+   * (it can never reach another credential's entries). Default true.
+   */
   namespaceHeader?: boolean;
-  /** The namespace of requests that carry no API key and no namespace header. Default 'anonymous'. */
+  /**
+   * A shared namespace for requests that carry no recognised credential. Default none: such requests go upstream
+   * uncached (`X-Cache: BYPASS`), because anyone who can reach the proxy could read and write a shared namespace.
+   */
   anonymousNamespace?: string;
+  /**
+   * The secret per-credential namespaces are derived with (HMAC-SHA-256). Default: LLMEMO_NAMESPACE_SECRET, or one
+   * generated on first start and kept in the store (every proxy on one store then agrees).
+   */
+  namespaceSecret?: string;
+  /**
+   * A token (at least 16 characters) that lets a trusted caller name a shared namespace outright: requests sending
+   * `x-llmemo-namespace-token: <token>` use `x-llmemo-namespace` as the namespace itself, e.g. to share entries with
+   * a TypeScript app on the same store. The CLI reads LLMEMO_NAMESPACE_TOKEN. Default none.
+   */
+  namespaceToken?: string;
+  /** More request headers that carry credentials (added to Authorization, x-api-key, api-key, x-goog-api-key, …). */
+  credentialHeaders?: string[];
+  /** More query parameters that carry credentials (added to `api-key` and `key`). */
+  credentialParams?: string[];
+  /** Store answers whose finish_reason is `content_filter`. Default false (the next try may not be filtered). */
+  cacheContentFilter?: boolean;
+  /** Most request-body bytes held at once across requests; past it a request gets 503 with retry-after. Default 4 × maxBodyBytes. */
+  maxInflightBytes?: number;
+  /** A request body must arrive within this long (ms), or the request gets 408. Default 60000. */
+  bodyTimeoutMs?: number;
+  /** Called with one entry per request once its response is finished (method, path, status, X-Cache, timings, …). */
+  accessLog?: (entry: AccessLogEntry) => void;
   /** More top-level body fields to leave out of keys (the defaults are `user`, `safety_identifier`, `prompt_cache_key`). */
   ignoreParams?: string[];
-  /** Larger request bodies on cached endpoints get a 413. Default 32 MiB. Passed-through requests are not limited. */
+  /** Larger request bodies on cached endpoints get a 413. Default 32 MiB. Passed-through requests are streamed, not held. */
   maxBodyBytes?: number;
   /** How a cached stream is replayed: 'instant' (default), 'recorded' (original timing) or a fixed delay in ms per event. */
   replay?: ReplayPacing;
@@ -91,7 +124,16 @@ export interface ResolvedProxyOptions {
   };
   provider: string;
   namespaceHeader: boolean;
-  anonymousNamespace: string;
+  anonymousNamespace: string | undefined;
+  namespaceSecret: string | undefined;
+  namespaceTokenDigest: Buffer | undefined;
+  credentials: CredentialNames;
+  cacheContentFilter: boolean;
+  maxInflightBytes: number;
+  bodyTimeoutMs: number;
+  accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  /** Digests of the proxy's own tokens (admin, namespace): a request carrying one as a credential is refused. */
+  ownTokens: Buffer[];
   ignoreParams: ReadonlySet<string>;
   maxBodyBytes: number;
   replay: ReplayPacing;
@@ -112,6 +154,7 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MODELS_TTL_MS = 5 * 60_000;
 export const DEFAULT_IMAGE_URL_TTL_MS = 50 * 60_000;
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 
 const OPTION_NAMES = [
   'upstream',
@@ -120,6 +163,14 @@ const OPTION_NAMES = [
   'provider',
   'namespaceHeader',
   'anonymousNamespace',
+  'namespaceSecret',
+  'namespaceToken',
+  'credentialHeaders',
+  'credentialParams',
+  'cacheContentFilter',
+  'maxInflightBytes',
+  'bodyTimeoutMs',
+  'accessLog',
   'ignoreParams',
   'maxBodyBytes',
   'replay',
@@ -230,8 +281,42 @@ function resolveReplay(value: unknown): ReplayPacing {
 
 function label(value: unknown, option: string, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw invalid(`${option} must be a non-empty string of at most 256 characters; got ${JSON.stringify(value)}.`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || !wellFormed(value)) {
+    throw invalid(
+      `${option} must be a non-empty, well-formed string of at most 256 characters; got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value;
+}
+
+/** Node 20 has String.prototype.isWellFormed; the TypeScript lib in use does not list it yet. */
+function wellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+function anonymous(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const name = label(value, 'anonymousNamespace', '');
+  if (name.startsWith(DERIVED_PREFIX) || name.includes('/')) {
+    throw invalid(
+      `anonymousNamespace cannot start with '${DERIVED_PREFIX}' or hold '/': those name credential namespaces and sub-namespaces.`,
+    );
+  }
+  return name;
+}
+
+function names(value: unknown, option: string, lower: boolean): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item.trim() === '')) {
+    throw invalid(`${option} must be an array of names.`);
+  }
+  return value.map((item: string) => (lower ? item.trim().toLowerCase() : item.trim()));
+}
+
+function secret(value: unknown, option: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || value.length < 16) {
+    throw invalid(`${option} must be a string of at least 16 characters (e.g. \`openssl rand -hex 32\`).`);
   }
   return value;
 }
@@ -254,10 +339,13 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   if (!Array.isArray(ignoreParams) || ignoreParams.some((p) => typeof p !== 'string')) {
     throw invalid('ignoreParams must be an array of body field names.');
   }
-  const adminToken = options.adminToken;
-  if (adminToken !== undefined && (typeof adminToken !== 'string' || adminToken.length < 16)) {
-    throw invalid('adminToken must be a string of at least 16 characters (e.g. `openssl rand -hex 32`).');
+  const adminToken = secret(options.adminToken, 'adminToken');
+  const namespaceToken = secret(options.namespaceToken, 'namespaceToken');
+  const namespaceSecret = secret(options.namespaceSecret ?? process.env[NAMESPACE_SECRET_ENV], 'namespaceSecret');
+  if (options.accessLog !== undefined && typeof options.accessLog !== 'function') {
+    throw invalid('accessLog must be a function that takes one entry per request.');
   }
+  const maxBodyBytes = positiveInteger(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES);
   const staleIfError =
     options.staleIfError === undefined ? undefined : parseDuration(options.staleIfError, 'staleIfError');
   if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
@@ -268,9 +356,20 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     endpoints,
     provider: label(options.provider, 'provider', upstream.host),
     namespaceHeader: boolean(options.namespaceHeader, 'namespaceHeader', true),
-    anonymousNamespace: label(options.anonymousNamespace, 'anonymousNamespace', 'anonymous'),
+    anonymousNamespace: anonymous(options.anonymousNamespace),
+    namespaceSecret,
+    namespaceTokenDigest: namespaceToken === undefined ? undefined : secretDigest(namespaceToken),
+    credentials: {
+      headers: [...CREDENTIAL_HEADERS, ...names(options.credentialHeaders, 'credentialHeaders', true)],
+      params: [...CREDENTIAL_PARAMS, ...names(options.credentialParams, 'credentialParams', false)],
+    },
+    cacheContentFilter: boolean(options.cacheContentFilter, 'cacheContentFilter', false),
+    maxInflightBytes: positiveInteger(options.maxInflightBytes, 'maxInflightBytes', 4 * maxBodyBytes),
+    bodyTimeoutMs: positiveInteger(options.bodyTimeoutMs, 'bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
+    accessLog: options.accessLog,
+    ownTokens: [adminToken, namespaceToken].filter((t): t is string => t !== undefined).map(secretDigest),
     ignoreParams: new Set([...DEFAULT_IGNORED_PARAMS, ...ignoreParams]),
-    maxBodyBytes: positiveInteger(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES),
+    maxBodyBytes,
     replay: resolveReplay(options.replay),
     adminToken,
     metrics: boolean(options.metrics, 'metrics', true),

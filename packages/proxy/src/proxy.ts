@@ -1,22 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { getRequestListener } from '@hono/node-server';
 import { type ResponseCache, StreamFlight } from '@llmemo/core';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
-import { adminRoutes } from './admin.js';
+import { accessLog } from './access-log.js';
+import { adminApp, unknownAdminPath } from './admin.js';
+import { BodyBudget, reserve } from './body.js';
 import { chatCompletions } from './chat.js';
-import { type ProxyContext, pathOf, type StreamMeta } from './context.js';
+import type { ProxyContext, StreamMeta } from './context.js';
 import { embeddings } from './embeddings.js';
 import { BadRequest, errorResponse } from './errors.js';
-import { forward } from './forward.js';
+import { healthRoutes } from './health.js';
 import { imageGenerations } from './images.js';
 import { type EndpointLabel, ProxyMetrics } from './metrics.js';
 import { listModels } from './models.js';
+import { NamespaceSecret } from './namespace-secret.js';
 import { type ProxyOptions, resolveProxyOptions } from './options.js';
-import { requestHeaders, Upstream } from './upstream.js';
+import { keepOwnTokens, passThrough } from './routes.js';
+import { Upstream } from './upstream.js';
 
 export interface LlmemoProxy {
   /** The Hono app; mount it with `parent.mount('/prefix', proxy.fetch)` (the prefix is stripped). */
@@ -32,6 +34,8 @@ export interface LlmemoProxy {
   flush(): Promise<void>;
   /** Closes upstream connections, and the cache when the proxy created it. */
   close(): Promise<void>;
+  /** Resolves once the namespace secret is loaded (true), or the store could not give it now (false). */
+  ready(): Promise<boolean>;
 }
 
 /** Counts and times each answer by its X-Cache result (streams: until the response starts). */
@@ -57,11 +61,26 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     upstream: new Upstream(resolved.upstream, resolved.upstreamTimeoutMs),
     flights: new StreamFlight<Uint8Array, StreamMeta>(),
     metrics,
+    secret: new NamespaceSecret(resolved.cache.store, resolved.namespaceSecret, resolved.logger),
+    budget: new BodyBudget(resolved.maxInflightBytes),
   };
+  // Loaded now, so the first request does not wait for it (a failure is logged and retried on use).
+  void context.secret.get();
 
   const app = new Hono();
-  const route = (handler: (context: ProxyContext, c: Context) => Promise<Response>) => (c: Context) =>
-    handler(context, c);
+  /** A cached endpoint: the body bytes it holds count against the in-flight budget until its handler is done. */
+  const route = (handler: (context: ProxyContext, c: Context) => Promise<Response>) => async (c: Context) => {
+    const reservation = reserve(c, context.budget);
+    try {
+      return await handler(context, c);
+    } finally {
+      reservation.release();
+    }
+  };
+
+  if (resolved.accessLog) app.use('*', accessLog(resolved.accessLog));
+  app.use('*', keepOwnTokens(context));
+  healthRoutes(app, context);
 
   app.post('/v1/chat/completions', measured(metrics, 'chat'), route(chatCompletions));
   app.post('/v1/embeddings', measured(metrics, 'embeddings'), route(embeddings));
@@ -72,29 +91,24 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
     );
   }
-  adminRoutes(app, context);
+  app.route('/admin', adminApp(context));
+  // Nothing under /admin is ever forwarded: unknown admin paths end here.
+  app.all('/admin', (c) => unknownAdminPath(c.req.method, c.req.path));
+  app.all('/admin/*', (c) => unknownAdminPath(c.req.method, c.req.path));
   // Everything else goes upstream untouched, body streamed, never cached.
-  app.all('*', measured(metrics, 'other'), (c) => {
-    const method = c.req.method;
-    let body: Readable | null = null;
-    if (method !== 'GET' && method !== 'HEAD') {
-      // On Node the socket is the body, streamed up as it arrives; elsewhere the Web body.
-      // (Touching c.req.raw.body on Node would start the adapter's own reading of the socket.)
-      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-      const web = incoming ? null : c.req.raw.body;
-      body = incoming ?? (web ? Readable.fromWeb(web as NodeReadableStream<Uint8Array>) : null);
-    }
-    return forward(context, 'other', method, pathOf(c), requestHeaders(c.req.raw.headers), body);
-  });
+  app.all('*', measured(metrics, 'other'), passThrough(context));
 
   app.onError((error, c) => {
     if (error instanceof BadRequest) return error.toResponse();
     if (error instanceof HTTPException) return error.getResponse();
-    resolved.logger?.error?.(`llmemo-proxy: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`);
-    return errorResponse(500, `llmemo-proxy failed on this request: ${(error as Error).message}`, {
-      type: 'server_error',
+    resolved.logger?.error?.(`llmemo-proxy: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`, {
       code: 'proxy_error',
     });
+    return errorResponse(
+      500,
+      `llmemo-proxy failed on this request (a failure of the proxy, not of the upstream): ${(error as Error).message}`,
+      { type: 'server_error', code: 'proxy_error' },
+    );
   });
 
   // The Node adapter passes { incoming, outgoing } as env: the body is then read straight from the socket.
@@ -106,6 +120,7 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     cache: resolved.cache,
     metrics: metrics.registry,
     flush: () => resolved.cache.flush(),
+    ready: async () => (await context.secret.get()) !== undefined,
     async close() {
       await context.upstream.close().catch(() => {});
       if (resolved.ownsCache) await resolved.cache.close();

@@ -23,6 +23,8 @@ export interface RunningProxy {
 export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
   const { port = 8787, host = '127.0.0.1', ...proxyOptions } = options;
   const proxy = createProxy(proxyOptions);
+  // The namespace secret before the first request (a store that cannot give it now is logged and retried).
+  await proxy.ready();
   let server: ReturnType<typeof serve>;
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server = serve({ fetch: proxy.fetch, port, hostname: host }, (info) => resolve(info));

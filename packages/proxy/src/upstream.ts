@@ -1,7 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import type { RequestRecord } from './access-log.js';
 
-/** Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded in either direction. */
+/**
+ * Headers that describe one connection, not the message (RFC 9110 §7.6.1), and the ones this hop answers itself:
+ * never forwarded in either direction. `expect: 100-continue` was answered by this server already (curl sends it
+ * with every body over 1 MiB; the upstream client refuses it). `proxy-authorization` is meant for this proxy,
+ * `proxy-authenticate` for the client's. `host` and the framing headers are set anew for the next hop.
+ */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -12,8 +18,20 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  'expect',
   'host',
 ]);
+
+/** The headers a `Connection` header names are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionNamed(value: string | string[] | undefined | null): Set<string> | undefined {
+  if (!value) return undefined;
+  const named = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive') named.add(name);
+  }
+  return named.size > 0 ? named : undefined;
+}
 
 /** A complete upstream reply handed back to the client as is: an error, or a reply the proxy does not cache. */
 export class UpstreamReply {
@@ -54,6 +72,11 @@ export class PassThrough extends Error {
   }
 }
 
+/** The request could not even be sent, for a reason on this side: the client gets a 500 that says so. */
+export class ProxyFailure extends Error {
+  override readonly name = 'ProxyFailure';
+}
+
 /** The upstream could not be reached or stopped answering: the client gets a 502 (or 504 on a timeout). */
 export class UpstreamUnreachable extends Error {
   override readonly name = 'UpstreamUnreachable';
@@ -75,8 +98,9 @@ export function nullBodyStatus(status: number): boolean {
 /** Upstream response headers for the client, minus hop-by-hop ones and any named in `drop`. */
 export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly string[] = []): Headers {
   const out = new Headers();
+  const named = connectionNamed(headers.connection);
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || drop.includes(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.includes(name) || named?.has(name)) continue;
     if (Array.isArray(value)) for (const item of value) out.append(name, item);
     else out.set(name, value);
   }
@@ -89,8 +113,10 @@ export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly str
  */
 export function requestHeaders(headers: Headers, drop: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
+  const named = connectionNamed(headers.get('connection'));
   headers.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name) && !name.startsWith('x-llmemo-') && !drop.includes(name)) out[name] = value;
+    if (HOP_BY_HOP.has(name) || name.startsWith('x-llmemo-') || drop.includes(name) || named?.has(name)) return;
+    out[name] = value;
   });
   return out;
 }
@@ -101,6 +127,12 @@ function errorCode(error: unknown): string | undefined {
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+/** undici's refusals of the request as built here: the proxy's failure, not the upstream's. */
+const PROXY_SIDE_CODES = new Set([
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
 
 /** One upstream: a keep-alive connection pool and the mapping of our paths onto its base URL. */
 export class Upstream {
@@ -134,7 +166,9 @@ export class Upstream {
     pathWithQuery: string,
     headers: Record<string, string>,
     body?: Dispatcher.DispatchOptions['body'],
+    record?: RequestRecord,
   ): Promise<Dispatcher.ResponseData> {
+    const started = performance.now();
     try {
       return await this.agent.request({
         origin: this.origin,
@@ -145,6 +179,8 @@ export class Upstream {
       });
     } catch (error) {
       throw this.unreachable(error);
+    } finally {
+      if (record) record.upstreamMs = (record.upstreamMs ?? 0) + (performance.now() - started);
     }
   }
 
@@ -154,17 +190,21 @@ export class Upstream {
     pathWithQuery: string,
     headers: Record<string, string>,
     body?: Dispatcher.DispatchOptions['body'],
+    record?: RequestRecord,
   ): Promise<UpstreamReply> {
-    const response = await this.request(method, pathWithQuery, headers, body);
-    return this.read(response);
+    const response = await this.request(method, pathWithQuery, headers, body, record);
+    return this.read(response, record);
   }
 
-  async read(response: Dispatcher.ResponseData): Promise<UpstreamReply> {
+  async read(response: Dispatcher.ResponseData, record?: RequestRecord): Promise<UpstreamReply> {
+    const started = performance.now();
     try {
       const bytes = new Uint8Array(await response.body.arrayBuffer());
       return new UpstreamReply(response.statusCode, response.headers, bytes);
     } catch (error) {
       throw this.unreachable(error);
+    } finally {
+      if (record) record.upstreamMs = (record.upstreamMs ?? 0) + (performance.now() - started);
     }
   }
 
@@ -197,9 +237,16 @@ export class Upstream {
     });
   }
 
-  unreachable(error: unknown): UpstreamUnreachable {
-    if (error instanceof UpstreamUnreachable) return error;
+  unreachable(error: unknown): UpstreamUnreachable | ProxyFailure {
+    if (error instanceof UpstreamUnreachable || error instanceof ProxyFailure) return error;
     const code = errorCode(error);
+    if (code !== undefined && PROXY_SIDE_CODES.has(code)) {
+      const message = error instanceof Error ? error.message : String(error);
+      return new ProxyFailure(
+        `llmemo-proxy could not build the request for the upstream (${code}: ${message}). This is a failure of the proxy, not of the upstream; please report it.`,
+        { cause: error },
+      );
+    }
     const timeout = code !== undefined && TIMEOUT_CODES.has(code);
     const what = code ?? (error instanceof Error ? error.message : String(error));
     const message = timeout

@@ -185,13 +185,30 @@ describe('one entry for streamed and non-streamed requests', () => {
     expect(h.server.count(CHAT)).toBe(1);
   });
 
-  it('refetches when the entry cannot give the usage asked for, and the fresh answer replaces it', async () => {
+  it('asks the upstream for usage on every recorded stream, so a plain request after it is a hit', async () => {
     const proxy = await h.proxy();
     const key = apiKey();
+    const base = { model: MODEL, messages: user('usage asked anyway'), stream: true };
+    const streamed = await (await post(proxy, CHAT, base, { key })).text();
+    expect(streamed).not.toContain('"usage"');
+    expect((h.server.requestsTo(CHAT)[0]!.body as Record<string, unknown>).stream_options).toEqual({
+      include_usage: true,
+    });
+    await proxy.proxy.flush();
+    const plain = await post(proxy, CHAT, { model: MODEL, messages: user('usage asked anyway') }, { key });
+    expect(plain.headers.get('x-cache')).toBe('HIT');
+    expect((await plain.json()).usage).toMatchObject({ total_tokens: expect.any(Number) });
+    expect(h.server.count(CHAT)).toBe(1);
+  });
+
+  it('refetches when the upstream streamed no usage, and the fresh answer replaces the entry', async () => {
+    const proxy = await h.proxy();
+    const key = apiKey();
+    h.server.script({ text: 'no usage from this server', streamUsage: false });
     const base = { model: MODEL, messages: user('no usage yet'), stream: true };
     await (await post(proxy, CHAT, base, { key })).text();
     await proxy.proxy.flush();
-    // A non-streamed request needs usage, which a stream recorded without include_usage does not have.
+    // A non-streamed request needs usage, which this entry does not have.
     const plain = await post(proxy, CHAT, { model: MODEL, messages: user('no usage yet') }, { key });
     expect(plain.headers.get('x-cache')).toBe('MISS');
     expect((await plain.json()).usage).toMatchObject({ total_tokens: expect.any(Number) });

@@ -1,6 +1,10 @@
+import { createMemoryStore } from '@llmemo/core';
 import { describe, expect, it } from 'vitest';
-import { bypasses, directivesOf, namespaceOf } from '../src/directives.js';
+import { credentialsOf } from '../src/credentials.js';
+import { bypasses, directivesOf } from '../src/directives.js';
+import { NamespaceSecret } from '../src/namespace-secret.js';
 import { resolveProxyOptions } from '../src/options.js';
+import { tenancyOf } from '../src/tenancy.js';
 
 const options = resolveProxyOptions({ upstream: 'https://api.openai.com' });
 const endpoint = { ttl: undefined };
@@ -8,7 +12,7 @@ const read = (headers: Record<string, string>) => directivesOf(new Headers(heade
 
 describe('request directives', () => {
   it('reads Cache-Control in any case and order', () => {
-    expect(read({})).toEqual({ namespace: 'anonymous', mode: 'read-write', noStore: false });
+    expect(read({})).toEqual({ mode: 'read-write', noStore: false });
     expect(read({ 'cache-control': 'No-Cache' })).toMatchObject({ mode: 'refresh' });
     expect(read({ 'cache-control': 'max-age="60", no-store' })).toMatchObject({ ttl: 60_000, noStore: true });
     expect(read({ 'cache-control': 'private, max-age=0' })).toMatchObject({ ttl: 0 });
@@ -28,20 +32,38 @@ describe('request directives', () => {
   });
 });
 
-describe('namespaces', () => {
-  it('hash the API key from Authorization or api-key, never keeping it', () => {
-    const bearer = namespaceOf(new Headers({ authorization: 'Bearer sk-one' }), options);
-    expect(bearer).toMatch(/^key-[0-9a-f]{32}$/);
-    expect(bearer).not.toContain('sk-one');
-    expect(namespaceOf(new Headers({ 'api-key': 'sk-one' }), options)).toBe(bearer);
-    expect(namespaceOf(new Headers({ authorization: 'Bearer sk-two' }), options)).not.toBe(bearer);
+describe('tenancy', () => {
+  const store = createMemoryStore();
+  const secret = new NamespaceSecret(store as never, 'a-secret-of-sixteen-chars');
+  const tenancy = (headers: Record<string, string>, query?: string, opts = options) =>
+    tenancyOf(new Headers(headers), query === undefined ? undefined : new URLSearchParams(query), opts, secret);
+
+  it('keys each set of credentials with an HMAC, from any header they come in, never keeping them', async () => {
+    const bearer = await tenancy({ authorization: 'Bearer sk-one' });
+    expect(bearer.namespace).toMatch(/^key-[0-9a-f]{32}$/);
+    expect(bearer.namespace).not.toContain('sk-one');
+    expect((await tenancy({ 'api-key': 'sk-one' })).namespace).toBe(bearer.namespace);
+    expect((await tenancy({}, 'key=sk-one')).namespace).toBe(bearer.namespace);
+    expect((await tenancy({ authorization: 'Bearer sk-two' })).namespace).not.toBe(bearer.namespace);
+    // Two credentials together are a tenant of their own: holding one of them is not enough.
+    const both = await tenancy({ authorization: 'Bearer sk-one', 'cf-aig-authorization': 'Bearer gw' });
+    expect(both.namespace).not.toBe(bearer.namespace);
+    expect(credentialsOf(new Headers({ cookie: 'b=2; a=1' }), undefined, options.credentials)).toEqual(['a=1; b=2']);
   });
 
-  it('take x-llmemo-namespace when allowed, and reject an empty one', () => {
-    const headers = new Headers({ authorization: 'Bearer sk-one', 'x-llmemo-namespace': 'team' });
-    expect(namespaceOf(headers, options)).toBe('team');
+  it('no credential: bypass, unless a shared anonymous namespace is configured', async () => {
+    expect(await tenancy({})).toEqual({ bypass: 'no-credential' });
+    const open = resolveProxyOptions({ upstream: 'https://api.openai.com', anonymousNamespace: 'public' });
+    expect(await tenancy({}, undefined, open)).toEqual({ namespace: 'public' });
+    expect(await tenancy({ 'x-llmemo-namespace': 'team' }, undefined, open)).toEqual({ namespace: 'public/team' });
+  });
+
+  it('x-llmemo-namespace is a sub-namespace, validated; ignored when turned off', async () => {
+    const base = (await tenancy({ authorization: 'Bearer sk-one' })).namespace;
+    const headers = { authorization: 'Bearer sk-one', 'x-llmemo-namespace': 'team' };
+    expect((await tenancy(headers)).namespace).toBe(`${base}/team`);
     const strict = resolveProxyOptions({ upstream: 'https://api.openai.com', namespaceHeader: false });
-    expect(namespaceOf(headers, strict)).toMatch(/^key-/);
-    expect(() => namespaceOf(new Headers({ 'x-llmemo-namespace': ' ' }), options)).toThrow(/1 to 256 characters/);
+    expect((await tenancy(headers, undefined, strict)).namespace).toBe(base);
+    await expect(tenancy({ ...headers, 'x-llmemo-namespace': ' ' })).rejects.toThrow(/1 to 128 visible ASCII/);
   });
 });

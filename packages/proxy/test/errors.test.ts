@@ -1,7 +1,6 @@
-import { isLlmemoError } from '@llmemo/core';
+import { isLlmemoError, isTransientError } from '@llmemo/core';
 import { describe, expect, it } from 'vitest';
 import { createProxy, type RunningProxy } from '../src/index.js';
-import { isUpstreamFailure } from '../src/stale.js';
 import { PassThrough, UpstreamReply, UpstreamUnreachable } from '../src/upstream.js';
 import { apiKey, originOf, post, useHarness, user } from './helpers.js';
 
@@ -196,11 +195,11 @@ describe('staleIfError: expired entries answer during upstream outages', () => {
 
   it('counts outages, timeouts, 5xx and 429 as upstream failures, not 4xx', () => {
     const reply = (status: number) => new PassThrough(new UpstreamReply(status, {}, new Uint8Array()));
-    expect(isUpstreamFailure(new UpstreamUnreachable('down', false))).toBe(true);
-    expect(isUpstreamFailure(reply(503))).toBe(true);
-    expect(isUpstreamFailure(reply(429))).toBe(true);
-    expect(isUpstreamFailure(reply(400))).toBe(false);
-    expect(isUpstreamFailure(new Error('bug'))).toBe(false);
+    expect(isTransientError(new UpstreamUnreachable('down', false))).toBe(true);
+    expect(isTransientError(reply(503))).toBe(true);
+    expect(isTransientError(reply(429))).toBe(true);
+    expect(isTransientError(reply(400))).toBe(false);
+    expect(isTransientError(new Error('bug'))).toBe(false);
   });
 });
 
@@ -216,6 +215,12 @@ describe('options are checked at createProxy', () => {
     ['bad body limit', { upstream: 'http://x', maxBodyBytes: -1 }, /maxBodyBytes/],
     ['bad staleIfError', { upstream: 'http://x', staleIfError: 'later' }, /staleIfError/],
     ['bad cache option', { upstream: 'http://x', cache: { store: 'mongo://x' } }, /store/],
+    ['anonymous namespace shaped like a credential one', { upstream: 'http://x', anonymousNamespace: 'key-1' }, /key-/],
+    ['malformed Unicode anonymous namespace', { upstream: 'http://x', anonymousNamespace: '\ud800' }, /well-formed/],
+    ['short namespace secret', { upstream: 'http://x', namespaceSecret: 'short' }, /16 characters/],
+    ['bad credential headers', { upstream: 'http://x', credentialHeaders: 'x-key' }, /credentialHeaders/],
+    ['bad body timeout', { upstream: 'http://x', bodyTimeoutMs: 0 }, /bodyTimeoutMs/],
+    ['bad access log', { upstream: 'http://x', accessLog: 'stdout' }, /accessLog/],
   ];
   for (const [name, options, message] of bad) {
     it(`rejects ${name}`, () => {

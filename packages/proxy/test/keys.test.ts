@@ -1,6 +1,5 @@
 import { createCache } from '@llmemo/core';
 import { describe, expect, it } from 'vitest';
-import { namespaceForKey } from '../src/index.js';
 import { ADMIN_TOKEN, apiKey, originOf, post, useHarness, user } from './helpers.js';
 
 const h = useHarness();
@@ -102,20 +101,20 @@ describe('isolation', () => {
     expect(h.server.count(CHAT)).toBe(2);
   });
 
-  it('x-llmemo-namespace lets keys share on purpose, and can be turned off', async () => {
-    const shared = { 'x-llmemo-namespace': 'team-shared' };
+  it('keys share on purpose only through the operator’s namespace token; x-llmemo-namespace alone stays per key', async () => {
+    const token = 'namespace-token-0123456789';
+    const team = { 'x-llmemo-namespace': 'team-shared' };
     const body = { model: 'gpt-4o-mini', messages: user('team question') };
-    const proxy = await h.proxy();
-    await post(proxy, CHAT, body, { key: apiKey(), headers: shared });
+    const proxy = await h.proxy({ namespaceToken: token });
+    await post(proxy, CHAT, body, { key: apiKey(), headers: team });
     await proxy.proxy.flush();
-    const other = await post(proxy, CHAT, body, { key: apiKey(), headers: shared });
+    expect((await post(proxy, CHAT, body, { key: apiKey(), headers: team })).headers.get('x-cache')).toBe('MISS');
+    const trusted = { ...team, 'x-llmemo-namespace-token': token };
+    await post(proxy, CHAT, body, { key: apiKey(), headers: trusted });
+    await proxy.proxy.flush();
+    const other = await post(proxy, CHAT, body, { key: apiKey(), headers: trusted });
     expect(other.headers.get('x-cache')).toBe('HIT');
     expect(other.headers.get('x-llmemo-namespace')).toBe('team-shared');
-
-    const strict = await h.proxy({ namespaceHeader: false });
-    await post(strict, CHAT, body, { key: apiKey(), headers: shared });
-    await strict.proxy.flush();
-    expect((await post(strict, CHAT, body, { key: apiKey(), headers: shared })).headers.get('x-cache')).toBe('MISS');
   });
 
   it('a purge of one namespace leaves the other intact', async () => {
@@ -123,7 +122,7 @@ describe('isolation', () => {
     const body = { model: 'gpt-4o-mini', messages: user('purge me') };
     const a = apiKey('sk-a');
     const b = apiKey('sk-b');
-    await post(proxy, CHAT, body, { key: a });
+    const namespace = (await post(proxy, CHAT, body, { key: a })).headers.get('x-llmemo-namespace');
     await post(proxy, CHAT, body, { key: b });
     await proxy.proxy.flush();
     const purge = await fetch(`${originOf(proxy)}/admin/purge`, {
@@ -132,7 +131,7 @@ describe('isolation', () => {
       body: JSON.stringify({ apiKey: a }),
     });
     expect(purge.status).toBe(200);
-    expect(await purge.json()).toEqual({ deleted: 1, filter: { namespace: namespaceForKey(a) } });
+    expect(await purge.json()).toEqual({ deleted: 1, filter: { namespace } });
     expect((await post(proxy, CHAT, body, { key: a })).headers.get('x-cache')).toBe('MISS');
     expect((await post(proxy, CHAT, body, { key: b })).headers.get('x-cache')).toBe('HIT');
   });

@@ -64,7 +64,7 @@ export function chatCompletion(reply: ResolvedReply) {
  */
 export function chatCompletionEvents(reply: ResolvedReply, request: ReplyRequest): SseEvent[] {
   const body = request.body as { stream_options?: { include_usage?: boolean } } | undefined;
-  const includeUsage = body?.stream_options?.include_usage === true;
+  const includeUsage = body?.stream_options?.include_usage === true && reply.streamUsage;
   const id = nextId('chatcmpl-');
   const created = nowSeconds();
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null): SseEvent => ({

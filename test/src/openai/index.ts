@@ -1,3 +1,4 @@
+export { type UniqueEcho, uniqueEcho } from './echo.js';
 export { embeddingFor } from './embeddings.js';
 export { imageFor } from './images.js';
 export { createOpenAITestServer } from './server.js';

@@ -2,7 +2,7 @@ import { sampleFromSchema } from './schema-sample.js';
 import { countTokens, nextId, splitWords } from './text.js';
 import type { ReplyRequest, ScriptedError, ScriptedReply } from './types.js';
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+export type FinishReason = NonNullable<ScriptedReply['finishReason']>;
 
 export interface ResolvedToolCall {
   readonly id: string;
@@ -30,6 +30,7 @@ export interface ResolvedReply {
   readonly toolCalls: readonly ResolvedToolCall[];
   readonly finishReason: FinishReason;
   readonly usage: ResolvedUsage;
+  readonly streamUsage: boolean;
   readonly headers: Readonly<Record<string, string>> | undefined;
 }
 
@@ -98,6 +99,7 @@ export function resolveReply(reply: ScriptedReply, request: ReplyRequest): Resol
       reasoningTokens,
       cachedTokens: reply.usage?.cachedTokens ?? 0,
     },
+    streamUsage: reply.streamUsage !== false,
     headers: reply.headers,
   };
 }

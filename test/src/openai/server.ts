@@ -72,7 +72,12 @@ export async function createOpenAITestServer(options: OpenAITestServerOptions = 
       });
       return;
     }
-    await route(context, recorded, res);
+    const base = options.basePaths?.find((prefix) => recorded.path.startsWith(`${prefix}/`));
+    await route(
+      context,
+      base ? { ...recorded, path: recorded.path.slice(base.length), basePath: base } : recorded,
+      res,
+    );
   }
 
   const server = createServer((req, res) => {

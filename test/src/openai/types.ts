@@ -7,6 +7,8 @@ export interface RecordedRequest {
   readonly path: string;
   /** The query string with its '?' ('?api-version=2024-10-21'), or '' when there is none. */
   readonly query: string;
+  /** The `basePaths` prefix the request came under (`path` is then the rest), when the server has any. */
+  readonly basePath?: string;
   readonly headers: IncomingHttpHeaders;
   /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
   readonly body: unknown;
@@ -71,8 +73,11 @@ export interface ScriptedReply {
   readonly reasoning?: string;
   readonly toolCalls?: readonly ScriptedToolCall[];
   /** Chat-completions vocabulary; mapped to Responses `status`/`incomplete_details`. */
-  readonly finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter';
+  /** 'error' is what some gateways answer (with a 200) for a generation that failed. */
+  readonly finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error';
   readonly usage?: ScriptedUsage;
+  /** false: streams carry no usage chunk even with include_usage, as some OpenAI-compatible servers do. */
+  readonly streamUsage?: boolean;
   /** Model id reported in the response (e.g. a dated snapshot); defaults to the requested id. */
   readonly model?: string;
   /** How the text is split into stream deltas; their concatenation becomes the text. */
@@ -118,6 +123,11 @@ export interface OpenAITestServerOptions {
   readonly models?: readonly string[];
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401. */
   readonly apiKey?: string;
+  /**
+   * Path prefixes served like the root, e.g. ['/llama-8b', '/llama-70b']: `/llama-8b/v1/chat/completions` answers
+   * as `/v1/chat/completions` (the request log keeps the full path), for upstreams that differ only by base path.
+   */
+  readonly basePaths?: readonly string[];
 }
 
 export interface OpenAITestServer {

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { Context, MiddlewareHandler } from 'hono';
+import { recordOf } from './access-log.js';
+import { unknownAdminPath } from './admin.js';
+import { type ProxyContext, pathOf } from './context.js';
+import { credentialsOf } from './credentials.js';
+import { errorResponse } from './errors.js';
+import { forward } from './forward.js';
+import { secretDigest } from './tenancy.js';
+import { requestHeaders } from './upstream.js';
+
+/** The path as an upstream might resolve it: percent-decoded, slashes collapsed, dot segments applied, lower case. */
+function normalizedPath(path: string): string {
+  let decoded = path;
+  for (let i = 0; i < 3 && decoded.includes('%'); i++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      break;
+    }
+  }
+  const segments: string[] = [];
+  for (const segment of decoded.replace(/\\/g, '/').split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`.toLowerCase();
+}
+
+/** Any spelling of a path under /admin (`//admin/stats`, `/%61dmin`, `/v1/../admin`): never forwarded. */
+export function isAdminPath(path: string): boolean {
+  const normalized = normalizedPath(path);
+  return normalized === '/admin' || normalized.startsWith('/admin/');
+}
+
+/**
+ * Refuses a request that carries one of the proxy's own tokens (admin, namespace) as a credential: it would be
+ * sent to the upstream, and those tokens never leave the proxy.
+ */
+export function keepOwnTokens(context: ProxyContext): MiddlewareHandler {
+  const own = context.options.ownTokens;
+  return async (c, next) => {
+    if (own.length > 0 && !isAdminPath(c.req.path)) {
+      const path = pathOf(c);
+      const mark = path.indexOf('?');
+      const query = mark < 0 ? undefined : new URLSearchParams(path.slice(mark + 1));
+      const raw = c.req.raw.headers;
+      const values = credentialsOf(raw, query, context.options.credentials);
+      const authorization = raw.get('authorization');
+      if (authorization !== null) values.push(authorization.trim());
+      for (const value of values) {
+        const digest = secretDigest(value);
+        if (own.some((token) => token.equals(digest))) {
+          return errorResponse(
+            403,
+            'This request carries one of the proxy’s own tokens (admin or namespace) as a credential. They are never sent upstream: use your provider API key here.',
+            { code: 'proxy_token_not_forwarded' },
+          );
+        }
+      }
+    }
+    await next();
+  };
+}
+
+/** Everything that is not the proxy's own nor cached goes upstream untouched, body streamed, never cached. */
+export function passThrough(context: ProxyContext) {
+  return (c: Context): Promise<Response> | Response => {
+    const method = c.req.method;
+    const path = pathOf(c);
+    const mark = path.indexOf('?');
+    if (isAdminPath(mark < 0 ? path : path.slice(0, mark))) return unknownAdminPath(method, c.req.path);
+    let body: Readable | null = null;
+    if (method !== 'GET' && method !== 'HEAD') {
+      // On Node the socket is the body, streamed up as it arrives; elsewhere the Web body.
+      // (Touching c.req.raw.body on Node would start the adapter's own reading of the socket.)
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      const web = incoming ? null : c.req.raw.body;
+      body = incoming ?? (web ? Readable.fromWeb(web as NodeReadableStream<Uint8Array>) : null);
+    }
+    return forward(context, 'other', method, path, requestHeaders(c.req.raw.headers), body, {}, recordOf(c));
+  };
+}
