@@ -92,7 +92,10 @@ function withoutOurs(providerMetadata: unknown) {
 function answer(result: Awaited<ReturnType<typeof generateText>>) {
   return {
     text: result.text,
-    reasoning: result.reasoning.map((part) => ({ text: part.text, providerMetadata: part.providerMetadata })),
+    reasoning: result.reasoning.map((part) => ({
+      text: 'text' in part ? part.text : undefined,
+      providerMetadata: part.providerMetadata,
+    })),
     toolCalls: result.toolCalls.map(({ toolName, input, toolCallId }) => ({ toolName, input, toolCallId })),
     finishReason: result.finishReason,
     usage: result.usage,
