@@ -16,7 +16,7 @@ import { awaitOtherProcess, type CrossProcess, resolveCrossProcess } from './cro
 import { type Duration, parseDuration } from './duration.js';
 import { resolveEncryption } from './encryption.js';
 import { EntryCodec, readEntryMeta, UnreadableEntry } from './entry-codec.js';
-import { ENVELOPE_VERSION, type EntryMeta, type EntryMetadata, type Envelope } from './envelope.js';
+import { computeDuration, ENVELOPE_VERSION, type EntryMeta, type EntryMetadata, type Envelope } from './envelope.js';
 import { describeError, isLlmemoError, LlmemoError } from './errors.js';
 import { type CacheEvents, type ErrorEvent, type Listener, type MissEvent, TypedEmitter } from './events.js';
 import { type EntryFilter, resolveFilter } from './filter.js';
@@ -26,6 +26,7 @@ import {
   type DerivedKey,
   deriveKey,
   type KeyDerivation,
+  parseKey,
 } from './key.js';
 import {
   type EntryInfo,
@@ -53,6 +54,7 @@ import {
   resolveTtl,
 } from './options.js';
 import type { CacheRequest } from './request.js';
+import { resolveRange } from './series.js';
 import {
   type CacheStats,
   CounterBuffer,
@@ -61,11 +63,12 @@ import {
   StatsCounter,
   totalCounters,
 } from './stats.js';
+import { readRangeStats, STORE_WIDE, type StoredStatsFilter, timedMetadata, withComputeTime } from './stored-stats.js';
 import type { MemoryStoreOptions } from './stores/memory.js';
 import { RedisStore } from './stores/redis.js';
 import { resolveStore } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
-import { type CacheStore, CorruptStoredValue, type CounterRow } from './stores/store.js';
+import { type CacheStore, CorruptStoredValue, type CounterField } from './stores/store.js';
 import { withTimeout } from './timeout.js';
 import { isTransientError } from './transient.js';
 
@@ -237,6 +240,7 @@ export class ResponseCache {
       pruneOption === undefined || pruneOption === false ? undefined : parseDuration(pruneOption, 'pruneInterval');
     const onEvict = (count: number) => {
       this.counters.evictions += count;
+      this.countShared(STORE_WIDE, '', 'evictions', count);
       this.metrics?.evicted(count, this.store.type);
       this.emitter.emit('evict', { count, store: this.store.type });
     };
@@ -384,6 +388,7 @@ export class ResponseCache {
     }
     if (started.type === 'bypass') return { hit: false, commit: async () => false, fallback: () => undefined };
     const { derived, call } = started;
+    const lookedUpAt = performance.now();
     let committed = false;
     return {
       hit: false,
@@ -399,7 +404,8 @@ export class ResponseCache {
           );
           return false;
         }
-        const prepared = this.encodeEntry(derived, request, value, call, commitOptions.metadata);
+        const metadata = timedMetadata(commitOptions.metadata, performance.now() - lookedUpAt);
+        const prepared = this.encodeEntry(derived, request, value, call, metadata);
         if (prepared === undefined) return false;
         const writesBefore = this.counters.writes;
         await this.write(derived, prepared, call.ttl);
@@ -439,6 +445,7 @@ export class ResponseCache {
 
     if (call.mode === 'off' || this.closed) {
       this.counters.bypasses++;
+      this.countShared(call.namespace, String(request.model), 'bypasses', 1);
       this.measure('bypass', request, call.namespace);
       if (this.closed) this.skip('CLOSED', 'The cache is closed; the call went straight to compute.');
       return { type: 'bypass' };
@@ -451,6 +458,7 @@ export class ResponseCache {
         });
       }
       this.counters.bypasses++;
+      this.countShared(call.namespace, String(request.model), 'bypasses', 1);
       this.measure('bypass', request, call.namespace);
       this.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return { type: 'bypass' };
@@ -557,11 +565,14 @@ export class ResponseCache {
     const input = entry.usage?.inputTokens ?? 0;
     const output = entry.usage?.outputTokens ?? 0;
     const model = String(request.model);
-    this.counters.hit(model, input, output);
+    const computeMs = computeDuration(entry.computeMs) ?? 0;
+    this.counters.hit(model, input, output, computeMs);
     if (this.shared) {
       this.shared.add(derived.namespace, model, 'hits', 1);
+      if (stale) this.shared.add(derived.namespace, model, 'staleHits', 1);
       this.shared.add(derived.namespace, model, 'inputTokensSaved', input);
       this.shared.add(derived.namespace, model, 'outputTokensSaved', output);
+      this.shared.add(derived.namespace, model, 'timeSavedMs', computeMs);
       this.scheduleStats();
     }
     if (this.metrics?.active) {
@@ -626,8 +637,10 @@ export class ResponseCache {
           return { value: entry.body, bodyJson: encode(entry.body), age: Math.max(0, Date.now() - entry.createdAt) };
         }
         try {
+          const started = performance.now();
           const value = await compute();
-          const bodyJson = this.store_(derived, request, value, call, cacheable, metadata, settleWrite);
+          const timed = withComputeTime(metadata, performance.now() - started);
+          const bodyJson = this.store_(derived, request, value, call, cacheable, timed, settleWrite);
           return { value, bodyJson };
         } finally {
           if (lock?.release) writeSettled.then(lock.release, lock.release);
@@ -721,6 +734,8 @@ export class ResponseCache {
     if (request.specVersion !== undefined) meta.specVersion = request.specVersion;
     if (metadata?.responseModel !== undefined) meta.responseModel = metadata.responseModel;
     if (metadata?.usage !== undefined) meta.usage = metadata.usage;
+    const computeMs = computeDuration(metadata?.computeMs);
+    if (computeMs !== undefined) meta.computeMs = computeMs;
     try {
       return { meta, bodyJson: encode(value) };
     } catch (error) {
@@ -1022,16 +1037,24 @@ export class ResponseCache {
    * Counters every process using this store recorded (with `persistStats`): hits, misses, writes, tokens saved,
    * per namespace and model, plus totals (money saved with `prices`). Includes this process's unsent counts.
    */
-  async storedStats(filter: { namespace?: string; all?: boolean } = {}): Promise<StoredStats> {
+  async storedStats(filter: StoredStatsFilter = {}): Promise<StoredStats> {
     const namespace = filter.all ? undefined : (filter.namespace ?? this.namespace);
+    const range = filter.range === undefined ? undefined : resolveRange(filter.range);
     await this.flushStats();
-    let rows: CounterRow[];
     try {
-      rows = await this.store.readCounters(namespace);
+      if (range === undefined) {
+        const rows = await this.store.readCounters(namespace);
+        return { rows, totals: totalCounters(rows, this.prices) };
+      }
+      return await readRangeStats(this.store, range, namespace, this.prices);
     } catch (error) {
       throw storeFailure(this.store, error, 'read its counters');
     }
-    return { rows, totals: totalCounters(rows, this.prices) };
+  }
+
+  /** The price table of the `prices` option (undefined without one). */
+  get priceTable(): PriceTable | undefined {
+    return this.prices;
   }
 
   /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */
@@ -1058,6 +1081,13 @@ export class ResponseCache {
     } finally {
       this.statsFlush = undefined;
     }
+  }
+
+  /** Adds to the counters every process shares (a no-op with persistStats: false). */
+  private countShared(namespace: string, model: string, field: CounterField, amount: number): void {
+    if (!this.shared) return;
+    this.shared.add(namespace, model, field, amount);
+    this.scheduleStats();
   }
 
   private scheduleStats(): void {
@@ -1173,6 +1203,8 @@ export class ResponseCache {
 
   private reportError(operation: ErrorEvent['operation'], error: LlmemoError, key?: string): void {
     this.counters.errors++;
+    const labels = key === undefined ? undefined : parseKey(key);
+    this.countShared(labels?.namespace ?? STORE_WIDE, labels?.model ?? '', 'errors', 1);
     this.logger?.warn?.(`llmemo: ${error.message}`, { code: error.code, operation, key });
     const event: ErrorEvent = { error, operation };
     if (key !== undefined) event.key = key;

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
 import { Keyv } from 'keyv';
-import { BATCH_SIZE, COUNTER_FIELDS, type CounterRow, KeyvStore, prefixEnd, type ScannedEntry } from './store.js';
+import type { SeriesResolution, SeriesRow } from '../series.js';
+import { SqliteCounters } from './sqlite-counters.js';
+import { BATCH_SIZE, type CounterRow, KeyvStore, prefixEnd, type ScannedEntry } from './store.js';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock before failing. Default 5000 ms. */
@@ -39,7 +41,8 @@ const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
  *   upserts) keep it right whoever writes: Keyv, an older llmemo, another process. The side table is separate so
  *   that recording a hit rewrites a ~100-byte row, not the whole stored value.
  * - Prefix scans and deletes on key ranges (`key >= ? AND key < ?`), never LIKE, whose `_` and `%` are wildcards.
- * - Shared counters in `<table>_stats`, incremented with one upsert per flush.
+ * - Shared counters in `<table>_stats`, and their minute and hour buckets in `<table>_series`, incremented with
+ *   one upsert each per flush.
  */
 export class SqliteStore extends KeyvStore {
   override readonly sharedCounters = true;
@@ -51,7 +54,7 @@ export class SqliteStore extends KeyvStore {
   readonly maxBytes: number | undefined;
   private readonly adapter: KeyvSqlite;
   private readonly meta: string;
-  private readonly stats: string;
+  private readonly counters: SqliteCounters;
   private readonly touchIntervalMs: number;
   private readonly onEvict: ((count: number) => void) | undefined;
   private setupPromise: Promise<void> | undefined;
@@ -93,8 +96,8 @@ export class SqliteStore extends KeyvStore {
     this.path = path;
     this.table = adapter.opts.table as string;
     this.meta = `${this.table}_meta`;
-    this.stats = `${this.table}_stats`;
     this.query = adapter.query as unknown as SqliteQuery;
+    this.counters = new SqliteCounters(this.query, this.table);
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
     this.touchIntervalMs = options.touchIntervalMs ?? 1000;
@@ -117,13 +120,18 @@ export class SqliteStore extends KeyvStore {
   }
 
   private async setup(): Promise<void> {
-    const { query, table, meta, stats } = this;
+    const { query, meta } = this;
     // WAL lets readers proceed while another process writes; NORMAL sync is safe with WAL and much faster.
     if (this.path !== ':memory:') await query('PRAGMA journal_mode=WAL');
     await query('PRAGMA synchronous=NORMAL');
     await query('PRAGMA secure_delete=ON');
-    const present = await query('SELECT name FROM sqlite_master WHERE name IN (?, ?)', `${meta}_delete`, stats);
-    if (present.length === 2) return;
+    const present = await query(
+      'SELECT name FROM sqlite_master WHERE name IN (?, ?, ?)',
+      `${meta}_delete`,
+      this.counters.stats,
+      this.counters.series,
+    );
+    if (present.length === 3 && (await this.counters.missingColumns(query)).length === 0) return;
     // Schema changes wait for the write lock, which other processes' writes hold in turn: run them on a connection
     // of their own, so this one keeps serving lookups meanwhile. Every statement is idempotent (processes may race
     // here), and the backfill runs after the triggers exist, so no row written meanwhile is missed.
@@ -133,25 +141,29 @@ export class SqliteStore extends KeyvStore {
         : await (
             this.adapter.opts as unknown as { connect(): Promise<{ query: SqliteQuery; close(): Promise<void> }> }
           ).connect();
-    // An upsert, not INSERT OR REPLACE: inside a trigger, the outer statement's conflict policy overrides OR.
-    const upsert = `INSERT INTO ${meta} VALUES (NEW.key, ${NOW_MS}, length(CAST(NEW.value AS BLOB)), CASE WHEN json_valid(NEW.value) THEN json_extract(NEW.value, '$.expires') END) ON CONFLICT (key) DO UPDATE SET atime = excluded.atime, bytes = excluded.bytes, expires = excluded.expires`;
     try {
-      for (const statement of [
-        `CREATE TABLE IF NOT EXISTS ${meta} (key TEXT PRIMARY KEY, atime INTEGER NOT NULL, bytes INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID`,
-        `CREATE INDEX IF NOT EXISTS ${meta}_atime ON ${meta} (atime)`,
-        `CREATE INDEX IF NOT EXISTS ${meta}_expires ON ${meta} (expires) WHERE expires IS NOT NULL`,
-        `CREATE TRIGGER IF NOT EXISTS ${meta}_insert AFTER INSERT ON ${table} BEGIN ${upsert}; END`,
-        `CREATE TRIGGER IF NOT EXISTS ${meta}_update AFTER UPDATE OF value ON ${table} BEGIN ${upsert}; END`,
-        `CREATE TRIGGER IF NOT EXISTS ${meta}_delete AFTER DELETE ON ${table} BEGIN DELETE FROM ${meta} WHERE key = OLD.key; END`,
-        // Rows written before the triggers existed: least recently used (atime 0) until they are read.
-        `INSERT OR IGNORE INTO ${meta} SELECT key, 0, length(CAST(value AS BLOB)), CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END FROM ${table}`,
-        `CREATE TABLE IF NOT EXISTS ${stats} (ns TEXT NOT NULL, model TEXT NOT NULL, ${COUNTER_FIELDS.map((f) => `${f} INTEGER NOT NULL DEFAULT 0`).join(', ')}, PRIMARY KEY (ns, model)) WITHOUT ROWID`,
-      ]) {
-        await ddl.query(statement);
-      }
+      for (const statement of this.schema()) await ddl.query(statement);
+      await this.counters.migrate(ddl.query);
     } finally {
       await ddl.close();
     }
+  }
+
+  private schema(): string[] {
+    const { table, meta } = this;
+    // An upsert, not INSERT OR REPLACE: inside a trigger, the outer statement's conflict policy overrides OR.
+    const upsert = `INSERT INTO ${meta} VALUES (NEW.key, ${NOW_MS}, length(CAST(NEW.value AS BLOB)), CASE WHEN json_valid(NEW.value) THEN json_extract(NEW.value, '$.expires') END) ON CONFLICT (key) DO UPDATE SET atime = excluded.atime, bytes = excluded.bytes, expires = excluded.expires`;
+    return [
+      `CREATE TABLE IF NOT EXISTS ${meta} (key TEXT PRIMARY KEY, atime INTEGER NOT NULL, bytes INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS ${meta}_atime ON ${meta} (atime)`,
+      `CREATE INDEX IF NOT EXISTS ${meta}_expires ON ${meta} (expires) WHERE expires IS NOT NULL`,
+      `CREATE TRIGGER IF NOT EXISTS ${meta}_insert AFTER INSERT ON ${table} BEGIN ${upsert}; END`,
+      `CREATE TRIGGER IF NOT EXISTS ${meta}_update AFTER UPDATE OF value ON ${table} BEGIN ${upsert}; END`,
+      `CREATE TRIGGER IF NOT EXISTS ${meta}_delete AFTER DELETE ON ${table} BEGIN DELETE FROM ${meta} WHERE key = OLD.key; END`,
+      // Rows written before the triggers existed: least recently used (atime 0) until they are read.
+      `INSERT OR IGNORE INTO ${meta} SELECT key, 0, length(CAST(value AS BLOB)), CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END FROM ${table}`,
+      ...this.counters.schema(),
+    ];
   }
 
   // Lookups and writes do not wait for the schema: the triggers (or the backfill) account for every row.
@@ -376,38 +388,32 @@ export class SqliteStore extends KeyvStore {
     return { entries: Number(row?.n ?? 0), bytes: Number(row?.b ?? 0) };
   }
 
-  // ---------------------------------------------------------------- shared counters
+  // ---------------------------------------------------------------- shared counters (sqlite-counters.ts)
 
   override async addCounters(rows: readonly CounterRow[]): Promise<void> {
     if (rows.length === 0) return;
     await this.ready();
-    const columns = COUNTER_FIELDS.join(', ');
-    const values = COUNTER_FIELDS.map((_, i) => `json_extract(value, '$[${i + 2}]')`).join(', ');
-    const updates = COUNTER_FIELDS.map((f) => `${f} = ${f} + excluded.${f}`).join(', ');
-    await this.query(
-      // `WHERE true` resolves SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.
-      `INSERT INTO ${this.stats} (ns, model, ${columns}) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${values} FROM json_each(?) WHERE true ON CONFLICT (ns, model) DO UPDATE SET ${updates}`,
-      JSON.stringify(rows.map((row) => [row.namespace, row.model, ...COUNTER_FIELDS.map((f) => row[f])])),
-    );
+    await this.counters.add(rows);
   }
 
   override async readCounters(namespace?: string): Promise<CounterRow[]> {
     await this.ready();
-    const rows =
-      namespace === undefined
-        ? await this.query(`SELECT * FROM ${this.stats}`)
-        : await this.query(`SELECT * FROM ${this.stats} WHERE ns = ?`, namespace);
-    return rows.map((row) => {
-      const counters = { namespace: row.ns as string, model: row.model as string } as CounterRow;
-      for (const field of COUNTER_FIELDS) counters[field] = Number(row[field] ?? 0);
-      return counters;
-    });
+    return this.counters.read(namespace);
+  }
+
+  override async readSeries(
+    resolution: SeriesResolution,
+    from: number,
+    to: number,
+    namespace?: string,
+  ): Promise<SeriesRow[]> {
+    await this.ready();
+    return this.counters.readSeries(resolution, from, to, namespace);
   }
 
   override async deleteCounters(namespace?: string): Promise<void> {
     await this.ready();
-    if (namespace === undefined) await this.query(`DELETE FROM ${this.stats}`);
-    else await this.query(`DELETE FROM ${this.stats} WHERE ns = ?`, namespace);
+    await this.counters.delete(namespace);
   }
 }
 
