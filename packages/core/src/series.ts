@@ -54,7 +54,7 @@ export function resolveRange(value: unknown, option = 'range'): StatsRange {
 }
 
 export function rangeWindow(range: StatsRange, now = Date.now()): RangeWindow {
-  const { resolution, span, step } = RANGES[range];
+  const { resolution, span, step } = RANGES[resolveRange(range)];
   const unit = UNIT_MS[resolution];
   const to = Math.floor(now / unit) * unit + unit;
   return { range, resolution, from: to - span, to, step };
