@@ -26,6 +26,8 @@ export { ENCRYPTION_KEY_ENV, keyId, PREVIOUS_KEYS_ENV, parseKeyMaterial } from '
 export { endpointLabel, endpointOfUrl, isCredentialName } from './endpoint.js';
 export type { StoredEntryInfo } from './entry-codec.js';
 export { readEntryMeta } from './entry-codec.js';
+export type { EntryGroup, EntrySummary, Histogram, SummarizedEntry } from './entry-summary.js';
+export { DURATION_BOUNDS, EntrySummarizer, summarizedEntry, summarizeEntries } from './entry-summary.js';
 export type { BodyEncoding, EntryMeta, EntryMetadata, Envelope, TokenUsage } from './envelope.js';
 export { computeDuration, ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
 export type { LlmemoErrorCode } from './errors.js';

@@ -1,0 +1,73 @@
+import type { ResponseCache, SummarizedEntry } from '@llmemo/core';
+
+/** One entry as the dashboard lists it: labels, size and times. Never the body, never prompt text. */
+export interface EntryRow extends SummarizedEntry {
+  key: string;
+  /** SHA-256 of the canonical request: what identifies the entry without revealing it. */
+  digest: string;
+  provider: string;
+  /** How long the original call took (ms), when the entry recorded it. */
+  computeMs?: number;
+}
+
+/** Every entry's metadata from one scan of the store. */
+export interface Snapshot {
+  takenAt: number;
+  /** How long the scan took (ms). */
+  scanMs: number;
+  rows: EntryRow[];
+}
+
+/**
+ * Scans the store at most once per `maxAgeMs` and shares the result: the overview, the entry pages and the
+ * Prometheus histograms all read one snapshot, and concurrent requests wait for the same scan instead of each
+ * starting one. The scan reads metadata only (no body is decoded), so it needs no encryption key.
+ */
+export class SnapshotCache {
+  private current: Snapshot | undefined;
+  private running: Promise<Snapshot> | undefined;
+
+  constructor(
+    private readonly cache: ResponseCache,
+    readonly maxAgeMs = 30_000,
+  ) {}
+
+  async get(now = Date.now()): Promise<Snapshot> {
+    if (this.current && now - this.current.takenAt < this.maxAgeMs) return this.current;
+    this.running ??= this.scan().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Forgets the snapshot, so the next read scans again (after a purge, say). */
+  invalidate(): void {
+    this.current = undefined;
+  }
+
+  private async scan(): Promise<Snapshot> {
+    const started = performance.now();
+    const takenAt = Date.now();
+    const rows: EntryRow[] = [];
+    for await (const entry of this.cache.entries({ all: true }, { includeExpired: true })) {
+      const row: EntryRow = {
+        key: entry.key,
+        digest: entry.digest,
+        namespace: entry.namespace,
+        kind: entry.kind,
+        provider: entry.provider,
+        model: entry.model,
+        bytes: entry.bytes,
+        createdAt: entry.createdAt.getTime(),
+        expiresAt: entry.expiresAt === null ? null : entry.expiresAt.getTime(),
+        expired: entry.expired,
+        encrypted: entry.encrypted,
+        compressed: entry.compressed,
+      };
+      if (entry.computeMs !== undefined) row.computeMs = entry.computeMs;
+      rows.push(row);
+    }
+    this.current = { takenAt, scanMs: Math.round(performance.now() - started), rows };
+    return this.current;
+  }
+}
