@@ -64,7 +64,8 @@ function observe(target: Histogram, value: number): void {
 }
 
 function addTo(groups: Record<string, EntryGroup>, name: string, bytes: number): void {
-  const group = (groups[name] ??= { entries: 0, bytes: 0 });
+  groups[name] ??= { entries: 0, bytes: 0 };
+  const group = groups[name];
   group.entries++;
   group.bytes += bytes;
 }

@@ -13,6 +13,12 @@ const state = { range: '24h', namespace: '', offset: 0, sort: 'newest', overview
 
 class SignInNeeded extends Error {}
 
+/** A chart step in words: "15 minutes", "hour", "6 hours". */
+function period(ms) {
+  if (ms === 3_600_000) return 'hour';
+  return ms < 3_600_000 ? `${ms / 60_000} minutes` : `${ms / 3_600_000} hours`;
+}
+
 // ------------------------------------------------------------------ API
 
 function token() {
@@ -136,7 +142,7 @@ function requestsChart(overview) {
   const t = overview.totals;
   chartLabel(
     'requests-chart',
-    `Requests over the ${RANGE_LABELS[overview.range.range]}, one bar per ${duration(overview.range.step)}: ${count(t.hits - t.staleHits)} fresh hits, ${count(t.staleHits)} stale hits, ${count(t.misses)} misses, ${count(t.bypasses)} bypasses.`,
+    `Requests over the ${RANGE_LABELS[overview.range.range]}, one bar per ${period(overview.range.step)}: ${count(t.hits - t.staleHits)} fresh hits, ${count(t.staleHits)} stale hits, ${count(t.misses)} misses, ${count(t.bypasses)} bypasses.`,
   );
   state.charts.push(stackedBars($('requests-chart'), { at, series, format: count }));
   const busy = points.filter((p) => p.hits + p.misses + p.bypasses > 0);
