@@ -35,6 +35,8 @@ export interface DashboardOptions {
   live?: boolean;
   /** How long one scan of the entries is reused by the page and its API. Default '30s'. */
   snapshotMaxAge?: Duration;
+  /** Entry snapshots to share with other readers (the proxy's Prometheus histograms). Default: its own. */
+  snapshots?: SnapshotCache;
 }
 
 export interface Dashboard {
@@ -106,7 +108,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   }
   const maxAge =
     options.snapshotMaxAge === undefined ? 30_000 : parseDuration(options.snapshotMaxAge, 'snapshotMaxAge');
-  const snapshots = new SnapshotCache(cache, maxAge);
+  const snapshots = options.snapshots ?? new SnapshotCache(cache, maxAge);
   const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
   const files = assets();
   const app = new Hono();
@@ -135,11 +137,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   app.get(`${base}/api/overview`, async (c) => {
     const range = resolveRange(c.req.query('range') ?? '24h', 'range');
     const namespace = optional(c.req.query('namespace'));
-    const snapshot = await snapshots.get();
+    const snapshot = await snapshots.get({ maxAgeMs: maxAge });
     return c.json(await buildOverview(cache, snapshot, { range, namespace, prices, live: options.live ?? true }));
   });
 
-  app.get(`${base}/api/entries`, async (c) => c.json(listEntries(await snapshots.get(), entriesQuery(c))));
+  app.get(`${base}/api/entries`, async (c) =>
+    c.json(listEntries(await snapshots.get({ maxAgeMs: maxAge }), entriesQuery(c))),
+  );
 
   app.all(`${base}/api/*`, (c) => errorJson(c, 404, `No dashboard API at ${c.req.path}.`, 'not_found'));
 

@@ -10,6 +10,6 @@ export type {
   Overview,
   OverviewOptions,
 } from './overview.js';
-export { buildOverview } from './overview.js';
+export { buildOverview, summarizeRows } from './overview.js';
 export type { EntryRow, Snapshot } from './snapshot.js';
 export { SnapshotCache } from './snapshot.js';

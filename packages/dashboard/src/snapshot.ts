@@ -32,12 +32,34 @@ export class SnapshotCache {
     readonly maxAgeMs = 30_000,
   ) {}
 
-  async get(now = Date.now()): Promise<Snapshot> {
-    if (this.current && now - this.current.takenAt < this.maxAgeMs) return this.current;
+  /** The current snapshot, scanning first when there is none younger than `maxAgeMs` (default: the cache's). */
+  async get(options: { maxAgeMs?: number; now?: number } = {}): Promise<Snapshot> {
+    const now = options.now ?? Date.now();
+    const maxAge = options.maxAgeMs ?? this.maxAgeMs;
+    if (this.current && now - this.current.takenAt < maxAge) return this.current;
     this.running ??= this.scan().finally(() => {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /**
+   * Like `get`, but waits at most `waitMs` for a scan: a Prometheus scrape must answer in time even when the store
+   * is large. The scan goes on in the background; until it lands, this resolves the older snapshot (or none).
+   */
+  async within(waitMs: number, options: { maxAgeMs?: number } = {}): Promise<Snapshot | undefined> {
+    const pending = this.get(options);
+    pending.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs);
+      timer.unref?.();
+    });
+    try {
+      return (await Promise.race([pending, timeout])) ?? this.current;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Forgets the snapshot, so the next read scans again (after a purge, say). */

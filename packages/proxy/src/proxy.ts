@@ -3,13 +3,16 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { getRequestListener } from '@hono/node-server';
 import { type ResponseCache, StreamFlight } from '@llmemo/core';
+import { SnapshotCache } from '@llmemo/dashboard';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin.js';
 import { chatCompletions } from './chat.js';
 import { type ProxyContext, pathOf, type StreamMeta } from './context.js';
+import { dashboardRoutes } from './dashboard.js';
 import { embeddings } from './embeddings.js';
+import { registerEntryMetrics } from './entry-metrics.js';
 import { BadRequest, errorResponse } from './errors.js';
 import { forward } from './forward.js';
 import { imageGenerations } from './images.js';
@@ -51,6 +54,9 @@ function measured(metrics: ProxyMetrics, endpoint: EndpointLabel): MiddlewareHan
 export function createProxy(options: ProxyOptions): LlmemoProxy {
   const resolved = resolveProxyOptions(options);
   const metrics = new ProxyMetrics(resolved.cache);
+  // One scan of the entries feeds both the dashboard and the /metrics histograms.
+  const snapshots = new SnapshotCache(resolved.cache);
+  registerEntryMetrics(metrics.registry, resolved.cache, snapshots);
   const context: ProxyContext = {
     options: resolved,
     cache: resolved.cache,
@@ -73,6 +79,7 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     );
   }
   adminRoutes(app, context);
+  dashboardRoutes(app, context, snapshots);
   // Everything else goes upstream untouched, body streamed, never cached.
   app.all('*', measured(metrics, 'other'), (c) => {
     const method = c.req.method;

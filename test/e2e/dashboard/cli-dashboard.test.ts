@@ -3,8 +3,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { launchBrowser, type TestBrowser } from '@llmemo/test-support/browser';
 import { tempDir } from '@llmemo/test-support';
+import { launchBrowser, type TestBrowser } from '@llmemo/test-support/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Overview } from '../../../packages/dashboard/src/index.js';
@@ -18,10 +18,14 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !n
 /** `llmemo dashboard --port 0` as a user runs it; resolves with the URL it prints. */
 function startDashboard(store: string, prices: string): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '--store', store, '--json', 'dashboard', '--port', '0', '--prices', prices], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, '--store', store, '--json', 'dashboard', '--port', '0', '--prices', prices],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -144,7 +148,12 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
     ] as const) {
       for (const group of groups) {
         const row = await rowNumbers(page, table, group.name);
-        expect(row).toMatchObject({ entries: group.entries, bytes: group.bytes, hits: group.hits, misses: group.misses });
+        expect(row).toMatchObject({
+          entries: group.entries,
+          bytes: group.bytes,
+          hits: group.hits,
+          misses: group.misses,
+        });
       }
     }
     expect(errors).toEqual([]);
@@ -200,7 +209,8 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
     expect(await pageWidth(narrow)).toBeLessThanOrEqual(375);
     const background = await narrow.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(background).toBe('rgb(15, 19, 26)');
-    for (const [chart, colored] of Object.entries(await coloredPixels(narrow))) expect(colored, chart).toBeGreaterThan(10);
+    for (const [chart, colored] of Object.entries(await coloredPixels(narrow)))
+      expect(colored, chart).toBeGreaterThan(10);
     await narrow.screenshot({ path: artifact('cli-375-dark.png'), fullPage: true });
     expect(narrowErrors).toEqual([]);
     await narrow.close();

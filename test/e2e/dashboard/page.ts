@@ -22,7 +22,10 @@ export function watchErrors(page: Page): string[] {
 }
 
 /** Every `<data data-metric>` in a container: its exact value and the text shown. */
-export async function shownNumbers(page: Page, selector: string): Promise<Record<string, { value: string; text: string }>> {
+export async function shownNumbers(
+  page: Page,
+  selector: string,
+): Promise<Record<string, { value: string; text: string }>> {
   return page.$$eval(`${selector} data[data-metric]`, (nodes) =>
     Object.fromEntries(
       nodes.map((node) => [
