@@ -274,15 +274,16 @@ export class SqliteStore extends KeyvStore {
     return wrapped ? { key, ...wrapped } : undefined;
   }
 
+  // Each page starts where the last one ended (`key > last`) as the index range itself: a third condition next to
+  // `key >= prefix` would be a filter, and every page would walk the index from the prefix again (quadratic).
   override async *scan(prefix: string): AsyncIterable<ScannedEntry[]> {
     await this.ready();
-    let after = '';
+    let after: string | undefined;
     for (;;) {
       const rows = await this.query(
-        `SELECT key, value FROM ${this.table} WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?`,
-        prefix,
+        `SELECT key, value FROM ${this.table} WHERE ${after === undefined ? 'key >= ?' : 'key > ?'} AND key < ? ORDER BY key LIMIT ?`,
+        after ?? prefix,
         prefixEnd(prefix),
-        after,
         BATCH_SIZE,
       );
       if (rows.length === 0) return;
@@ -299,13 +300,12 @@ export class SqliteStore extends KeyvStore {
 
   override async *scanKeys(prefix: string): AsyncIterable<string[]> {
     await this.ready();
-    let after = '';
+    let after: string | undefined;
     for (;;) {
       const rows = await this.query(
-        `SELECT key FROM ${this.table} WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?`,
-        prefix,
+        `SELECT key FROM ${this.table} WHERE ${after === undefined ? 'key >= ?' : 'key > ?'} AND key < ? ORDER BY key LIMIT ?`,
+        after ?? prefix,
         prefixEnd(prefix),
-        after,
         BATCH_SIZE,
       );
       if (rows.length === 0) return;
