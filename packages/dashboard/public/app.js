@@ -9,7 +9,7 @@ const REFRESH_MS = 60_000;
 const RANGE_LABELS = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' };
 
 const $ = (id) => document.getElementById(id);
-const state = { range: '24h', namespace: '', offset: 0, sort: 'newest', overview: null, charts: [] };
+const state = { range: '24h', namespace: '', offset: 0, sort: 'newest', overview: null, charts: [], retry: 0 };
 
 class SignInNeeded extends Error {}
 
@@ -103,8 +103,10 @@ function kpis(overview) {
     ['Writes', number(t.writes, count, 'writes')],
     ['Evictions', number(t.evictions, count, 'evictions')],
     ['Errors', number(t.errors, count, 'errors'), 'the cache failed open on these'],
-    ['Entries', number(e.entries, count, 'entries'), `${count(e.expired)} expired, not yet pruned`],
-    ['Stored', number(e.bytes, bytes, 'bytes')],
+    e
+      ? ['Entries', number(e.entries, count, 'entries'), `${count(e.expired)} expired, not yet pruned`]
+      : ['Entries', '…', 'scanning the store'],
+    e ? ['Stored', number(e.bytes, bytes, 'bytes')] : ['Stored', '…'],
   );
   if (overview.live) {
     const breaker = overview.live.breaker;
@@ -210,14 +212,14 @@ function histogramChart(id, tableId, hist, label, colorName, what) {
   );
 }
 
-function groupTable(node, caption, title, groups, priced) {
+function groupTable(node, caption, title, groups, priced, pending) {
   const headers = [title, 'Entries', 'Stored', 'Hits', 'Misses', 'Hit rate', 'Tokens saved'];
   if (priced) headers.push('Money saved');
   const rows = groups.map((g) => {
     const row = [
       g.name === '' ? '(none)' : g.name,
-      number(g.entries, count, 'entries'),
-      number(g.bytes, bytes, 'bytes'),
+      pending ? '…' : number(g.entries, count, 'entries'),
+      pending ? '…' : number(g.bytes, bytes, 'bytes'),
       number(g.hits, count, 'hits'),
       number(g.misses, count, 'misses'),
       g.hits + g.misses > 0 ? number(g.hitRate, percent, 'hitRate') : '—',
@@ -251,24 +253,43 @@ function namespaceOptions(overview) {
 
 function render(overview) {
   state.overview = overview;
-  $('store').textContent =
-    `${overview.store.type} store${overview.store.sharedCounters ? ', counters shared by every process' : ', counters of this process only'} · entries scanned ${ago(overview.generatedAt - overview.entries.scannedAt)} ago`;
+  const pending = overview.entriesPending;
+  const scanned = pending
+    ? 'scanning entries…'
+    : `entries scanned ${ago(overview.generatedAt - overview.entries.scannedAt)} ago`;
+  const counters = overview.store.sharedCounters ? 'counters shared by every process' : 'counters of this process only';
+  $('store').textContent = `${overview.store.type} store, ${counters} · ${scanned}`;
   $('range-label').textContent = RANGE_LABELS[overview.range.range];
   kpis(overview);
   destroyCharts();
   requestsChart(overview);
   hitRateChart(overview);
-  histogramChart('age-chart', 'age-table', overview.entries.age, 'Entry age', '--accent', 'entries');
-  histogramChart(
-    'ttl-chart',
-    'ttl-table',
-    overview.entries.ttl,
-    'Time left before expiry',
-    '--accent-2',
-    'fresh entries',
+  if (pending) {
+    // A first scan of a large store is still running: the entry charts and columns wait for it.
+    for (const id of ['age-chart', 'ttl-chart']) {
+      $(id).replaceChildren(el('p', { class: 'hint' }, 'Scanning the store’s entries…'));
+      chartLabel(id, 'Not drawn yet: the store’s entries are still being scanned.');
+    }
+  } else {
+    histogramChart('age-chart', 'age-table', overview.entries.age, 'Entry age', '--accent', 'entries');
+    histogramChart(
+      'ttl-chart',
+      'ttl-table',
+      overview.entries.ttl,
+      'Time left before expiry',
+      '--accent-2',
+      'fresh entries',
+    );
+  }
+  groupTable(
+    $('namespaces'),
+    'Entries and counters by namespace',
+    'Namespace',
+    overview.namespaces,
+    overview.priced,
+    pending,
   );
-  groupTable($('namespaces'), 'Entries and counters by namespace', 'Namespace', overview.namespaces, overview.priced);
-  groupTable($('models'), 'Entries and counters by model', 'Model', overview.models, overview.priced);
+  groupTable($('models'), 'Entries and counters by model', 'Model', overview.models, overview.priced, pending);
   table(
     $('kinds'),
     'Entries by kind',
@@ -318,11 +339,18 @@ async function loadEntries() {
 }
 
 async function load() {
+  clearTimeout(state.retry);
   try {
     const overview = await api('api/overview', { range: state.range, namespace: state.namespace });
     render(overview);
-    await loadEntries();
     showDashboard();
+    if (overview.entriesPending) {
+      // The counters are on screen; the entries come with the next answer, once the scan is done.
+      state.retry = setTimeout(load, 2000);
+      return;
+    }
+    await loadEntries();
+    document.body.dataset.ready = 'true';
   } catch (error) {
     if (error instanceof SignInNeeded) return showSignIn(token() ? 'That token was refused.' : '');
     setStatus(`Could not load the dashboard: ${error.message}`);
@@ -335,7 +363,7 @@ function showDashboard() {
   $('controls').hidden = false;
   $('signout').hidden = !token();
   setStatus('');
-  document.body.dataset.ready = 'true';
+  document.body.dataset.ready = 'partial';
 }
 
 function showSignIn(message) {

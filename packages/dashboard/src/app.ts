@@ -46,6 +46,9 @@ export interface Dashboard {
   readonly snapshots: SnapshotCache;
 }
 
+/** How long the overview waits for a scan of the entries before answering without them (`entriesPending`). */
+const OVERVIEW_WAIT_MS = 1500;
+
 /** Content-Security-Policy and friends: the page loads only its own files and talks only to its own API. */
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
@@ -137,7 +140,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   app.get(`${base}/api/overview`, async (c) => {
     const range = resolveRange(c.req.query('range') ?? '24h', 'range');
     const namespace = optional(c.req.query('namespace'));
-    const snapshot = await snapshots.get({ maxAgeMs: maxAge });
+    // The counters answer at once; a first scan of a large store may take longer than a page should wait.
+    const snapshot = await snapshots.within(OVERVIEW_WAIT_MS, { maxAgeMs: maxAge });
     return c.json(await buildOverview(cache, snapshot, { range, namespace, prices, live: options.live ?? true }));
   });
 

@@ -56,7 +56,12 @@ export interface Overview {
   namespaces: GroupSummary[];
   models: GroupSummary[];
   kinds: { name: string; entries: number; bytes: number }[];
-  entries: EntriesOverview;
+  /**
+   * What the store holds now, from a scan of every entry's metadata; null while a first scan of a large store is
+   * still running (`entriesPending`): the counters do not wait for it, ask again in a moment.
+   */
+  entries: EntriesOverview | null;
+  entriesPending: boolean;
   /** State of the process serving the page (the proxy), or null where it has none of its own (the CLI). */
   live: { breaker: { state: string; opens: number }; errors: number; evictions: number } | null;
 }
@@ -113,7 +118,7 @@ export function summarizeRows(rows: readonly EntryRow[], now: number, namespace?
 /** Builds the overview from the store's time buckets (flushed first) and an entry snapshot. */
 export async function buildOverview(
   cache: ResponseCache,
-  snapshot: Snapshot,
+  snapshot: Snapshot | undefined,
   options: OverviewOptions,
 ): Promise<Overview> {
   const now = options.now ?? Date.now();
@@ -125,7 +130,7 @@ export async function buildOverview(
       : { range: options.range, namespace: options.namespace, now },
     options.prices,
   );
-  const summary = summarizeRows(snapshot.rows, snapshot.takenAt, options.namespace);
+  const summary = summarizeRows(snapshot?.rows ?? [], snapshot?.takenAt ?? now, options.namespace);
   const { byNamespace, byModel, byKind, age, ttl, ...entries } = summary;
   const stats = cache.stats();
   return {
@@ -141,13 +146,16 @@ export async function buildOverview(
     kinds: Object.entries(byKind)
       .map(([name, group]) => ({ name, ...group }))
       .sort((a, b) => b.entries - a.entries || a.name.localeCompare(b.name)),
-    entries: {
-      ...entries,
-      age: histogramJson(age),
-      ttl: histogramJson(ttl),
-      scannedAt: snapshot.takenAt,
-      scanMs: snapshot.scanMs,
-    },
+    entries: snapshot
+      ? {
+          ...entries,
+          age: histogramJson(age),
+          ttl: histogramJson(ttl),
+          scannedAt: snapshot.takenAt,
+          scanMs: snapshot.scanMs,
+        }
+      : null,
+    entriesPending: snapshot === undefined,
     live: options.live
       ? { breaker: stats.breaker ?? { state: 'closed', opens: 0 }, errors: stats.errors, evictions: stats.evictions }
       : null,

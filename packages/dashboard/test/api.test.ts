@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createCache, type ResponseCache } from '@llmemo/core';
 import { redisUrl, tempDir, uniqueNamespace } from '@llmemo/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboard, type Dashboard, type EntriesPage, type Overview } from '../src/index.js';
+import { createDashboard, type Dashboard, type EntriesPage, type Overview, SnapshotCache } from '../src/index.js';
 import { fillStore, PRICES, type Traffic } from './fixtures/traffic.js';
 
 const HOUR = 3_600_000;
@@ -76,23 +76,23 @@ describe.each([
     const both = async (namespace: string) =>
       get<Overview>(dashboard, `/api/overview?range=24h&namespace=${encodeURIComponent(namespace)}`);
     const [a, b] = [await both(app), await both(batch)];
-    expect(a.entries.entries + b.entries.entries).toBe(traffic.entries);
+    expect(a.entries!.entries + b.entries!.entries).toBe(traffic.entries);
     expect(a.namespaces.map((g) => [g.name, g.entries])).toEqual([[app, 9]]);
-    expect(b.kinds).toEqual([{ name: 'embedding', entries: 4, bytes: b.entries.bytes }]);
+    expect(b.kinds).toEqual([{ name: 'embedding', entries: 4, bytes: b.entries!.bytes }]);
     expect(Object.fromEntries(a.models.map((g) => [g.name, g.entries]))).toEqual({ 'gpt-4o-mini': 7, 'gpt-4o': 2 });
     const gpt4o = a.models.find((g) => g.name === 'gpt-4o')!;
     expect(gpt4o).toMatchObject({ hits: 2, misses: 2, inputTokensSaved: 2000 });
     for (const overview of [a, b]) {
-      const { age, ttl, entries, neverExpire, expired } = overview.entries;
+      const { age, ttl, entries, neverExpire, expired } = overview.entries!;
       expect(age.counts.reduce((x, y) => x + y, 0)).toBe(entries);
       expect(ttl.counts.reduce((x, y) => x + y, 0) + neverExpire + expired).toBe(entries);
       expect(age.bounds.at(-1)).toBeNull();
     }
     // Back-dated entries: 2 days, 10 days and 40 days old.
-    expect(a.entries.age.counts.slice(5)).toEqual([1, 1, 1]);
+    expect(a.entries!.age.counts.slice(5)).toEqual([1, 1, 1]);
     // The embeddings never expire; gpt-4o entries expire within the hour.
-    expect(b.entries.neverExpire).toBe(4);
-    expect(a.entries.ttl.counts[2]).toBe(2);
+    expect(b.entries!.neverExpire).toBe(4);
+    expect(a.entries!.ttl.counts[2]).toBe(2);
   });
 
   it('entries: pages of one snapshot, in order, without prompt text', async () => {
@@ -184,6 +184,30 @@ describe('the HTTP surface', () => {
     expect((await call('/api/entries', 'wrong')).status).toBe(401);
     expect((await call('/api/overview', 'right')).status).toBe(200);
     expect((await call('/index.html')).status).toBe(200); // the page itself holds no data
+  });
+
+  it('answers with the counters while a first scan of the entries is still running', async () => {
+    await cache.getOrCompute({ kind: 'chat', provider: 'p', model: 'm', input: 'x' }, async () => 'X');
+    await cache.flush();
+    // A store whose scan takes longer than the overview waits (a large Redis, say).
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = Object.create(cache) as ResponseCache;
+    slow.entries = (...args) =>
+      (async function* () {
+        await gate;
+        yield* cache.entries(...args);
+      })();
+    const dashboard = createDashboard({ cache, snapshots: new SnapshotCache(slow) });
+    const first = await get<Overview>(dashboard, '/api/overview');
+    expect(first).toMatchObject({ entriesPending: true, entries: null });
+    expect(first.totals.misses).toBe(1);
+    release();
+    await expect
+      .poll(async () => (await get<Overview>(dashboard, '/api/overview')).entries?.entries, { timeout: 5000 })
+      .toBe(1);
   });
 
   it('answers only the allowed Host names (DNS rebinding)', async () => {

@@ -84,7 +84,7 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
       timeSavedMs: traffic.timeSavedMs,
       requests: traffic.hits + traffic.misses + traffic.bypasses,
     });
-    expect(overview.entries.entries).toBe(traffic.entries);
+    expect(overview.entries!.entries).toBe(traffic.entries);
     expect(Object.fromEntries(overview.namespaces.map((g) => [g.name, g.entries]))).toEqual(traffic.namespaces);
     expect(Object.fromEntries(overview.models.map((g) => [g.name, g.entries]))).toEqual(traffic.models);
     expect(Object.fromEntries(overview.kinds.map((g) => [g.name, g.entries]))).toEqual(traffic.kinds);
@@ -102,13 +102,13 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
       const overview = await api(range);
       const { requests: _requests, ...totals } = overview.totals;
       expect(report.counters).toEqual(totals);
-      expect(report).toMatchObject({ range, entries: overview.entries.entries, bytes: overview.entries.bytes });
+      expect(report).toMatchObject({ range, entries: overview.entries!.entries, bytes: overview.entries!.bytes });
       // The same entries, scanned a moment apart: every age differs by that same moment.
-      const shift = report.age.newest - overview.entries.ageQuantiles!.newest;
+      const shift = report.age.newest - overview.entries!.ageQuantiles!.newest;
       expect(shift).toBeGreaterThanOrEqual(0);
       expect(shift).toBeLessThan(60_000);
       for (const q of ['median', 'p90', 'oldest'] as const) {
-        expect(report.age[q] - overview.entries.ageQuantiles![q], q).toBe(shift);
+        expect(report.age[q] - overview.entries!.ageQuantiles![q], q).toBe(shift);
       }
       for (const group of overview.namespaces) {
         expect(report.namespaces[group.name]).toMatchObject({
@@ -141,7 +141,7 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
     expect(Number(shown.moneySaved?.value)).toBe(overview.totals.moneySaved);
     expect(shown.timeSavedMs?.text).toBe('7.0 s');
     expect(Number(shown.entries?.value)).toBe(traffic.entries);
-    expect(Number(shown.bytes?.value)).toBe(overview.entries.bytes);
+    expect(Number(shown.bytes?.value)).toBe(overview.entries!.bytes);
     for (const [table, groups] of [
       ['namespaces', overview.namespaces],
       ['models', overview.models],
