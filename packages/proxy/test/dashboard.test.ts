@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, apiKey, originOf, post, useHarness, user } from './helpers.js';
 
@@ -103,5 +104,33 @@ describe('GET /metrics', () => {
     expect(sample(text, 'llmemo_cache_stale_hits_total')).toBe(0);
     expect(sample(text, 'llmemo_cache_evictions_total')).toBe(0);
     expect(text).toContain('llmemo_cache_bypasses_total');
+  });
+});
+
+describe('examples/grafana/llmemo-proxy.json', () => {
+  it('queries only metrics the proxy exports, with valid JSON and a Prometheus data source input', async () => {
+    const file = new URL('../../../examples/grafana/llmemo-proxy.json', import.meta.url);
+    const dashboard = JSON.parse(readFileSync(file, 'utf8')) as {
+      __inputs: { pluginId: string }[];
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    expect(dashboard.__inputs.map((input) => input.pluginId)).toEqual(['prometheus']);
+    const proxy = await h.proxy();
+    await post(proxy, CHAT, { model: 'gpt-4o-mini', messages: user('grafana') }, { key: apiKey() });
+    const exported = new Set(
+      [...(await (await fetch(`${originOf(proxy)}/metrics`)).text()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(
+        (match) => match[1],
+      ),
+    );
+    const queried = new Set<string>();
+    for (const panel of dashboard.panels) {
+      expect(panel.targets.length, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets) {
+        for (const [name] of target.expr.matchAll(/llmemo_[a-z_]+/g))
+          queried.add(name.replace(/_(bucket|sum|count)$/, ''));
+      }
+    }
+    expect(queried.size).toBeGreaterThan(10);
+    for (const name of queried) expect(exported, name).toContain(name);
   });
 });
