@@ -184,6 +184,8 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
     expect((await coloredPixels(page))['requests-chart']).toBeGreaterThan(10);
     expect(page.url()).toContain('#range=7d');
     await page.screenshot({ path: artifact('cli-7d.png'), fullPage: true });
+    // The README's picture (packages/dashboard/docs/dashboard.png is a copy of it): the first screen.
+    await page.screenshot({ path: artifact('readme.png') });
     expect(errors).toEqual([]);
   });
 
