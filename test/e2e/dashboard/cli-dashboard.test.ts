@@ -91,6 +91,22 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
     expect(overview.live).toBeNull();
   });
 
+  it('says what to do when the port is taken, and refuses memory://', async () => {
+    const port = new URL(server.url).port;
+    const taken = await run(process.execPath, [bin, '--store', store, 'dashboard', '--port', port], { env }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(taken).toMatchObject({ code: 1 });
+    expect((taken as { stderr: string }).stderr).toMatch(
+      /port \d+ on 127\.0\.0\.1 is in use: pass another with --port/,
+    );
+    const memory = await run(process.execPath, [bin, '--store', 'memory://', 'dashboard'], { env }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(memory).toMatchObject({ code: 2 });
+    expect((memory as { stderr: string }).stderr).toContain("use the app's sqlite:// or redis:// store");
+  });
+
   it('agrees with `llmemo stats --json` for the same store and range', async () => {
     for (const range of ['24h', '7d'] as const) {
       const { stdout } = await run(

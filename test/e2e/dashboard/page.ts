@@ -42,7 +42,7 @@ export async function rowNumbers(page: Page, table: string, name: string): Promi
     `#${table} tr[data-name="${name}"]`,
     (row) =>
       Object.fromEntries(
-        [...row.querySelectorAll('data[data-metric]')].map((node) => [
+        Array.from(row.querySelectorAll('data[data-metric]')).map((node) => [
           node.getAttribute('data-metric'),
           Number(node.getAttribute('value')),
         ]),
