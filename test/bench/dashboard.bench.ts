@@ -83,23 +83,25 @@ async function fillRedis(cache: ResponseCache, now: number): Promise<void> {
   await cache.store.addCounters(counters(now));
 }
 
-async function timed(fn: () => Promise<Response>): Promise<number> {
+async function timed(fn: () => Promise<Response>): Promise<{ ms: number; body: Record<string, unknown> }> {
   const started = performance.now();
   const response = await fn();
   if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
-  await response.json();
-  return performance.now() - started;
+  const body = (await response.json()) as Record<string, unknown>;
+  return { ms: performance.now() - started, body };
 }
 
 async function measureStore(label: string, cache: ResponseCache): Promise<string> {
   const dashboard = createDashboard({ cache, live: false });
   const get = (path: string) => () => dashboard.fetch(new Request(`http://bench${path}`));
-  const cold = await timed(get('/api/overview?range=24h'));
+  // The first overview starts the scan; it answers with the entries if the scan ends within 1.5 s.
+  const first = await timed(get('/api/overview?range=24h'));
+  const scan = (await dashboard.snapshots.get()).scanMs;
   const warm = await timed(get('/api/overview?range=7d'));
   const page = await timed(get('/api/entries?sort=newest&limit=50&offset=500'));
-  const scan = (await dashboard.snapshots.get()).scanMs;
   const ms = (n: number) => `${Math.round(n).toLocaleString('en')} ms`;
-  return `| ${label} | ${ms(cold)} | ${ms(scan)} | ${ms(warm)} | ${ms(page)} | ${cold < 2000 ? 'yes' : 'no'} |\n`;
+  const complete = first.body.entriesPending ? 'counters only' : 'with entries';
+  return `| ${label} | ${ms(first.ms)} (${complete}) | ${ms(scan)} | ${ms(warm.ms)} | ${ms(page.ms)} |\n`;
 }
 
 export const suite: Suite = {
@@ -108,9 +110,9 @@ export const suite: Suite = {
     const now = Date.now();
     let out = `### Dashboard: the overview of a store with ${ENTRIES.toLocaleString('en')} entries (~1 KB each)\n\n`;
     out +=
-      "Cold: the first overview, which scans every entry's metadata; warm: another range, from the same snapshot (30 s).\n\n";
-    out += '| store | overview, cold | of which the scan | overview, warm | a page of 50 entries | cold under 2 s |\n';
-    out += '|---|---|---|---|---|---|\n';
+      "First: the first overview, which starts a scan of every entry's metadata and waits up to 1.5 s for it (the counters never wait); scan: that scan; warm: another range, from the same scan.\n\n";
+    out += '| store | first overview | scan of all entries | overview, warm | a page of 50 entries |\n';
+    out += '|---|---|---|---|---|\n';
     const sqlite = `sqlite://${join(tempDir(), 'dashboard-bench.sqlite')}`;
     await fillSqlite(sqlite, now);
     const onSqlite = createCache({ store: sqlite, persistStats: false, pruneInterval: false, timeoutMs: 60_000 });
