@@ -297,7 +297,30 @@ function render(overview) {
     overview.kinds.map((k) => [k.name, number(k.entries, count, 'entries'), number(k.bytes, bytes, 'bytes')]),
     [false, true, true],
   );
+  if (!pending) topTable(overview);
   namespaceOptions(overview);
+}
+
+function topTable(overview) {
+  // null: this store keeps no per-entry hit counts, so there is nothing to rank.
+  $('top-panel').hidden = overview.top === null;
+  $('sort-hits').hidden = overview.top === null;
+  if (overview.top === null) return;
+  const now = Date.now();
+  table(
+    $('top'),
+    'The most-hit entries',
+    ['Digest', 'Namespace', 'Model', 'Age', 'Hits', 'Last hit'],
+    overview.top.map((item) => [
+      el('code', { title: item.key }, item.digest.slice(0, 12)),
+      item.namespace,
+      item.model,
+      ago(now - item.createdAt),
+      number(item.hits, count, 'hits'),
+      item.lastHitAt === null ? '—' : `${ago(now - item.lastHitAt)} ago`,
+    ]),
+    [false, false, false, true, true, true],
+  );
 }
 
 function renderEntries(page) {

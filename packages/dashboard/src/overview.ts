@@ -12,6 +12,7 @@ import {
   type StatsRange,
   totalCounters,
 } from '@llmemo/core';
+import { type EntryItem, topEntries } from './entries.js';
 import type { EntryRow, Snapshot } from './snapshot.js';
 
 /** Counter totals, plus `requests` (hits + misses + bypasses). */
@@ -62,6 +63,11 @@ export interface Overview {
    */
   entries: EntriesOverview | null;
   entriesPending: boolean;
+  /**
+   * The ten most-hit entries (key digest, model, age, hits, last hit), where the store keeps per-entry hit
+   * counts; null where it does not.
+   */
+  top: EntryItem[] | null;
   /** State of the process serving the page (the proxy), or null where it has none of its own (the CLI). */
   live: { breaker: { state: string; opens: number }; errors: number; evictions: number } | null;
 }
@@ -156,6 +162,7 @@ export async function buildOverview(
         }
       : null,
     entriesPending: snapshot === undefined,
+    top: snapshot ? topEntries(snapshot.rows, options.namespace) : null,
     live: options.live
       ? { breaker: stats.breaker ?? { state: 'closed', opens: 0 }, errors: stats.errors, evictions: stats.evictions }
       : null,

@@ -8,6 +8,20 @@ export interface EntryRow extends SummarizedEntry {
   provider: string;
   /** How long the original call took (ms), when the entry recorded it. */
   computeMs?: number;
+  /** Hits counted on this entry, and the last one (epoch ms), where the store keeps per-entry hit counts. */
+  hits?: number;
+  lastHitAt?: number;
+}
+
+/** Per-entry hit tracking, where a store keeps it (see `EntryRow.hits`): read when present, never required. */
+interface HitInfo {
+  hits?: unknown;
+  lastHitAt?: unknown;
+}
+
+function epochMs(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 /** Every entry's metadata from one scan of the store. */
@@ -87,6 +101,10 @@ export class SnapshotCache {
         compressed: entry.compressed,
       };
       if (entry.computeMs !== undefined) row.computeMs = entry.computeMs;
+      const { hits, lastHitAt } = entry as HitInfo;
+      if (typeof hits === 'number' && Number.isFinite(hits)) row.hits = hits;
+      const last = epochMs(lastHitAt);
+      if (last !== undefined) row.lastHitAt = last;
       rows.push(row);
     }
     this.current = { takenAt, scanMs: Math.round(performance.now() - started), rows };

@@ -60,6 +60,8 @@ describe.each([
     expect(day.series).toHaveLength(96);
     expect(day.series.reduce((sum, point) => sum + point.hits, 0)).toBe(21);
     expect(day.range).toMatchObject({ range: '24h', resolution: 'minute' });
+    // These stores keep no per-entry hit counts (yet): there is no top list rather than an empty one.
+    expect(day.top).toBeNull();
 
     const week = await get<Overview>(dashboard, `/api/overview?range=7d&namespace=${encodeURIComponent(app)}`);
     expect(week.totals).toMatchObject({ hits: 21 + 40, misses: 9 + 10 });
@@ -208,6 +210,34 @@ describe('the HTTP surface', () => {
     await expect
       .poll(async () => (await get<Overview>(dashboard, '/api/overview')).entries?.entries, { timeout: 5000 })
       .toBe(1);
+  });
+
+  it('ranks the top entries by hits where the store counts hits per entry', async () => {
+    const counted = createCache({ store: 'memory://', namespace: 'top' });
+    const hitsOf: Record<string, number> = { a: 5, b: 12, c: 0 };
+    for (const text of Object.keys(hitsOf)) {
+      await counted.set({ kind: 'chat', provider: 'p', model: `model-${text}`, input: text }, text);
+    }
+    // A store that counts hits per entry lists them with each entry (hits, lastHitAt).
+    const tracking = Object.create(counted) as ResponseCache;
+    tracking.entries = (...args) =>
+      (async function* () {
+        for await (const entry of counted.entries(...args)) {
+          const hits = hitsOf[entry.model.slice('model-'.length)]!;
+          yield { ...entry, hits, lastHitAt: new Date(Date.now() - 1000 * hits) };
+        }
+      })();
+    const dashboard = createDashboard({ cache: counted, snapshots: new SnapshotCache(tracking) });
+    const overview = await get<Overview>(dashboard, '/api/overview');
+    expect(overview.top?.map((item) => [item.model, item.hits])).toEqual([
+      ['model-b', 12],
+      ['model-a', 5],
+      ['model-c', 0],
+    ]);
+    expect(overview.top?.[0]?.lastHitAt).toBeLessThan(Date.now() - 11_000);
+    const page = await get<EntriesPage>(dashboard, '/api/entries?sort=hits&limit=2');
+    expect(page.items.map((item) => item.hits)).toEqual([12, 5]);
+    await counted.close();
   });
 
   it('answers only the allowed Host names (DNS rebinding)', async () => {

@@ -172,6 +172,9 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
         });
       }
     }
+    // No per-entry hit counts in this store yet: no top list rather than an empty one.
+    expect(overview.top).toBeNull();
+    expect(await page.isVisible('#top-panel')).toBe(false);
     expect(errors).toEqual([]);
   });
 
