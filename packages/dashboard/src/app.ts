@@ -9,7 +9,7 @@ import {
   resolveRange,
 } from '@llmemo/core';
 import { type Context, Hono } from 'hono';
-import { assets } from './assets.js';
+import { type Asset, assets } from './assets.js';
 import { ENTRY_SORTS, type EntriesQuery, type EntrySort, listEntries } from './entries.js';
 import { buildOverview } from './overview.js';
 import { SnapshotCache } from './snapshot.js';
@@ -98,24 +98,35 @@ function entriesQuery(c: Context): EntriesQuery {
   };
 }
 
-/**
- * The dashboard: a static page (with its chart library, no CDN) and the JSON API it reads,
- * `GET api/overview?range=24h|7d|30d[&namespace=…]` and `GET api/entries?sort=…&offset=…&limit=…`.
- */
-export function createDashboard(options: DashboardOptions): Dashboard {
+interface Resolved {
+  cache: ResponseCache;
+  prices: PriceTable | undefined;
+  base: string;
+  maxAge: number;
+  snapshots: SnapshotCache;
+  options: DashboardOptions;
+}
+
+function resolve(options: DashboardOptions): Resolved {
   const { cache } = options;
-  const prices = options.prices === undefined ? cache.priceTable : resolvePrices(options.prices);
   const base = (options.basePath ?? '').replace(/\/+$/, '');
   if (base !== '' && !/^\/[\w./-]*$/.test(base)) {
     throw new LlmemoError('INVALID_OPTIONS', `basePath must look like '/dashboard'; got ${JSON.stringify(base)}.`);
   }
   const maxAge =
     options.snapshotMaxAge === undefined ? 30_000 : parseDuration(options.snapshotMaxAge, 'snapshotMaxAge');
-  const snapshots = options.snapshots ?? new SnapshotCache(cache, maxAge);
-  const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
-  const files = assets();
-  const app = new Hono();
+  return {
+    cache,
+    prices: options.prices === undefined ? cache.priceTable : resolvePrices(options.prices),
+    base,
+    maxAge,
+    snapshots: options.snapshots ?? new SnapshotCache(cache, maxAge),
+    options,
+  };
+}
 
+/** Every answer: refused for a Host not allowed, and sent with the security headers. */
+function guard(app: Hono, allowedHosts: string[] | undefined): void {
   app.use('*', async (c, next) => {
     const host = c.req.header('host')?.toLowerCase();
     if (allowedHosts && (host === undefined || !allowedHosts.includes(host))) {
@@ -124,7 +135,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
   });
+}
 
+function apiRoutes(app: Hono, { cache, prices, base, maxAge, snapshots, options }: Resolved): void {
   // Whether the page must ask for a token first (so it can show the sign-in form without provoking a 401).
   app.get(`${base}/api/auth`, (c) => c.json({ required: options.authorize !== undefined }));
 
@@ -150,7 +163,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   );
 
   app.all(`${base}/api/*`, (c) => errorJson(c, 404, `No dashboard API at ${c.req.path}.`, 'not_found'));
+}
 
+/** The page's own files, from a fixed list (no request path reaches any other file). */
+function fileRoutes(app: Hono, base: string, files: Map<string, Asset>): void {
   if (base !== '') app.get(base, (c) => c.redirect(`${base}/`, 308));
   app.get(`${base}/*`, (c) => {
     const name = c.req.path.slice(base.length + 1) || 'index.html';
@@ -163,12 +179,26 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       'cache-control': 'no-cache',
     });
   });
+}
 
+/**
+ * The dashboard: a static page (with its chart library, no CDN) and the JSON API it reads,
+ * `GET api/overview?range=24h|7d|30d[&namespace=…]` and `GET api/entries?sort=…&offset=…&limit=…`.
+ */
+export function createDashboard(options: DashboardOptions): Dashboard {
+  const resolved = resolve(options);
+  const files = assets();
+  const app = new Hono();
+  guard(
+    app,
+    options.allowedHosts?.map((host) => host.toLowerCase()),
+  );
+  apiRoutes(app, resolved);
+  fileRoutes(app, resolved.base, files);
   app.onError((error, c) => {
     if (isLlmemoError(error, 'INVALID_OPTIONS')) return errorJson(c, 400, error.message, 'invalid_request');
     if (isLlmemoError(error, 'STORE_UNAVAILABLE')) return errorJson(c, 503, error.message, 'store_unavailable');
     throw error;
   });
-
-  return { fetch: async (request) => app.fetch(request), snapshots };
+  return { fetch: async (request) => app.fetch(request), snapshots: resolved.snapshots };
 }
