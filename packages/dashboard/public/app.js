@@ -52,7 +52,7 @@ async function load() {
     showDashboard();
     if (overview.entriesPending) {
       // The counters are on screen; the entries come with the next answer, once the scan is done.
-      state.retry = setTimeout(load, 2000);
+      state.retry = setTimeout(load, 100); // the next answer waits for the running scan
       return;
     }
     await loadEntries();

@@ -47,7 +47,7 @@ export interface Dashboard {
 }
 
 /** How long the overview waits for a scan of the entries before answering without them (`entriesPending`). */
-const OVERVIEW_WAIT_MS = 1500;
+const OVERVIEW_WAIT_MS = 1000;
 
 /** Content-Security-Policy and friends: the page loads only its own files and talks only to its own API. */
 const SECURITY_HEADERS: Record<string, string> = {
