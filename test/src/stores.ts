@@ -8,6 +8,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The shared redis-server's URL, provided by the global setup. */
     redisUrl: string;
+    /** A Chromium binary for the browser tests, found or installed by the global setup. */
+    chromiumPath: string;
   }
 }
 

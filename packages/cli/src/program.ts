@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_DASHBOARD_PORT, dashboardCommand } from './commands/dashboard.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -51,6 +52,7 @@ export function createProgram(): Command {
     .command('stats')
     .description('entries, size, age spread, hit rate and tokens saved, by namespace and model')
     .option('--namespace <name>', 'only this namespace')
+    .option('--range <range>', "count only the last '24h', '7d' or '30d' (default: since counting began)")
     .option(
       '--prices <file>',
       'JSON file of prices per 1M tokens by model, e.g. {"gpt-4o-mini":{"input":0.15,"output":0.6}}',
@@ -105,6 +107,13 @@ export function createProgram(): Command {
     .description('read JSON lines written by `llmemo export` into the store, keeping each entry’s expiry')
     .argument('[file]', 'input file (default: stdin)')
     .action((file: string | undefined, _options, command: Command) => importCommand(file, globals(command)));
+
+  program
+    .command('dashboard')
+    .description('serve a dashboard of hit rate, savings and entries on 127.0.0.1 (Ctrl-C to stop)')
+    .option('--port <n>', 'port on 127.0.0.1 (0 picks a free one)', positiveInteger('--port'), DEFAULT_DASHBOARD_PORT)
+    .option('--prices <file>', 'JSON file of prices per 1M tokens by model, as for `llmemo stats`')
+    .action((options, command: Command) => dashboardCommand(options, globals(command)));
 
   return program;
 }

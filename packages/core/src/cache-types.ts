@@ -8,6 +8,7 @@ import type { EntryInfo } from './maintenance.js';
 import type { MetricsOptions } from './metrics.js';
 import type { CacheMode, CallOptions, NormalizeOption } from './options.js';
 import type { CacheRequest } from './request.js';
+import type { RangeWindow } from './series.js';
 import type { CounterTotals, PriceTable } from './stats.js';
 import type { RedisStoreOptions } from './stores/redis.js';
 import type { StoreInput } from './stores/resolve.js';
@@ -166,7 +167,9 @@ export interface InspectedEntry {
 
 /** Counters kept in the store by every process using it (see `persistStats`). */
 export interface StoredStats {
-  /** One row per namespace and requested model. */
+  /** One row per namespace and requested model (namespace '' holds evictions and errors of no entry). */
   rows: CounterRow[];
   totals: CounterTotals;
+  /** With `range`: the time buckets read, `[from, to)`. */
+  range?: RangeWindow;
 }

@@ -43,9 +43,11 @@ import { ReadPath } from './read-path.js';
 import { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
 import { Revalidations } from './revalidation.js';
-import { type CacheStats, totalCounters } from './stats.js';
+import { resolveRange } from './series.js';
+import { type CacheStats, type PriceTable, totalCounters } from './stats.js';
 import { StatsSync } from './stats-sync.js';
-import type { CacheStore, CounterRow } from './stores/store.js';
+import { readRangeStats, type StoredStatsFilter, timedMetadata, withComputeTime } from './stored-stats.js';
+import type { CacheStore } from './stores/store.js';
 import { WriteBehind } from './write-behind.js';
 
 /**
@@ -133,8 +135,15 @@ export class ResponseCache {
       return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
     }
     const computeOnce = (derived: DerivedKey, call: ResolvedCallOptions) =>
-      this.flights.run(derived, compute, (value: T, done: () => void) =>
-        this.writes.afterCompute(derived, request, value, call, options, done),
+      this.flights.run(derived, compute, (value: T, done: () => void, computeMs: number) =>
+        this.writes.afterCompute(
+          derived,
+          request,
+          value,
+          call,
+          { cacheable: options.cacheable, metadata: withComputeTime(options.metadata, computeMs) },
+          done,
+        ),
       );
     if (started.type === 'hit') {
       const pending = started.revalidate;
@@ -174,6 +183,7 @@ export class ResponseCache {
     }
     if (started.type === 'bypass') return { hit: false, commit: async () => false, fallback: () => undefined };
     const { derived, call } = started;
+    const lookedUpAt = performance.now();
     let committed = false;
     return {
       hit: false,
@@ -181,7 +191,8 @@ export class ResponseCache {
       commit: async (value: T, commitOptions: { metadata?: EntryMetadata } = {}) => {
         if (committed) return false;
         committed = true;
-        return this.writes.commit(derived, request, value, call, commitOptions.metadata);
+        const metadata = timedMetadata(commitOptions.metadata, performance.now() - lookedUpAt);
+        return this.writes.commit(derived, request, value, call, metadata);
       },
       fallback: (error: unknown) => {
         const stale = this.reads.staleFallback(started, request, error);
@@ -306,16 +317,24 @@ export class ResponseCache {
    * Counters every process using this store recorded (with `persistStats`): hits, misses, writes, tokens saved,
    * per namespace and model, plus totals (money saved with `prices`). Includes this process's unsent counts.
    */
-  async storedStats(filter: { namespace?: string; all?: boolean } = {}): Promise<StoredStats> {
+  async storedStats(filter: StoredStatsFilter = {}): Promise<StoredStats> {
     const namespace = filter.all ? undefined : (filter.namespace ?? this.namespace);
+    const range = filter.range === undefined ? undefined : resolveRange(filter.range);
     await this.flushStats();
-    let rows: CounterRow[];
     try {
-      rows = await this.store.readCounters(namespace);
+      if (range === undefined) {
+        const rows = await this.store.readCounters(namespace);
+        return { rows, totals: totalCounters(rows, this.config.prices) };
+      }
+      return await readRangeStats(this.store, range, namespace, this.config.prices);
     } catch (error) {
       throw storeFailure(this.store, error, 'read its counters');
     }
-    return { rows, totals: totalCounters(rows, this.config.prices) };
+  }
+
+  /** The price table of the `prices` option (undefined without one). */
+  get priceTable(): PriceTable | undefined {
+    return this.config.prices;
   }
 
   /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */

@@ -158,13 +158,15 @@ export function readEntryMeta(key: string, text: string): StoredEntryInfo {
     throw new LlmemoError('CORRUPT_ENTRY', 'The stored value is not JSON.', { cause: error });
   }
   const entry = validateEnvelope<unknown>(parsed, { digest: labels.digest, kind: labels.kind });
-  const { body, ...meta } = entry;
-  return {
-    ...meta,
-    key,
-    bytes: Buffer.byteLength(text),
-    encrypted: entry.enc?.k !== undefined,
-    compressed: entry.enc?.z ?? null,
-    rawBody: body,
-  };
+  // The parsed object is ours: turned into the result in place. Object spreads here cost more than the parse
+  // itself on a 100k-entry scan; deleting `body`, the last key our writer puts, keeps the object's fast shape.
+  const info = entry as unknown as StoredEntryInfo & { body?: unknown };
+  const rawBody = info.body;
+  delete info.body;
+  info.key = key;
+  info.bytes = Buffer.byteLength(text);
+  info.encrypted = entry.enc?.k !== undefined;
+  info.compressed = entry.enc?.z ?? null;
+  info.rawBody = rawBody;
+  return info;
 }

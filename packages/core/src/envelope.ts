@@ -13,6 +13,16 @@ export interface EntryMetadata {
   responseModel?: string;
   /** Tokens the original call used: a hit saves them. */
   usage?: TokenUsage;
+  /**
+   * How long the original call took, in ms: a hit saves that much waiting. The cache measures it (compute, or
+   * lookup to commit for streams); an adapter that timed the provider call itself may give its own.
+   */
+  computeMs?: number;
+}
+
+/** A duration fit to record: a finite, non-negative number of ms (rounded), else undefined. */
+export function computeDuration(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
 }
 
 /** One stored entry. Everything but `body` is metadata that tools can read without decoding the answer. */
@@ -65,6 +75,7 @@ const BOUND: Record<Exclude<keyof EntryMeta, 'enc'>, true> = {
   staleUntil: true,
   responseModel: true,
   usage: true,
+  computeMs: true,
 };
 export const BOUND_META_FIELDS = Object.freeze(Object.keys(BOUND)) as readonly (keyof EntryMeta)[];
 

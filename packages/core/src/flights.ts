@@ -50,13 +50,13 @@ export class Flights {
   }
 
   /**
-   * Joins the key's flight, or leads one: computes, then `persist(value, done)` starts the write (returning the
+   * Joins the key's flight, or leads one: computes, then `persist(value, done, computeMs)` starts the write (returning the
    * encoded body, if any, for the followers) and calls `done` once it settled.
    */
   run<T>(
     derived: DerivedKey,
     compute: () => T | Promise<T>,
-    persist: (value: T, done: () => void) => string | undefined,
+    persist: (value: T, done: () => void, computeMs: number) => string | undefined,
   ): Promise<CacheResult<T>> {
     const existing = this.inflight.get(derived.key) as Flight<T> | undefined;
     return existing ? this.join(derived, existing) : this.lead(derived, compute, persist);
@@ -83,7 +83,7 @@ export class Flights {
   private async lead<T>(
     derived: DerivedKey,
     compute: () => T | Promise<T>,
-    persist: (value: T, done: () => void) => string | undefined,
+    persist: (value: T, done: () => void, computeMs: number) => string | undefined,
   ): Promise<CacheResult<T>> {
     let settleWrite: () => void = () => {};
     const writeSettled = new Promise<void>((resolve) => {
@@ -100,8 +100,9 @@ export class Flights {
           return { value: entry.body, bodyJson: encode(entry.body), age: Math.max(0, Date.now() - entry.createdAt) };
         }
         try {
+          const started = performance.now();
           const value = await compute();
-          return { value, bodyJson: persist(value, settleWrite) };
+          return { value, bodyJson: persist(value, settleWrite, performance.now() - started) };
         } finally {
           if (lock?.release) writeSettled.then(lock.release, lock.release);
         }

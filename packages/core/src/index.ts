@@ -17,6 +17,8 @@ export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION, sha256Hex } from
 export { decode, encode } from './codec.js';
 export type { CompressionAlgorithm, CompressionOption, CompressionSettings } from './compression.js';
 export { DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';
+export type { CounterField } from './counters.js';
+export { COUNTER_FIELDS, emptyCounters } from './counters.js';
 export type { Duration, DurationBounds } from './duration.js';
 export { MAX_DURATION_MS, MAX_TIMER_MS, parseDuration, parseTtl } from './duration.js';
 export type { EncryptionOptions, KeyMaterial } from './encryption.js';
@@ -24,8 +26,10 @@ export { ENCRYPTION_KEY_ENV, keyId, PREVIOUS_KEYS_ENV, parseKeyMaterial } from '
 export { endpointLabel, endpointOfUrl, isCredentialName } from './endpoint.js';
 export type { StoredEntryInfo } from './entry-codec.js';
 export { readEntryMeta } from './entry-codec.js';
+export type { EntryGroup, EntrySummary, Histogram, SummarizedEntry } from './entry-summary.js';
+export { DURATION_BOUNDS, EntrySummarizer, summarizedEntry, summarizeEntries } from './entry-summary.js';
 export type { BodyEncoding, EntryMeta, EntryMetadata, Envelope, TokenUsage } from './envelope.js';
-export { ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
+export { computeDuration, ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
 export type { LlmemoErrorCode } from './errors.js';
 export { isLlmemoError, LlmemoError } from './errors.js';
 export type {
@@ -63,12 +67,24 @@ export {
   resolveCallOptions,
 } from './options.js';
 export type { CacheRequest } from './request.js';
+export type { RangeWindow, SeriesResolution, SeriesRow, StatsRange } from './series.js';
+export {
+  HOUR_MS,
+  MINUTE_MS,
+  rangeWindow,
+  resolveRange,
+  SERIES_RETENTION_MS,
+  STATS_RANGES,
+  splitDeltas,
+} from './series.js';
 export type { CacheStats, CounterTotals, ModelPrice, ModelStats, PriceTable } from './stats.js';
 export { cost, resolvePrices, totalCounters } from './stats.js';
+export type { SeriesPoint, StoredSeries, StoredStatsFilter } from './stored-stats.js';
+export { readStoredSeries, STORE_WIDE } from './stored-stats.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
 export { createMemoryStore, LruMapStore, MemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';
-export { RedisStore, STATS_PREFIX } from './stores/redis.js';
+export { RedisStore, SERIES_PREFIX, STATS_PREFIX } from './stores/redis.js';
 export type { KeyvStorageAdapterLike, StoreInput } from './stores/resolve.js';
 export { resolveStore } from './stores/resolve.js';
 export type { SqliteStoreOptions } from './stores/sqlite.js';

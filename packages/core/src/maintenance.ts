@@ -1,7 +1,7 @@
 import type { InspectedEntry } from './cache-types.js';
 import { decode } from './codec.js';
 import { type EntryCodec, readEntryMeta, type StoredEntryInfo } from './entry-codec.js';
-import type { TokenUsage } from './envelope.js';
+import { computeDuration, type TokenUsage } from './envelope.js';
 import { describeError, LlmemoError, toLlmemoError } from './errors.js';
 import { matchesKey, matchesMeta, type ResolvedFilter } from './filter.js';
 import { parseKey } from './key.js';
@@ -21,6 +21,8 @@ export interface EntryInfo {
   /** Size of the stored text. */
   bytes: number;
   usage?: TokenUsage;
+  /** How long the original call took (ms); a hit saves that much waiting. Absent on entries written before 0.2. */
+  computeMs?: number;
   responseModel?: string;
   specVersion?: string;
   encrypted: boolean;
@@ -72,6 +74,8 @@ export function toEntryInfo(meta: StoredEntryInfo, now = Date.now()): EntryInfo 
     compressed: meta.compressed,
   };
   if (meta.usage) info.usage = meta.usage;
+  const computeMs = computeDuration(meta.computeMs);
+  if (computeMs !== undefined) info.computeMs = computeMs;
   if (meta.responseModel !== undefined) info.responseModel = meta.responseModel;
   if (meta.specVersion !== undefined) info.specVersion = meta.specVersion;
   if (meta.enc?.k !== undefined) info.keyId = meta.enc.k;

@@ -1,12 +1,14 @@
 import type { Logger } from './cache-types.js';
-import type { EntryMeta, Envelope } from './envelope.js';
+import { computeDuration, type EntryMeta, type Envelope } from './envelope.js';
 import { describeError, type LlmemoError } from './errors.js';
 import { type CacheEvents, type ErrorEvent, type MissEvent, TypedEmitter } from './events.js';
-import type { DerivedKey } from './key.js';
+import { type DerivedKey, parseKey } from './key.js';
 import type { CacheMetrics, MetricLabels, RequestResult } from './metrics.js';
 import type { CacheRequest } from './request.js';
 import { type CacheStats, type PriceTable, StatsCounter } from './stats.js';
 import type { StatsSync } from './stats-sync.js';
+import { STORE_WIDE } from './stored-stats.js';
+import type { CounterField } from './stores/store.js';
 
 /**
  * Where every outcome is told: this process's counters (`stats()`), the shared counters in the store
@@ -50,6 +52,7 @@ export class Recorder {
   /** A call that went straight to compute: mode 'off', a closed cache, or a request that cannot be keyed. */
   bypassed(request: CacheRequest, namespace: string): void {
     this.counters.bypasses++;
+    this.countShared(namespace, String(request.model), 'bypasses', 1);
     this.measure('bypass', request, namespace);
   }
 
@@ -85,11 +88,14 @@ export class Recorder {
     const input = entry.usage?.inputTokens ?? 0;
     const output = entry.usage?.outputTokens ?? 0;
     const model = String(request.model);
-    this.counters.hit(model, input, output);
+    const computeMs = computeDuration(entry.computeMs) ?? 0;
+    this.counters.hit(model, input, output, computeMs);
     if (this.shared) {
       this.shared.add(derived.namespace, model, 'hits', 1);
+      if (stale) this.shared.add(derived.namespace, model, 'staleHits', 1);
       this.shared.add(derived.namespace, model, 'inputTokensSaved', input);
       this.shared.add(derived.namespace, model, 'outputTokensSaved', output);
+      this.shared.add(derived.namespace, model, 'timeSavedMs', computeMs);
       this.shared.schedule();
     }
     if (this.metrics?.active) {
@@ -137,6 +143,7 @@ export class Recorder {
 
   evicted(count: number, store: string): void {
     this.counters.evictions += count;
+    this.countShared(STORE_WIDE, '', 'evictions', count);
     this.metrics?.evicted(count, store);
     this.events.emit('evict', { count, store });
   }
@@ -153,10 +160,19 @@ export class Recorder {
   /** A failure the caller never sees (the cache failed open): counted, logged and sent as an `error` event. */
   error(operation: ErrorEvent['operation'], error: LlmemoError, key?: string): void {
     this.counters.errors++;
+    const labels = key === undefined ? undefined : parseKey(key);
+    this.countShared(labels?.namespace ?? STORE_WIDE, labels?.model ?? '', 'errors', 1);
     this.logger?.warn?.(`llmemo: ${error.message}`, { code: error.code, operation, key });
     const event: ErrorEvent = { error, operation };
     if (key !== undefined) event.key = key;
     this.events.emit('error', event);
+  }
+
+  /** Adds to the counters every process shares (a no-op with persistStats: false). */
+  private countShared(namespace: string, model: string, field: CounterField, amount: number): void {
+    if (!this.shared) return;
+    this.shared.add(namespace, model, field, amount);
+    this.shared.schedule();
   }
 
   snapshot(breaker: { state: 'closed' | 'open' | 'half-open'; opens: number } | undefined): CacheStats {

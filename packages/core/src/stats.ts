@@ -1,5 +1,6 @@
+import { COUNTER_FIELDS, type CounterField, type CounterRow, emptyCounters } from './counters.js';
 import { LlmemoError } from './errors.js';
-import { COUNTER_FIELDS, type CounterField, type CounterRow, emptyCounters } from './stores/store.js';
+import { bucketStart } from './series.js';
 
 /** Price of a model per 1M tokens, in the currency of your choice (the sums use the same unit). */
 export interface ModelPrice {
@@ -35,6 +36,8 @@ export interface CacheStats {
   bytesWritten: number;
   /** Tokens the hits did not spend (from the usage each entry recorded). */
   tokensSaved: { input: number; output: number };
+  /** The compute time the hits did not wait for: the sum of each served entry's recorded compute duration. */
+  timeSavedMs: number;
   /** Money the hits did not spend, from the `prices` option (undefined without one). */
   moneySaved?: number;
   /** Hits, misses and savings per requested model id. */
@@ -65,6 +68,7 @@ export class StatsCounter {
   bytesWritten = 0;
   inputTokensSaved = 0;
   outputTokensSaved = 0;
+  timeSavedMs = 0;
   private readonly models = new Map<string, ModelCounters>();
 
   constructor(private readonly prices?: PriceTable) {}
@@ -78,8 +82,9 @@ export class StatsCounter {
     return counters;
   }
 
-  hit(model: string, input: number, output: number): void {
+  hit(model: string, input: number, output: number, computeMs = 0): void {
     this.hits++;
+    this.timeSavedMs += computeMs;
     this.inputTokensSaved += input;
     this.outputTokensSaved += output;
     const counters = this.model(model);
@@ -128,6 +133,7 @@ export class StatsCounter {
       evictions: this.evictions,
       bytesWritten: this.bytesWritten,
       tokensSaved: { input: this.inputTokensSaved, output: this.outputTokensSaved },
+      timeSavedMs: this.timeSavedMs,
       models,
       hitRate: lookups === 0 ? 0 : this.hits / lookups,
     };
@@ -167,21 +173,27 @@ export function resolvePrices(option: unknown, name = 'prices'): PriceTable | un
 }
 
 /**
- * Counter deltas waiting to be added to the store's shared counters. The hit path only bumps a number here; a
- * timer (and close) sends them in one batched write, off every request's critical path.
+ * Counter deltas waiting to be added to the store's shared counters, per minute, namespace and model. The hit path
+ * only bumps a number here; a timer (and close) sends them in one batched write, off every request's critical
+ * path. Each row carries its minute (`at`), so the store adds it to the totals and to that minute's and hour's
+ * buckets in the same write.
  */
 export class CounterBuffer {
   private pending = new Map<string, CounterRow>();
 
-  add(namespace: string, model: string, field: CounterField, amount: number): void {
+  add(namespace: string, model: string, field: CounterField, amount: number, now = Date.now()): void {
     if (amount === 0) return;
-    const id = `${namespace}\u0000${model}`;
+    this.row(namespace, model, bucketStart(now, 'minute'))[field] += amount;
+  }
+
+  private row(namespace: string, model: string, at: number): CounterRow {
+    const id = `${at}\u0000${namespace}\u0000${model}`;
     let row = this.pending.get(id);
     if (!row) {
-      row = emptyCounters(namespace, model);
+      row = { ...emptyCounters(namespace, model), at };
       this.pending.set(id, row);
     }
-    row[field] += amount;
+    return row;
   }
 
   get empty(): boolean {
@@ -196,7 +208,10 @@ export class CounterBuffer {
 
   /** Puts deltas back after a failed flush, so an outage delays counts instead of losing them. */
   restore(rows: CounterRow[]): void {
-    for (const row of rows) for (const field of COUNTER_FIELDS) this.add(row.namespace, row.model, field, row[field]);
+    for (const row of rows) {
+      const target = this.row(row.namespace, row.model, row.at ?? bucketStart(Date.now(), 'minute'));
+      for (const field of COUNTER_FIELDS) target[field] += row[field];
+    }
   }
 
   /** Drops pending deltas of a purged namespace (or all), so a flush cannot resurrect its counters. */
@@ -208,7 +223,7 @@ export class CounterBuffer {
 }
 
 /** Sums counter rows; `hitRate` and, given prices, `moneySaved`. */
-export interface CounterTotals extends Omit<CounterRow, 'namespace' | 'model'> {
+export interface CounterTotals extends Omit<CounterRow, 'namespace' | 'model' | 'at'> {
   hitRate: number;
   moneySaved?: number;
 }
@@ -217,6 +232,7 @@ export function totalCounters(rows: readonly CounterRow[], prices?: PriceTable):
   const totals: CounterTotals = { ...emptyCounters('', ''), hitRate: 0 };
   delete (totals as Partial<CounterRow>).namespace;
   delete (totals as Partial<CounterRow>).model;
+  delete (totals as Partial<CounterRow>).at;
   for (const row of rows) {
     for (const field of COUNTER_FIELDS) totals[field] += row[field];
     const money = cost(prices, row.model, row.inputTokensSaved, row.outputTokensSaved);

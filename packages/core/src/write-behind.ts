@@ -1,7 +1,7 @@
 import type { ComputeOptions } from './cache-types.js';
 import { encode } from './codec.js';
 import type { EntryCodec } from './entry-codec.js';
-import { ENVELOPE_VERSION, type EntryMeta, type EntryMetadata, type Envelope } from './envelope.js';
+import { computeDuration, ENVELOPE_VERSION, type EntryMeta, type EntryMetadata, type Envelope } from './envelope.js';
 import { describeError, toLlmemoError } from './errors.js';
 import type { GuardedStore } from './guarded-store.js';
 import type { DerivedKey } from './key.js';
@@ -83,6 +83,8 @@ export class WriteBehind {
     if (request.specVersion !== undefined) meta.specVersion = request.specVersion;
     if (metadata?.responseModel !== undefined) meta.responseModel = metadata.responseModel;
     if (metadata?.usage !== undefined) meta.usage = metadata.usage;
+    const computeMs = computeDuration(metadata?.computeMs);
+    if (computeMs !== undefined) meta.computeMs = computeMs;
     try {
       return { meta, bodyJson: encode(value) };
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { type ResponseCache, StreamFlight } from '@llmemo/core';
+import { SnapshotCache } from '@llmemo/dashboard';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
@@ -9,7 +10,9 @@ import { adminApp, unknownAdminPath } from './admin.js';
 import { BodyBudget, reserve } from './body.js';
 import { chatCompletions } from './chat.js';
 import type { ProxyContext, StreamMeta } from './context.js';
+import { dashboardRoutes } from './dashboard.js';
 import { embeddings } from './embeddings.js';
+import { registerEntryMetrics } from './entry-metrics.js';
 import { BadRequest, errorResponse } from './errors.js';
 import { healthRoutes } from './health.js';
 import { imageGenerations } from './images.js';
@@ -55,6 +58,9 @@ function measured(metrics: ProxyMetrics, endpoint: EndpointLabel): MiddlewareHan
 export function createProxy(options: ProxyOptions): LlmemoProxy {
   const resolved = resolveProxyOptions(options);
   const metrics = new ProxyMetrics(resolved.cache);
+  // One scan of the entries feeds both the dashboard and the /metrics histograms.
+  const snapshots = new SnapshotCache(resolved.cache);
+  registerEntryMetrics(metrics.registry, resolved.cache, snapshots);
   const context: ProxyContext = {
     options: resolved,
     cache: resolved.cache,
@@ -92,6 +98,7 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     );
   }
   app.route('/admin', adminApp(context));
+  dashboardRoutes(app, context, snapshots);
   // Nothing under /admin is ever forwarded: unknown admin paths end here.
   app.all('/admin', (c) => unknownAdminPath(c.req.method, c.req.path));
   app.all('/admin/*', (c) => unknownAdminPath(c.req.method, c.req.path));

@@ -6,6 +6,7 @@ import { recordOf } from './access-log.js';
 import { unknownAdminPath } from './admin.js';
 import { type ProxyContext, pathOf } from './context.js';
 import { credentialsOf } from './credentials.js';
+import { DASHBOARD_PATH } from './dashboard.js';
 import { errorResponse } from './errors.js';
 import { forward } from './forward.js';
 import { secretDigest } from './tenancy.js';
@@ -33,8 +34,11 @@ function normalizedPath(path: string): string {
 /** Any spelling of a path under /admin (`//admin/stats`, `/%61dmin`, `/v1/../admin`): never forwarded. */
 export function isAdminPath(path: string): boolean {
   const normalized = normalizedPath(path);
-  return normalized === '/admin' || normalized.startsWith('/admin/');
+  // The dashboard is the admin API's page: its fetches carry the admin token, and nothing under it goes upstream.
+  return OWN_PREFIXES.some((prefix) => normalized === prefix || normalized.startsWith(`${prefix}/`));
 }
+
+const OWN_PREFIXES = ['/admin', DASHBOARD_PATH];
 
 /**
  * Refuses a request that carries one of the proxy's own tokens (admin, namespace) as a credential: it would be

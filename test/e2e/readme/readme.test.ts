@@ -32,6 +32,12 @@ const CHECKS: Record<string, (ran: Ran) => void> = {
     expect(ran.stderr).toContain('Imported 2 entries.');
     expect(ran.stderr).not.toMatch(/^llmemo: /m);
   },
+  // The dashboard's API over the same file: the demo's 2 hits and 2 misses of the last 24 hours, priced.
+  dashboard: (ran) => {
+    expect(ran.stdout).toMatch(
+      /^"totals":\{"hits":2,"staleHits":0,"misses":2,"bypasses":0,.*"moneySaved":0\.\d+,"requests":4\}$/m,
+    );
+  },
 };
 
 const blocks = runnableBlocks(README);

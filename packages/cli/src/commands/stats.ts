@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { type CounterRow, type EntryInfo, type PriceTable, resolvePrices, totalCounters } from '@llmemo/core';
+import {
+  type CounterRow,
+  type PriceTable,
+  resolvePrices,
+  resolveRange,
+  STORE_WIDE,
+  type StatsRange,
+  summarizeEntries,
+  totalCounters,
+} from '@llmemo/core';
 import { type GlobalOptions, openCache } from '../context.js';
 import { CliError } from '../errors.js';
 import { bytes, count, duration, money, percent, plural, table } from '../format.js';
@@ -7,6 +16,7 @@ import { bytes, count, duration, money, percent, plural, table } from '../format
 export interface StatsOptions {
   namespace?: string;
   prices?: string;
+  range?: string;
 }
 
 interface Group {
@@ -25,10 +35,13 @@ export interface StatsReport {
   age: { newest: number; median: number; p90: number; oldest: number } | null;
   namespaces: Record<string, Group & Partial<ReturnType<typeof totalCounters>>>;
   models: Record<string, Group & Partial<ReturnType<typeof totalCounters>>>;
+  kinds: Record<string, Group>;
+  /** With --range: the counters are those of this range only (the dashboard's numbers for the same range). */
+  range?: StatsRange;
   counters: ReturnType<typeof totalCounters>;
 }
 
-function loadPrices(file: string | undefined): PriceTable | undefined {
+export function loadPrices(file: string | undefined): PriceTable | undefined {
   if (file === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -43,59 +56,45 @@ function loadPrices(file: string | undefined): PriceTable | undefined {
   }
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+function parseRange(value: string | undefined): StatsRange | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return resolveRange(value, '--range');
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
 }
 
 export async function statsCommand(options: StatsOptions, globals: GlobalOptions): Promise<void> {
   const prices = loadPrices(options.prices);
+  const range = parseRange(options.range);
   const cache = await openCache(globals);
   try {
     const scope = options.namespace === undefined ? { all: true } : { namespace: options.namespace };
-    const now = Date.now();
-    const ages: number[] = [];
+    const summary = await summarizeEntries(cache.entries(scope, { includeExpired: true }));
     const report: StatsReport = {
       store: cache.store.type,
-      entries: 0,
-      bytes: 0,
-      expired: 0,
-      encrypted: 0,
-      compressed: 0,
-      age: null,
-      namespaces: {},
-      models: {},
+      entries: summary.entries,
+      bytes: summary.bytes,
+      expired: summary.expired,
+      encrypted: summary.encrypted,
+      compressed: summary.compressed,
+      age: summary.ageQuantiles,
+      namespaces: { ...summary.byNamespace },
+      models: { ...summary.byModel },
+      kinds: summary.byKind,
       counters: totalCounters([], prices),
     };
-    const add = (groups: Record<string, Group>, name: string, entry: EntryInfo) => {
-      groups[name] ??= { entries: 0, bytes: 0 };
-      const group = groups[name];
-      group.entries++;
-      group.bytes += entry.bytes;
-    };
-    for await (const entry of cache.entries(scope, { includeExpired: true })) {
-      report.entries++;
-      report.bytes += entry.bytes;
-      if (entry.expired) report.expired++;
-      if (entry.encrypted) report.encrypted++;
-      if (entry.compressed) report.compressed++;
-      ages.push(now - entry.createdAt.getTime());
-      add(report.namespaces, entry.namespace, entry);
-      add(report.models, entry.model, entry);
-    }
-    ages.sort((a, b) => a - b);
-    if (ages.length > 0) {
-      report.age = {
-        newest: ages[0]!,
-        median: quantile(ages, 0.5),
-        p90: quantile(ages, 0.9),
-        oldest: ages[ages.length - 1]!,
-      };
-    }
-    const { rows } = await cache.storedStats(scope);
+    if (range) report.range = range;
+    const { rows } = await cache.storedStats(range ? { ...scope, range } : scope);
     report.counters = totalCounters(rows, prices);
     const byKey = (key: 'namespace' | 'model') => {
       const groups = new Map<string, CounterRow[]>();
-      for (const row of rows) groups.set(row[key], [...(groups.get(row[key]) ?? []), row]);
+      for (const row of rows) {
+        // Evictions and errors of no entry belong to no namespace or model: they are in the totals only.
+        if (row.namespace === STORE_WIDE) continue;
+        groups.set(row[key], [...(groups.get(row[key]) ?? []), row]);
+      }
       return groups;
     };
     for (const [key, target] of [
@@ -132,13 +131,17 @@ function render(report: StatsReport, priced: boolean): string {
     );
   }
   const lookups = c.hits + c.misses;
+  const when = report.range ? ` in the last ${report.range}` : '';
   if (lookups > 0) {
+    const stale = c.staleHits ? ` (${count(c.staleHits)} stale)` : '';
+    const bypasses = c.bypasses ? `, ${plural(c.bypasses, 'bypass', 'bypasses')}` : '';
+    const time = c.timeSavedMs ? `, and ${duration(c.timeSavedMs)} of waiting` : '';
     lines.push(
-      `Hit rate  ${percent(c.hitRate)} (${plural(c.hits, 'hit', 'hits')}, ${plural(c.misses, 'miss', 'misses')}, as recorded by the apps)`,
-      `Saved     ${count(c.inputTokensSaved)} input + ${count(c.outputTokensSaved)} output tokens${priced && c.moneySaved !== undefined ? `, worth ${money(c.moneySaved)}` : ''}`,
+      `Hit rate  ${percent(c.hitRate)} (${plural(c.hits, 'hit', 'hits')}${stale}, ${plural(c.misses, 'miss', 'misses')}${bypasses}${when}, as recorded by the apps)`,
+      `Saved     ${count(c.inputTokensSaved)} input + ${count(c.outputTokensSaved)} output tokens${priced && c.moneySaved !== undefined ? `, worth ${money(c.moneySaved)}` : ''}${time}`,
     );
   } else {
-    lines.push('Hit rate  no counters recorded yet (apps record them with persistStats, on by default)');
+    lines.push(`Hit rate  no counters recorded${when || ' yet'} (apps record them with persistStats, on by default)`);
   }
   const groupTable = (title: string, groups: StatsReport['namespaces']) => {
     const names = Object.keys(groups).sort((a, b) => groups[b]!.entries - groups[a]!.entries || a.localeCompare(b));

@@ -1,30 +1,21 @@
 import KeyvRedisImport from '@keyv/redis';
 import { Keyv } from 'keyv';
-import { decodeLabel, escapeLabel } from '../labels.js';
+import type { SeriesResolution, SeriesRow } from '../series.js';
 import {
-  BATCH_SIZE,
-  COUNTER_FIELDS,
-  type CounterRow,
-  emptyCounters,
-  KeyvStore,
-  parseWrapper,
-  type ScannedEntry,
-} from './store.js';
+  addRedisCounters,
+  deleteRedisCounters,
+  globEscape,
+  type NodeClient,
+  readRedisCounters,
+  readRedisSeries,
+} from './redis-counters.js';
+import { BATCH_SIZE, type CounterRow, KeyvStore, parseWrapper, type ScannedEntry } from './store.js';
+
+export { globEscape, SERIES_PREFIX, STATS_PREFIX } from './redis-counters.js';
 
 export interface RedisStoreOptions {
   /** Give up connecting after this long. Default 2000 ms. */
   connectTimeoutMs?: number;
-}
-
-/** The commands the maintenance operations use, on a single node or one cluster master. */
-interface NodeClient {
-  scanIterator(options: { MATCH: string; COUNT: number; TYPE?: string }): AsyncIterable<string[]>;
-  mGet(keys: string[]): Promise<(string | null)[]>;
-  get(key: string): Promise<string | null>;
-  unlink(keys: string | string[]): Promise<number>;
-  hGetAll(key: string): Promise<Record<string, string>>;
-  hIncrBy(key: string, field: string, increment: number): Promise<number>;
-  multi(): { hIncrBy(key: string, field: string, increment: number): unknown; exec(): Promise<unknown> };
 }
 
 type RedisClient = {
@@ -60,22 +51,10 @@ export function isKeyvRedisAdapter(value: unknown): value is KeyvRedis<string> {
   );
 }
 
-/**
- * Where the counters of a namespace live: a hash, outside every entry prefix (`__stats__` is no escaped label).
- * Fixed at v1 on purpose: the counters' layout did not change when the key spec moved to v2, so counts recorded
- * before an upgrade stay visible.
- */
-export const STATS_PREFIX = 'llmemo:v1:__stats__:';
-
 function noop(): void {}
 
 const UNLOCK_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
-/** Escapes Redis glob characters, so a prefix matches only itself (our escaped labels contain none anyway). */
-export function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
-}
 
 /**
  * The @keyv/redis adapter with client settings that fail fast: no offline queue (a command while disconnected
@@ -272,81 +251,27 @@ export class RedisStore extends KeyvStore {
     return undefined;
   }
 
-  // Counters: one hash per namespace, a field per model and counter, incremented atomically (HINCRBY).
+  // Counters: see redis-counters.ts.
 
   override async addCounters(rows: readonly CounterRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const client = await this.any();
-    const byHash = new Map<string, CounterRow[]>();
-    for (const row of rows) {
-      const key = `${STATS_PREFIX}${escapeLabel(row.namespace)}`;
-      byHash.set(key, [...(byHash.get(key) ?? []), row]);
-    }
-    for (const [key, hashRows] of byHash) {
-      const multi = client.multi();
-      for (const row of hashRows) {
-        for (const field of COUNTER_FIELDS) {
-          if (row[field] !== 0) multi.hIncrBy(key, `${escapeLabel(row.model)}|${field}`, row[field]);
-        }
-      }
-      await multi.exec();
-    }
+    await addRedisCounters(await this.any(), rows);
   }
 
   override async readCounters(namespace?: string): Promise<CounterRow[]> {
-    const client = await this.any();
-    const hashes: string[] = [];
-    if (namespace !== undefined) {
-      hashes.push(`${STATS_PREFIX}${escapeLabel(namespace)}`);
-    } else {
-      for (const node of await this.masters()) {
-        for await (const keys of node.scanIterator({
-          MATCH: `${globEscape(STATS_PREFIX)}*`,
-          COUNT: BATCH_SIZE,
-          TYPE: 'hash',
-        })) {
-          for (const key of keys) if (!hashes.includes(key)) hashes.push(key);
-        }
-      }
-    }
-    const rows: CounterRow[] = [];
-    for (const hash of hashes) {
-      const ns = decodeLabel(hash.slice(STATS_PREFIX.length));
-      // Not a hash we wrote (its name is no escaped label): not ours to report.
-      if (ns === undefined) continue;
-      const byModel = new Map<string, CounterRow>();
-      for (const [field, value] of Object.entries(await client.hGetAll(hash))) {
-        const bar = field.lastIndexOf('|');
-        const counter = field.slice(bar + 1) as (typeof COUNTER_FIELDS)[number];
-        if (bar < 0 || !COUNTER_FIELDS.includes(counter)) continue;
-        const model = decodeLabel(field.slice(0, bar));
-        if (model === undefined) continue;
-        let row = byModel.get(model);
-        if (!row) {
-          row = emptyCounters(ns, model);
-          byModel.set(model, row);
-        }
-        row[counter] = Number(value);
-      }
-      rows.push(...byModel.values());
-    }
-    return rows;
+    return readRedisCounters(await this.any(), await this.masters(), namespace);
+  }
+
+  override async readSeries(
+    resolution: SeriesResolution,
+    from: number,
+    to: number,
+    namespace?: string,
+  ): Promise<SeriesRow[]> {
+    return readRedisSeries(await this.any(), resolution, from, to, namespace);
   }
 
   override async deleteCounters(namespace?: string): Promise<void> {
-    const client = await this.any();
-    if (namespace !== undefined) {
-      await client.unlink(`${STATS_PREFIX}${escapeLabel(namespace)}`);
-      return;
-    }
-    for (const node of await this.masters()) {
-      for await (const keys of node.scanIterator({
-        MATCH: `${globEscape(STATS_PREFIX)}*`,
-        COUNT: BATCH_SIZE,
-        TYPE: 'hash',
-      })) {
-        for (const key of keys) await client.unlink(key);
-      }
-    }
+    await deleteRedisCounters(await this.any(), await this.masters(), namespace);
   }
 }

@@ -1,5 +1,3 @@
-import { COUNTER_FIELDS } from './store.js';
-
 /** `sqlite://relative/path`, `sqlite:///absolute/path` or `sqlite://:memory:` → the file path. */
 export function sqlitePath(url: string): string {
   const rest = url.replace(/^sqlite:\/\//, '');
@@ -14,13 +12,12 @@ const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 
 /**
  * The schema beside Keyv's `<table>`: the side table `<table>_meta(key, atime, bytes, expires)` kept by triggers
- * (so pruning and LRU eviction are index lookups, whoever writes: Keyv, an older llmemo, another process) and the
- * shared counters in `<table>_stats`. Every statement is idempotent (processes may race here), and the backfill runs
+ * (so pruning and LRU eviction are index lookups, whoever writes: Keyv, an older llmemo, another process); the
+ * shared counters' tables are in sqlite-counters.ts. Every statement is idempotent (processes may race here), and the backfill runs
  * after the triggers exist, so no row written meanwhile is missed.
  */
 export function schemaStatements(table: string): string[] {
   const meta = `${table}_meta`;
-  const stats = `${table}_stats`;
   // An upsert, not INSERT OR REPLACE: inside a trigger, the outer statement's conflict policy overrides OR.
   const upsert = `INSERT INTO ${meta} VALUES (NEW.key, ${NOW_MS}, length(CAST(NEW.value AS BLOB)), CASE WHEN json_valid(NEW.value) THEN json_extract(NEW.value, '$.expires') END) ON CONFLICT (key) DO UPDATE SET atime = excluded.atime, bytes = excluded.bytes, expires = excluded.expires`;
   return [
@@ -32,6 +29,5 @@ export function schemaStatements(table: string): string[] {
     `CREATE TRIGGER IF NOT EXISTS ${meta}_delete AFTER DELETE ON ${table} BEGIN DELETE FROM ${meta} WHERE key = OLD.key; END`,
     // Rows written before the triggers existed: least recently used (atime 0) until they are read.
     `INSERT OR IGNORE INTO ${meta} SELECT key, 0, length(CAST(value AS BLOB)), CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END FROM ${table}`,
-    `CREATE TABLE IF NOT EXISTS ${stats} (ns TEXT NOT NULL, model TEXT NOT NULL, ${COUNTER_FIELDS.map((f) => `${f} INTEGER NOT NULL DEFAULT 0`).join(', ')}, PRIMARY KEY (ns, model)) WITHOUT ROWID`,
   ];
 }

@@ -2,17 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
 import { Keyv } from 'keyv';
+import type { SeriesResolution, SeriesRow } from '../series.js';
 import { SqliteRecency } from './sqlite-bounds.js';
+import { SqliteCounters } from './sqlite-counters.js';
 import { type SqliteQuery, schemaStatements, sqlitePath } from './sqlite-schema.js';
-import {
-  BATCH_SIZE,
-  COUNTER_FIELDS,
-  type CounterRow,
-  KeyvStore,
-  parseWrapper,
-  prefixEnd,
-  type ScannedEntry,
-} from './store.js';
+import { BATCH_SIZE, type CounterRow, KeyvStore, parseWrapper, prefixEnd, type ScannedEntry } from './store.js';
 
 export { type SqliteQuery, sqlitePath } from './sqlite-schema.js';
 
@@ -39,7 +33,8 @@ export interface SqliteStoreOptions {
  *   upserts) keep it right whoever writes: Keyv, an older llmemo, another process. The side table is separate so
  *   that recording a hit rewrites a ~100-byte row, not the whole stored value.
  * - Prefix scans and deletes on key ranges (`key >= ? AND key < ?`), never LIKE, whose `_` and `%` are wildcards.
- * - Shared counters in `<table>_stats`, incremented with one upsert per flush.
+ * - Shared counters in `<table>_stats`, and their minute and hour buckets in `<table>_series`, incremented with
+ *   one upsert each per flush (sqlite-counters.ts).
  */
 export class SqliteStore extends KeyvStore {
   override readonly sharedCounters = true;
@@ -51,7 +46,7 @@ export class SqliteStore extends KeyvStore {
   readonly maxBytes: number | undefined;
   private readonly adapter: KeyvSqlite;
   readonly meta: string;
-  private readonly stats: string;
+  private readonly counters: SqliteCounters;
   private readonly recency: SqliteRecency;
   private setupPromise: Promise<void> | undefined;
 
@@ -87,8 +82,8 @@ export class SqliteStore extends KeyvStore {
     this.path = path;
     this.table = adapter.opts.table as string;
     this.meta = `${this.table}_meta`;
-    this.stats = `${this.table}_stats`;
     this.query = adapter.query as unknown as SqliteQuery;
+    this.counters = new SqliteCounters(this.query, this.table);
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
     this.recency = new SqliteRecency(this, options.touchIntervalMs ?? 1000, options.onEvict);
@@ -116,11 +111,12 @@ export class SqliteStore extends KeyvStore {
     await query('PRAGMA synchronous=NORMAL');
     await query('PRAGMA secure_delete=ON');
     const present = await query(
-      'SELECT name FROM sqlite_master WHERE name IN (?, ?)',
+      'SELECT name FROM sqlite_master WHERE name IN (?, ?, ?)',
       `${this.meta}_delete`,
-      this.stats,
+      this.counters.stats,
+      this.counters.series,
     );
-    if (present.length === 2) return;
+    if (present.length === 3 && (await this.counters.missingColumns(query)).length === 0) return;
     // Schema changes wait for the write lock, which other processes' writes hold in turn: run them on a connection
     // of their own, so this one keeps serving lookups meanwhile.
     const ddl =
@@ -130,7 +126,10 @@ export class SqliteStore extends KeyvStore {
             this.adapter.opts as unknown as { connect(): Promise<{ query: SqliteQuery; close(): Promise<void> }> }
           ).connect();
     try {
-      for (const statement of schemaStatements(this.table)) await ddl.query(statement);
+      for (const statement of [...schemaStatements(this.table), ...this.counters.schema()]) {
+        await ddl.query(statement);
+      }
+      await this.counters.migrate(ddl.query);
     } finally {
       await ddl.close();
     }
@@ -176,15 +175,16 @@ export class SqliteStore extends KeyvStore {
     return wrapped ? { key, ...wrapped } : undefined;
   }
 
+  // Each page starts where the last one ended (`key > last`) as the index range itself: a third condition next to
+  // `key >= prefix` would be a filter, and every page would walk the index from the prefix again (quadratic).
   override async *scan(prefix: string): AsyncIterable<ScannedEntry[]> {
     await this.ready();
-    let after = '';
+    let after: string | undefined;
     for (;;) {
       const rows = await this.query(
-        `SELECT key, value FROM ${this.table} WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?`,
-        prefix,
+        `SELECT key, value FROM ${this.table} WHERE ${after === undefined ? 'key >= ?' : 'key > ?'} AND key < ? ORDER BY key LIMIT ?`,
+        after ?? prefix,
         prefixEnd(prefix),
-        after,
         BATCH_SIZE,
       );
       if (rows.length === 0) return;
@@ -201,13 +201,12 @@ export class SqliteStore extends KeyvStore {
 
   override async *scanKeys(prefix: string): AsyncIterable<string[]> {
     await this.ready();
-    let after = '';
+    let after: string | undefined;
     for (;;) {
       const rows = await this.query(
-        `SELECT key FROM ${this.table} WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?`,
-        prefix,
+        `SELECT key FROM ${this.table} WHERE ${after === undefined ? 'key >= ?' : 'key > ?'} AND key < ? ORDER BY key LIMIT ?`,
+        after ?? prefix,
         prefixEnd(prefix),
-        after,
         BATCH_SIZE,
       );
       if (rows.length === 0) return;
@@ -290,37 +289,31 @@ export class SqliteStore extends KeyvStore {
     return { entries: Number(row?.n ?? 0), bytes: Number(row?.b ?? 0) };
   }
 
-  // ---------------------------------------------------------------- shared counters
+  // ---------------------------------------------------------------- shared counters (sqlite-counters.ts)
 
   override async addCounters(rows: readonly CounterRow[]): Promise<void> {
     if (rows.length === 0) return;
     await this.ready();
-    const columns = COUNTER_FIELDS.join(', ');
-    const values = COUNTER_FIELDS.map((_, i) => `json_extract(value, '$[${i + 2}]')`).join(', ');
-    const updates = COUNTER_FIELDS.map((f) => `${f} = ${f} + excluded.${f}`).join(', ');
-    await this.query(
-      // `WHERE true` resolves SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.
-      `INSERT INTO ${this.stats} (ns, model, ${columns}) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${values} FROM json_each(?) WHERE true ON CONFLICT (ns, model) DO UPDATE SET ${updates}`,
-      JSON.stringify(rows.map((row) => [row.namespace, row.model, ...COUNTER_FIELDS.map((f) => row[f])])),
-    );
+    await this.counters.add(rows);
   }
 
   override async readCounters(namespace?: string): Promise<CounterRow[]> {
     await this.ready();
-    const rows =
-      namespace === undefined
-        ? await this.query(`SELECT * FROM ${this.stats}`)
-        : await this.query(`SELECT * FROM ${this.stats} WHERE ns = ?`, namespace);
-    return rows.map((row) => {
-      const counters = { namespace: row.ns as string, model: row.model as string } as CounterRow;
-      for (const field of COUNTER_FIELDS) counters[field] = Number(row[field] ?? 0);
-      return counters;
-    });
+    return this.counters.read(namespace);
+  }
+
+  override async readSeries(
+    resolution: SeriesResolution,
+    from: number,
+    to: number,
+    namespace?: string,
+  ): Promise<SeriesRow[]> {
+    await this.ready();
+    return this.counters.readSeries(resolution, from, to, namespace);
   }
 
   override async deleteCounters(namespace?: string): Promise<void> {
     await this.ready();
-    if (namespace === undefined) await this.query(`DELETE FROM ${this.stats}`);
-    else await this.query(`DELETE FROM ${this.stats} WHERE ns = ?`, namespace);
+    await this.counters.delete(namespace);
   }
 }

@@ -1,5 +1,7 @@
 import type Keyv from 'keyv';
+import type { CounterRow } from '../counters.js';
 import { LlmemoError } from '../errors.js';
+import { LocalCounters, type SeriesResolution, type SeriesRow } from '../series.js';
 
 /** One stored entry as a scan returns it: our encoded text, and the store-level expiry when it has one. */
 export interface ScannedEntry {
@@ -9,41 +11,8 @@ export interface ScannedEntry {
   expires?: number | undefined;
 }
 
-/** Running counters per namespace and model, kept in the store so another process (the CLI) can read them. */
-export interface CounterRow {
-  namespace: string;
-  model: string;
-  hits: number;
-  misses: number;
-  writes: number;
-  bytesWritten: number;
-  inputTokensSaved: number;
-  outputTokensSaved: number;
-}
-
-export const COUNTER_FIELDS = [
-  'hits',
-  'misses',
-  'writes',
-  'bytesWritten',
-  'inputTokensSaved',
-  'outputTokensSaved',
-] as const satisfies readonly (keyof CounterRow)[];
-
-export type CounterField = (typeof COUNTER_FIELDS)[number];
-
-export function emptyCounters(namespace: string, model: string): CounterRow {
-  return {
-    namespace,
-    model,
-    hits: 0,
-    misses: 0,
-    writes: 0,
-    bytesWritten: 0,
-    inputTokensSaved: 0,
-    outputTokensSaved: 0,
-  };
-}
+export type { CounterField, CounterRow } from '../counters.js';
+export { COUNTER_FIELDS, emptyCounters } from '../counters.js';
 
 /** How many keys one backend round trip handles in scans and batched deletes. */
 export const BATCH_SIZE = 500;
@@ -83,9 +52,15 @@ export interface CacheStore {
 
   /** Whether counters outlive this process (the CLI can read them). */
   readonly sharedCounters: boolean;
+  /**
+   * Adds counter deltas to the totals and, for rows with `at`, to their minute and hour buckets (see series.ts),
+   * with increments only, so any number of processes add up exactly.
+   */
   addCounters(rows: readonly CounterRow[]): Promise<void>;
   readCounters(namespace?: string): Promise<CounterRow[]>;
-  /** Deletes the counters of one namespace, or of all. */
+  /** The buckets of one resolution that start in `[from, to)`, per namespace and model. */
+  readSeries(resolution: SeriesResolution, from: number, to: number, namespace?: string): Promise<SeriesRow[]>;
+  /** Deletes the counters (totals and buckets) of one namespace, or of all. */
   deleteCounters(namespace?: string): Promise<void>;
 }
 
@@ -109,7 +84,7 @@ export class CorruptStoredValue extends Error {
 export class KeyvStore implements CacheStore {
   readonly sharedCounters: boolean = false;
   readonly deleteWhileScanning: boolean = false;
-  private readonly localCounters = new Map<string, CounterRow>();
+  private readonly localCounters = new LocalCounters();
 
   constructor(
     readonly type: CacheStore['type'],
@@ -208,27 +183,19 @@ export class KeyvStore implements CacheStore {
   // Counters: in this process only, unless a subclass keeps them in the backend.
 
   async addCounters(rows: readonly CounterRow[]): Promise<void> {
-    for (const row of rows) {
-      const id = `${row.namespace}\u0000${row.model}`;
-      let total = this.localCounters.get(id);
-      if (!total) {
-        total = emptyCounters(row.namespace, row.model);
-        this.localCounters.set(id, total);
-      }
-      for (const field of COUNTER_FIELDS) total[field] += row[field];
-    }
+    this.localCounters.add(rows);
   }
 
   async readCounters(namespace?: string): Promise<CounterRow[]> {
-    return [...this.localCounters.values()]
-      .filter((row) => namespace === undefined || row.namespace === namespace)
-      .map((row) => ({ ...row }));
+    return this.localCounters.read(namespace);
+  }
+
+  async readSeries(resolution: SeriesResolution, from: number, to: number, namespace?: string): Promise<SeriesRow[]> {
+    return this.localCounters.readSeries(resolution, from, to, namespace);
   }
 
   async deleteCounters(namespace?: string): Promise<void> {
-    for (const [id, row] of this.localCounters) {
-      if (namespace === undefined || row.namespace === namespace) this.localCounters.delete(id);
-    }
+    this.localCounters.delete(namespace);
   }
 }
 
