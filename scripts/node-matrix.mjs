@@ -7,9 +7,11 @@
 //   node scripts/node-matrix.mjs --restore   prints the system Node's version and puts back native binaries
 //                                            that a killed matrix run left swapped (`pnpm test` runs it first)
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAddon, findAddons, restore, swapIn } from './node-matrix/addons.mjs';
+import { acquire, holder, release } from './node-matrix/lock.mjs';
 import { envWithNode, run, running } from './node-matrix/proc.mjs';
 import { ensureNode } from './node-matrix/runtime.mjs';
 
@@ -95,11 +97,13 @@ async function testPass(row, vitestArgs) {
   }
 }
 
-function summary(rows) {
-  say('\nNode matrix (the system Node ran in `pnpm test`):');
+function summary(rows, stopped) {
+  say(`\nNode matrix (the system Node ran in \`pnpm test\`)${stopped ? `, stopped by ${stopped}` : ''}:`);
   say('  node        install    native build   tests          result');
   for (const row of rows) {
-    const result = row.error ? `failed: ${row.error.message.split('\n')[0]}` : row.passed ? 'passed' : 'FAILED';
+    let result = row.passed ? 'passed' : 'FAILED';
+    if (row.error) result = `failed: ${row.error.message.split('\n')[0]}`;
+    else if (row.passed === undefined) result = 'not run';
     const cells = [row.node?.version ?? `${row.major}.x`, seconds(row.install), seconds(row.build), seconds(row.tests)];
     say(`  ${cells[0].padEnd(12)}${cells[1].padEnd(11)}${cells[2].padEnd(15)}${cells[3].padEnd(15)}${result}`);
   }
@@ -107,11 +111,26 @@ function summary(rows) {
 
 async function main() {
   const { majors, vitestArgs, restoreOnly } = parseArgs(process.argv.slice(2));
-  putBack();
   if (restoreOnly) {
+    const pid = holder(root);
+    if (pid) {
+      log(
+        `a Node matrix run (pid ${pid}) has its own native builds in place; wait for it or stop it, then test (none running? delete .node/matrix.pid)`,
+      );
+      return 1;
+    }
+    putBack();
+    release(root);
     banner(`Node ${process.version} (${process.execPath}): the system Node, native addons as installed`);
     return 0;
   }
+  acquire(root);
+  // A crash must not leave another Node's binary for the next `pnpm test` (it would crash Node 20).
+  process.on('exit', () => {
+    putBack();
+    release(root);
+  });
+  putBack();
   let stopped;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => {
@@ -119,18 +138,19 @@ async function main() {
       for (const child of running) child.kill(signal);
     });
   }
-  // A crash must not leave another Node's binary for the next `pnpm test` (it would crash Node 20).
-  process.on('exit', putBack);
   const started = Date.now();
   const addons = findAddons(root);
   const names = addons.map((a) => `${a.name}@${a.version}`).join(', ') || 'none';
   log(`testing on Node ${majors.join(', ')} from the npm registry; native addons rebuilt for each: ${names}`);
   const rows = await Promise.all(majors.map((major) => prepare(major, addons)));
   for (const row of rows) if (!row.error && !stopped) await testPass(row, vitestArgs);
-  summary(rows);
+  summary(rows, stopped);
   say(`  total ${seconds(Date.now() - started)}`);
-  if (stopped) return 130;
+  if (stopped) return 128 + os.constants.signals[stopped];
   return rows.every((row) => row.passed) ? 0 : 1;
 }
 
-process.exitCode = await main();
+process.exitCode = await main().catch((error) => {
+  log(error.message);
+  return 1;
+});
