@@ -81,8 +81,8 @@ async function testPass(row, vitestArgs) {
   const { node } = row;
   const natives = row.builds.map((b) => `${b.addon.name}@${b.addon.version} built for ${node.version}`);
   const started = Date.now();
-  swapIn(root, row.builds);
   try {
+    swapIn(root, row.builds);
     const command = ['vitest run', ...vitestArgs].join(' ');
     banner([`Node ${node.version} (${relative(root, node.bin)})`, ...natives, command].join(' · '));
     // PATH first: test servers, the CLI and anything spawned as `node` run on this Node too.
