@@ -183,7 +183,7 @@ export class ReadPath {
     // follows. How often depends on scheduling (Node 24 and 26 hit it where Node 20 rarely did), so the read waits
     // for the key's own write, which is bounded by timeoutMs like any store operation.
     const landing = this.writes.landing(derived.key);
-    if (landing) await landing;
+    if (landing) await landing.catch(() => undefined);
     const text = await this.guarded.get(derived.key);
     if (text === undefined) return { reason: 'absent' };
     if (text === STORE_FAILED) return { reason: 'error' };
