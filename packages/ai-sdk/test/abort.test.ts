@@ -13,6 +13,8 @@ import { USAGE } from './fixtures.js';
 
 type Part = LanguageModelV4StreamPart;
 
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
 /** A provider stream that yields `parts` one per pull, then aborts the call the way a fetch does. */
 function abortingStream(parts: Part[], abort: AbortController): ReadableStream<Part> {
   let pulls = 0;
@@ -107,8 +109,10 @@ describe.each(Object.entries(SCENARIOS))('%s, through the cache middleware', (na
       const plain = await run(scenario, false, view);
       const cached = await run(scenario, true, view);
       if (name === 'basic abort') {
-        // Upstream's expectation, with and without the cache: [start, start-step, abort].
-        expect(plain.types).toEqual(['start', 'start-step', 'abort']);
+        // Upstream's expectation is [start, start-step, abort], and so it is on Node 20 and 22. On Node 24 and 26
+        // the SDK's own stream (no cache involved) reaches the abort before it opens the step: [start, abort].
+        // Either way the cache changes nothing.
+        expect(plain.types).toEqual(NODE_MAJOR >= 24 ? ['start', 'abort'] : ['start', 'start-step', 'abort']);
         expect(cached).toEqual(plain);
       } else {
         // The completed first step is the same; the aborted step may open ('start-step') before the abort lands,
@@ -118,7 +122,7 @@ describe.each(Object.entries(SCENARIOS))('%s, through the cache middleware', (na
         expect(cached.output).toEqual(plain.output);
         expect(cached.abortedSteps).toEqual(plain.abortedSteps);
       }
-      expect(cached.types.slice(0, 2)).toEqual(['start', 'start-step']);
+      expect(cached.types.slice(0, 2)).toEqual(plain.types.slice(0, 2));
       expect(cached.types.at(-1)).toBe('abort');
       expect(cached.errors).toEqual([]);
       expect(cached.abortedSteps).toEqual([name === 'basic abort' ? 0 : 1]);

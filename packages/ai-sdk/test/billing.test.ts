@@ -1,7 +1,8 @@
 // Issue 11: a call served without a provider request must never look billable. Sequential calls where the second
-// starts after the first returned but before its write landed (SQLite, Redis) join the first call's flight and
-// report { hit: false, coalesced: true }; the README's rule is: a call reached the provider iff neither `hit` nor
-// `coalesced` is true. Checked on every store, with the real @ai-sdk/openai.
+// starts after the first returned but before its write landed (SQLite, Redis) wait for that write and hit;
+// concurrent ones join the first call's flight and report { hit: false, coalesced: true }. The README's rule is: a
+// call reached the provider iff neither `hit` nor `coalesced` is true. Checked on every store, with the real
+// @ai-sdk/openai.
 import { STORE_KINDS, useOpenAITestServer } from '@llmemo/test-support';
 import { generateText } from 'ai';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -205,6 +205,12 @@ export class ReadPath {
   private async readAt<T>(at: DerivedKey, current: DerivedKey): Promise<ReadOutcome<T>> {
     const derived = at;
     if (!this.guarded.allowed()) return { reason: 'circuit-open' };
+    // A call made right after another returned must find its answer, but the write of that answer may still be
+    // landing (SQLite, Redis): reading now would miss, and once the flight is released a second provider call
+    // follows. How often depends on scheduling (Node 24 and 26 hit it where Node 20 rarely did), so the read waits
+    // for the key's own write, which is bounded by timeoutMs like any store operation.
+    const landing = this.writes.landing(derived.key);
+    if (landing) await landing.catch(() => undefined);
     const text = await this.guarded.get(derived.key);
     if (text === undefined) return { reason: 'absent' };
     if (text === STORE_FAILED) return { reason: 'error' };

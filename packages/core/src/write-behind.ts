@@ -24,6 +24,8 @@ type EntryTiming = Pick<ResolvedCallOptions, 'ttl' | 'staleWhileRevalidate' | 's
  */
 export class WriteBehind {
   private readonly pending = new Set<Promise<unknown>>();
+  /** Writes still landing, by key, so a read of the key can wait for its own write (see `landing`). */
+  private readonly byKey = new Map<string, Promise<unknown>>();
   private sealed = false;
 
   constructor(
@@ -97,7 +99,16 @@ export class WriteBehind {
   write(derived: DerivedKey, prepared: PreparedEntry, ttl: number | null): Promise<boolean> {
     const operation = this.persist(derived, prepared, ttl);
     this.track(operation);
+    this.byKey.set(derived.key, operation);
+    operation.finally(() => {
+      if (this.byKey.get(derived.key) === operation) this.byKey.delete(derived.key);
+    });
     return operation;
+  }
+
+  /** The write of this key still landing, if any (it never rejects, and is bounded by the store timeout). */
+  landing(key: string): Promise<unknown> | undefined {
+    return this.byKey.get(key);
   }
 
   private async persist(derived: DerivedKey, prepared: PreparedEntry, ttl: number | null): Promise<boolean> {

@@ -45,6 +45,19 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, writes: 1 });
   });
 
+  it('a call made right after another returned hits, while the first write may still be landing', async () => {
+    const cache = make();
+    const compute = vi.fn(async () => 'answer');
+    // No flush in between: each second call starts as soon as the first returned, as a user's next request does.
+    for (let i = 0; i < 20; i++) {
+      expect((await cache.getOrCompute(request(`back to back ${i}`), compute)).hit).toBe(false);
+      const again = await cache.getOrCompute(request(`back to back ${i}`), compute);
+      expect(again).toMatchObject({ hit: true, coalesced: false, value: 'answer' });
+    }
+    expect(compute).toHaveBeenCalledTimes(20);
+    expect(cache.stats()).toMatchObject({ hits: 20, misses: 20, coalesced: 0 });
+  });
+
   it('get, set and delete work directly', async () => {
     const cache = make();
     expect(await cache.get(request('direct'))).toBeUndefined();
@@ -244,6 +257,28 @@ describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
     expect(seen.map((s) => s.split(':')[0])).toEqual(['miss', 'write', 'hit']);
     expect(seen.join('\n')).not.toContain('secret');
   });
+});
+
+it('a read waits for a write of its key still landing on a slow store, so back-to-back calls hit', async () => {
+  const entries = new Map<string, unknown>();
+  const slowStore = {
+    get: async (key: string) => entries.get(key),
+    set: async (key: string, value: unknown) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      entries.set(key, value);
+      return true;
+    },
+    delete: async (key: string) => entries.delete(key),
+    clear: async () => entries.clear(),
+  };
+  const cache = createCache({ store: slowStore, timeoutMs: 1000 });
+  caches.push(cache);
+  const compute = vi.fn(async () => 'answer');
+  await cache.getOrCompute(request('slow write'), compute);
+  const again = await cache.getOrCompute(request('slow write'), compute);
+  expect(again).toMatchObject({ hit: true, coalesced: false, value: 'answer' });
+  expect(compute).toHaveBeenCalledTimes(1);
+  expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, coalesced: 0 });
 });
 
 describe.each(STORE_KINDS)('cache.lookup (two-phase, for streams) on %s', (kind) => {
