@@ -3,7 +3,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { isObject, type ProxyContext, readSmallJson } from './context.js';
 import { BadRequest, errorResponse } from './errors.js';
 import { credentialNamespace } from './namespace-secret.js';
-import { sameSecret, secretDigest } from './tenancy.js';
+import { bearerMatches, secretDigest } from './tenancy.js';
 
 /**
  * The purge filter of @llmemo/core (`cache.purge(filter)`), plus `apiKey`: purge the namespace that key's requests
@@ -21,8 +21,7 @@ function requireToken(token: string | undefined): MiddlewareHandler {
         code: 'admin_disabled',
       });
     }
-    const match = /^bearer\s+(.+)$/i.exec(c.req.header('authorization')?.trim() ?? '');
-    if (!match || !sameSecret(match[1]!.trim(), expected)) {
+    if (!bearerMatches(c.req.header('authorization'), expected)) {
       return errorResponse(401, 'The admin API needs `Authorization: Bearer <LLMEMO_ADMIN_TOKEN>`.', {
         type: 'authentication_error',
         code: 'invalid_admin_token',

@@ -1,26 +1,20 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createDashboard, type SnapshotCache } from '@llmemo/dashboard';
 import type { Hono } from 'hono';
 import type { ProxyContext } from './context.js';
 import { errorResponse } from './errors.js';
+import { bearerMatches, secretDigest } from './tenancy.js';
 
 /** Where the proxy serves the dashboard; never forwarded upstream. */
 export const DASHBOARD_PATH = '/dashboard';
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 /**
- * The admin token check for the dashboard's API, in constant time (comparing digests, so the token's length does
- * not leak either). The token arrives only as a bearer header, which the page's own fetches send: never in a URL
- * or a cookie, so it cannot leak through logs, history or a cross-site request.
+ * The admin token check for the dashboard's API. The token arrives only as a bearer header, which the page's own
+ * fetches send: never in a URL or a cookie, so it cannot leak through logs, history or a cross-site request.
  */
 function bearer(token: string): (request: Request) => Response | undefined {
-  const expected = digest(token);
+  const expected = secretDigest(token);
   return (request) => {
-    const match = /^bearer\s+(.+)$/i.exec(request.headers.get('authorization')?.trim() ?? '');
-    if (match && timingSafeEqual(digest(match[1]!.trim()), expected)) return undefined;
+    if (bearerMatches(request.headers.get('authorization'), expected)) return undefined;
     return errorResponse(401, 'The dashboard needs `Authorization: Bearer <LLMEMO_ADMIN_TOKEN>`.', {
       type: 'authentication_error',
       code: 'invalid_admin_token',

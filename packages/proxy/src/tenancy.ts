@@ -26,6 +26,15 @@ export function secretDigest(secret: string): Buffer {
   return digest(secret);
 }
 
+/**
+ * Whether an Authorization header carries `Bearer <secret>` for the expected digest, in constant time. The admin API
+ * and the dashboard's API both take the admin token only this way: never in a URL or a cookie.
+ */
+export function bearerMatches(authorization: string | null | undefined, expected: Buffer): boolean {
+  const match = /^bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
+  return match !== null && sameSecret(match[1]!.trim(), expected);
+}
+
 function subNamespaceOf(headers: Headers): string | undefined {
   const explicit = headers.get('x-llmemo-namespace');
   if (explicit === null) return undefined;
