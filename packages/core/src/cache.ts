@@ -95,7 +95,7 @@ export class ResponseCache {
     this.refreshes = new Revalidations(this.recorder, (key) => this.flights.has(key));
     const pruneEvery =
       config.pruneIntervalMs ??
-      (this.store.type === 'sqlite' || this.store.type === 'memory' ? DEFAULT_PRUNE_INTERVAL_MS : 0);
+      (['sqlite', 'memory', 'file'].includes(this.store.type) ? DEFAULT_PRUNE_INTERVAL_MS : 0);
     if (pruneEvery > 0) this.pruneTimer = everyWhileAlive(this, pruneEvery, ResponseCache.scheduledPrune);
   }
 

@@ -44,6 +44,7 @@ export type {
   WriteEvent,
 } from './events.js';
 export type { EntryFilter } from './filter.js';
+export type { HitRow } from './hits.js';
 export type { KeyLabels } from './key.js';
 export {
   DEFAULT_EXCLUDED_PARAMS,
@@ -81,6 +82,8 @@ export type { CacheStats, CounterTotals, ModelPrice, ModelStats, PriceTable } fr
 export { cost, resolvePrices, totalCounters } from './stats.js';
 export type { SeriesPoint, StoredSeries, StoredStatsFilter } from './stored-stats.js';
 export { readStoredSeries, STORE_WIDE } from './stored-stats.js';
+export type { FileStoreOptions } from './stores/file.js';
+export { FileStore } from './stores/file.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
 export { createMemoryStore, LruMapStore, MemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';
