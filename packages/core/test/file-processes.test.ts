@@ -45,9 +45,7 @@ describe('one file:// directory written and read by 4 processes at once', () => 
       for (const id of ['a', 'b', 'c', 'd']) {
         for (let round = 0; round < ROUNDS; round++) {
           for (let i = 0; i < SHARED; i++) {
-            const value = await cache.get<{ id: string; round: number; i: number }>(
-              request(`own ${id} ${round} ${i}`),
-            );
+            const value = await cache.get<{ id: string; round: number; i: number }>(request(`own ${id} ${round} ${i}`));
             if (value?.id === id && value.round === round && value.i === i) own++;
           }
         }

@@ -53,17 +53,20 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 
 /** The file text for a key and what Keyv gave the adapter. */
 export function encodeEntryFile(key: string, data: unknown): string {
-  const file: EntryFile = { key };
+  // Built in sorted key order (entry, expires, key, raw, value); the entry sorted itself, its body left alone.
+  const file: Partial<EntryFile> = {};
   const wrapped = data as Wrapped;
   if (wrapped !== null && typeof wrapped === 'object' && typeof wrapped.value === 'string') {
-    if (typeof wrapped.expires === 'number') file.expires = wrapped.expires;
     const entry = parseObject(wrapped.value);
     if (entry) file.entry = sorted(entry, true) as Record<string, unknown>;
-    else file.value = wrapped.value;
+    if (typeof wrapped.expires === 'number') file.expires = wrapped.expires;
+    file.key = key;
+    if (!entry) file.value = wrapped.value;
   } else {
+    file.key = key;
     file.raw = data;
   }
-  return `${JSON.stringify(sorted(file, false), null, 2)}\n`;
+  return `${JSON.stringify(file, null, 2)}\n`;
 }
 
 /** What the adapter gives Keyv back for a file's text; undefined when the file holds another key. */
