@@ -48,6 +48,7 @@ import { type CacheStats, type PriceTable, totalCounters } from './stats.js';
 import { StatsSync } from './stats-sync.js';
 import { readRangeStats, type StoredStatsFilter, timedMetadata, withComputeTime } from './stored-stats.js';
 import type { CacheStore } from './stores/store.js';
+import { pruneUnused, type UnusedFilter, unusedCutoff } from './unused.js';
 import { WriteBehind } from './write-behind.js';
 
 /**
@@ -278,16 +279,22 @@ export class ResponseCache {
   async purge(filter: EntryFilter): Promise<number> {
     const resolved = resolveFilter(filter, this.namespace, { destructive: true });
     await this.flush();
-    if (resolved.wholeScope) this.sync?.drop(resolved.namespace);
+    if (resolved.wholeScope) this.sync?.drop(resolved.namespace, resolved.prefix);
     return purgeEntries(this.store, resolved);
   }
 
   /**
-   * Deletes expired entries (SQLite keeps them otherwise; Redis expires keys itself) and, on a bounded SQLite
-   * store, evicts down to maxEntries/maxBytes. Resolves how many expired entries were deleted.
+   * Deletes expired entries (SQLite keeps them otherwise; Redis expires keys itself) and, on a bounded SQLite or
+   * file store, evicts down to maxEntries/maxBytes. Resolves how many expired entries were deleted. With
+   * `{ unusedSince }` instead: deletes the entries (of this namespace, or the filter's) not hit for that long.
    */
-  prune(): Promise<number> {
-    return pruneStore(this.store);
+  async prune(options?: EntryFilter & UnusedFilter): Promise<number> {
+    if (options === undefined) return pruneStore(this.store);
+    const { unusedSince, ...filter } = options;
+    const cutoff = unusedCutoff(unusedSince);
+    const resolved = resolveFilter(filter, this.namespace, { destructive: false });
+    await this.flushStats();
+    return pruneUnused(this.store, resolved, cutoff);
   }
 
   /** The entries the filter selects, with metadata only (no body, so no key is needed). */
@@ -340,7 +347,10 @@ export class ResponseCache {
   /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */
   async flushStats(): Promise<void> {
     await this.writes.drain();
-    await this.sync?.flush((rows) => this.guarded.addCounters(rows));
+    await this.sync?.flush(
+      (rows) => this.guarded.addCounters(rows),
+      (hits) => this.guarded.addHits(hits),
+    );
   }
 
   // ---------------------------------------------------------------- lifecycle and observability

@@ -11,6 +11,13 @@ export interface HitRow {
   lastHitAt: number;
 }
 
+import { KEY_PREFIX, keyPrefix } from './key.js';
+
+/** The prefix of the hit records a purge of `namespace` (or of everything) removes with the counters. */
+export function hitPrefix(namespace: string | undefined): string {
+  return namespace === undefined ? KEY_PREFIX : keyPrefix({ namespace });
+}
+
 /** Adds a batch into a map of totals (hits add up, the latest time wins). */
 export function mergeHits(target: Map<string, HitRow>, rows: Iterable<HitRow>): void {
   for (const row of rows) {
@@ -77,7 +84,7 @@ export class LocalHits {
     return found;
   }
 
-  delete(keys: readonly string[]): void {
-    for (const key of keys) this.rows.delete(key);
+  deletePrefix(prefix: string): void {
+    for (const key of this.rows.keys()) if (key.startsWith(prefix)) this.rows.delete(key);
   }
 }

@@ -97,3 +97,4 @@ export { CorruptStoredValue, KeyvStore } from './stores/store.js';
 export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
 export { isTransientError } from './transient.js';
+export type { UnusedFilter } from './unused.js';

@@ -33,10 +33,9 @@ export class FileHits {
     return found;
   }
 
-  async delete(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
+  async deletePrefix(prefix: string): Promise<void> {
     await this.file.update((data) => {
-      for (const key of keys) delete data[key];
+      for (const key of Object.keys(data)) if (key.startsWith(prefix)) delete data[key];
     });
   }
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keyv } from 'keyv';
 import { LlmemoError } from '../errors.js';
+import { hitPrefix } from '../hits.js';
 import { KEY_PREFIX } from '../key.js';
 import type { SeriesResolution, SeriesRow } from '../series.js';
 import { FileKeyvAdapter } from './file-adapter.js';
@@ -231,6 +232,7 @@ export class FileStore extends KeyvStore {
 
   override async deleteCounters(namespace?: string): Promise<void> {
     await this.counters.delete(namespace);
+    await this.hits.deletePrefix(hitPrefix(namespace));
   }
 
   override async addHits(rows: readonly HitRow[]): Promise<void> {

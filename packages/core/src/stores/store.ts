@@ -1,7 +1,7 @@
 import type Keyv from 'keyv';
 import type { CounterRow } from '../counters.js';
 import { LlmemoError } from '../errors.js';
-import { type HitRow, LocalHits } from '../hits.js';
+import { type HitRow, hitPrefix, LocalHits } from '../hits.js';
 import { LocalCounters, type SeriesResolution, type SeriesRow } from '../series.js';
 
 /** One stored entry as a scan returns it: our encoded text, and the store-level expiry when it has one. */
@@ -62,7 +62,7 @@ export interface CacheStore {
   readCounters(namespace?: string): Promise<CounterRow[]>;
   /** The buckets of one resolution that start in `[from, to)`, per namespace and model. */
   readSeries(resolution: SeriesResolution, from: number, to: number, namespace?: string): Promise<SeriesRow[]>;
-  /** Deletes the counters (totals and buckets) of one namespace, or of all. */
+  /** Deletes the counters (totals and buckets) and per-entry hits of one namespace, or of all. */
   deleteCounters(namespace?: string): Promise<void>;
 
   /** Adds per-entry hit counts and last-hit times (see hits.ts); sent in batches by the stats flush. */
@@ -204,6 +204,7 @@ export class KeyvStore implements CacheStore {
 
   async deleteCounters(namespace?: string): Promise<void> {
     this.localCounters.delete(namespace);
+    this.localHits.deletePrefix(hitPrefix(namespace));
   }
 
   // Per-entry hits: in this process only, unless a subclass keeps them in the backend.
