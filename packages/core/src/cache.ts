@@ -10,13 +10,14 @@ import type {
 } from './cache-types.js';
 import type { Duration } from './duration.js';
 import { EntryCodec } from './entry-codec.js';
+import { withEnvironment } from './env-options.js';
 import type { EntryMetadata } from './envelope.js';
 import { LlmemoError, toLlmemoError } from './errors.js';
 import type { CacheEvents, Listener } from './events.js';
 import { type EntryFilter, resolveFilter } from './filter.js';
 import { crossProcessLock, Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
-import { type DerivedKey, deriveKey } from './key.js';
+import { type DerivedKey, deriveKey, recordedRequest } from './key.js';
 import {
   type EntryInfo,
   type ExportRecord,
@@ -87,7 +88,10 @@ export class ResponseCache {
         : new StatsSync(config.statsIntervalMs, () => void this.flushStats().catch(() => {}), config.logger);
     this.recorder = new Recorder(config.prices, config.metrics, config.logger, this.sync);
     this.guarded = new GuardedStore(this.store, config.timeoutMs, config.breaker, this.recorder);
-    this.writes = new WriteBehind(this.guarded, this.codec, this.recorder, config.maxEntryBytes);
+    const describe = config.recordRequest
+      ? (request: CacheRequest) => recordedRequest(request, config.derivation)
+      : undefined;
+    this.writes = new WriteBehind(this.guarded, this.codec, this.recorder, config.maxEntryBytes, describe);
     const closed = () => this.closed;
     this.reads = new ReadPath({ ...config, closed }, this.guarded, this.codec, this.recorder, this.writes);
     const readEntry = async <T>(derived: DerivedKey) => (await this.reads.readStored<T>(derived)).entry;
@@ -402,7 +406,11 @@ export class ResponseCache {
   }
 }
 
-/** Creates a response cache. Invalid options throw `LlmemoError` with code INVALID_OPTIONS right here. */
+/**
+ * Creates a response cache. `store`, `mode`, `namespace` and `ttl` not given here are read from LLMEMO_STORE,
+ * LLMEMO_MODE, LLMEMO_NAMESPACE and LLMEMO_TTL (see env-options.ts). Invalid options (and invalid variables) throw
+ * `LlmemoError` with code INVALID_OPTIONS right here.
+ */
 export function createCache(options: CacheOptions = {}): ResponseCache {
-  return new ResponseCache(options);
+  return new ResponseCache(withEnvironment(options));
 }

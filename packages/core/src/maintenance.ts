@@ -35,6 +35,8 @@ export interface EntryInfo {
    */
   hits?: number;
   lastHitAt?: Date;
+  /** The canonical request the entry answers, on entries written with `recordRequest`. */
+  request?: unknown;
 }
 
 /** One line of an export: the stored text as is (encrypted bodies stay encrypted). */
@@ -85,6 +87,7 @@ export function toEntryInfo(meta: StoredEntryInfo, now = Date.now()): EntryInfo 
   if (meta.responseModel !== undefined) info.responseModel = meta.responseModel;
   if (meta.specVersion !== undefined) info.specVersion = meta.specVersion;
   if (meta.enc?.k !== undefined) info.keyId = meta.enc.k;
+  if (meta.request !== undefined) info.request = meta.request;
   return info;
 }
 
@@ -287,6 +290,11 @@ export async function inspectEntry(
   if (!found) return undefined;
   const meta = readEntryMeta(key, found.value);
   const result: InspectedEntry = { info: toEntryInfo(meta) };
+  const hit = (await readHitsOrFail(store, [found])).get(key);
+  if (hit) {
+    result.info.hits = hit.hits;
+    result.info.lastHitAt = new Date(hit.lastHitAt);
+  }
   try {
     result.value =
       meta.enc === undefined

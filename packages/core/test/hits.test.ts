@@ -8,7 +8,7 @@ afterEach(async () => {
 });
 
 const request = (i: number): CacheRequest => ({ kind: 'chat', provider: 'p', model: 'm', input: `question ${i}` });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const DAY = 86_400_000;
 
 async function list(cache: ResponseCache): Promise<Map<string, EntryInfo>> {
   const entries = new Map<string, EntryInfo>();
@@ -50,11 +50,23 @@ describe.each(STORE_KINDS)('per-entry hits on %s', (kind) => {
     const other = make(uniqueNamespace('other'), url);
     for (const i of [1, 2, 3]) await cache.set(request(i), { i });
     await other.set(request(1), { i: 1 });
-    await sleep(400);
+    // All written ten days ago (re-imported with an older write time, as a fixture recorded then would be).
+    for (const target of [cache, other]) {
+      const records = [];
+      for await (const record of target.exportEntries()) records.push(record);
+      await target.importEntries(
+        records.map((record) => {
+          const entry = JSON.parse(record.value) as { createdAt: number };
+          entry.createdAt -= 10 * DAY;
+          return { ...record, value: JSON.stringify(entry) };
+        }),
+      );
+    }
+    // Today: entry 1 is read, entry 3 re-recorded; entry 2 is neither.
     await cache.getOrCompute(request(1), async () => ({ i: -1 }));
     await cache.set(request(3), { i: 3, again: true });
     await expect(cache.prune({ unusedSince: 'soon' as never })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
-    expect(await cache.prune({ unusedSince: 300 })).toBe(1);
+    expect(await cache.prune({ unusedSince: '7d' })).toBe(1);
     expect(await cache.get(request(1))).toEqual({ i: 1 });
     expect(await cache.get(request(2))).toBeUndefined();
     expect(await cache.get(request(3))).toEqual({ i: 3, again: true });

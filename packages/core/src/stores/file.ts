@@ -1,5 +1,5 @@
 import { stat, utimes } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keyv } from 'keyv';
 import { LlmemoError } from '../errors.js';
@@ -80,6 +80,12 @@ export class FileStore extends KeyvStore {
     this.hits = new FileHits(dir);
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
+  }
+
+  locate(key: string): string {
+    const path = this.adapter.pathOf(key);
+    const shown = relative(process.cwd(), path);
+    return `the file ${shown.startsWith('..') || isAbsolute(shown) ? path : shown}`;
   }
 
   get bounded(): boolean {

@@ -31,6 +31,8 @@ export interface CacheStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlMs: number | undefined): Promise<void>;
   delete(key: string): Promise<boolean>;
+  /** Where the entry of a key lives, for messages (the file of a file:// store); undefined: the key says it. */
+  locate?(key: string): string;
   /** Resolves once the backend is usable (connection open, schema in place). */
   ready(): Promise<void>;
   close(): Promise<void>;
