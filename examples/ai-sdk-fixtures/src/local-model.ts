@@ -12,7 +12,13 @@ export function scriptLocalModel(server: OpenAITestServer): void {
   server.script((request) => {
     const ticket = request.lastUserText;
     if (/one word/.test(JSON.stringify(request.body))) {
-      return { text: /charged|refund|invoice/i.test(ticket) ? 'billing' : /parcel|arrived|delivery/i.test(ticket) ? 'shipping' : 'other' };
+      return {
+        text: /charged|refund|invoice/i.test(ticket)
+          ? 'billing'
+          : /parcel|arrived|delivery/i.test(ticket)
+            ? 'shipping'
+            : 'other',
+      };
     }
     return {
       text: `Thanks for reaching out about this. We are looking into "${ticket}" and will get back to you within a day.`,

@@ -11,8 +11,7 @@ scriptLocalModel(server);
 const cache = fixtureCache({ mode: 'read-write' });
 try {
   // The app keeps its real base URL; only the transport goes to the local server.
-  const local: typeof fetch = (url, init) =>
-    fetch(String(url).replace('https://api.openai.com/v1', server.url), init);
+  const local: typeof fetch = (url, init) => fetch(String(url).replace('https://api.openai.com/v1', server.url), init);
   const triage = createTriage(openaiProvider(local), cache);
   for (const ticket of TICKETS) {
     const { category } = await triage.classify(ticket);

@@ -17,7 +17,7 @@ export function fixtureCache(options: CacheOptions = {}): ResponseCache {
     ttl: null,
     // Keeps each request beside its answer, so a reviewer sees what was asked (it stores the prompts).
     recordRequest: true,
-    // Counts hits per entry (in fixtures/+stats/, git-ignored): what prune --unused-since reads.
+    // Counts hits per entry (the default; in fixtures/+stats/, git-ignored): what prune --unused-since reads.
     persistStats: true,
     ...options,
   });

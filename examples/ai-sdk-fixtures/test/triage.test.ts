@@ -44,7 +44,9 @@ it('a ticket nobody recorded fails with CACHE_MISS naming the fixture to record'
       .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'CACHE_MISS' });
     const message = (error as Error).message;
-    expect(message).toMatch(/model 'gpt-4o-mini'.*fixtures[/\\]triage[/\\]openai\.responses[/\\]gpt-4o-mini[/\\]chat-[0-9a-f]{64}\.json/);
+    expect(message).toMatch(
+      /model 'gpt-4o-mini'.*fixtures[/\\]triage[/\\]openai\.responses[/\\]gpt-4o-mini[/\\]chat-[0-9a-f]{64}\.json/,
+    );
     // The example records requests (recordRequest: true), so the message may quote the ticket.
     expect(message).toContain('A ticket no one recorded.');
   } finally {
