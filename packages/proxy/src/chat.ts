@@ -53,8 +53,7 @@ export async function chatCompletions(context: ProxyContext, c: Context): Promis
       return await plainExchange<ChatValue>(call, {
         options: {
           cacheable: (value) => (value.format === 'json' ? checkCompletion(value.body, cacheContentFilter) : true),
-          metadata: (value) =>
-            value.format === 'json' ? chatMetadata(value.body.usage, value.body.model) : undefined,
+          metadata: (value) => (value.format === 'json' ? chatMetadata(value.body.usage, value.body.model) : undefined),
           accept: (value) => satisfies(value, true),
         },
         jsonOf: completionOf,

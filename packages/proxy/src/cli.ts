@@ -118,9 +118,7 @@ export function buildProgram(): Command {
         .default(CACHEABLE_ENDPOINTS.join(',')),
     )
     .addOption(new Option('--chat-ttl <duration>', 'ttl for chat completions').env('LLMEMO_CHAT_TTL'))
-    .addOption(
-      new Option('--messages-ttl <duration>', 'ttl for Anthropic messages').env('LLMEMO_MESSAGES_TTL'),
-    )
+    .addOption(new Option('--messages-ttl <duration>', 'ttl for Anthropic messages').env('LLMEMO_MESSAGES_TTL'))
     .addOption(new Option('--embeddings-ttl <duration>', 'ttl for embeddings').env('LLMEMO_EMBEDDINGS_TTL'))
     .addOption(new Option('--images-ttl <duration>', 'ttl for image generations').env('LLMEMO_IMAGES_TTL'))
     .addOption(new Option('--models-ttl <duration>', "ttl for the model list (default '5m')").env('LLMEMO_MODELS_TTL'))

@@ -31,10 +31,7 @@ export interface Call {
   record: RequestRecord | undefined;
 }
 
-export function callOf(
-  c: Context,
-  fields: Omit<Call, 'cut' | 'record'>,
-): Call {
+export function callOf(c: Context, fields: Omit<Call, 'cut' | 'record'>): Call {
   const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
   const cut = () => {
     if (!outgoing) return false;
@@ -136,9 +133,7 @@ export async function streamedExchange<V extends StoredAnswer>(call: Call, spec:
   const ticket = context.flights.join(spec.flightKey(lookup.key), () => openStream(call, recorder, spec.sent), {
     // Recorded after the last bytes went out (setImmediate runs after pending I/O), not before the client's end.
     onEnd: (outcome) =>
-      new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-        store(outcome, recorder, started, spec, commit),
-      ),
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => store(outcome, recorder, started, spec, commit)),
   });
   let meta: StreamMeta;
   try {

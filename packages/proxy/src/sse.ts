@@ -106,7 +106,10 @@ export function pacedEvents(
   events: readonly string[],
   delayBefore: (index: number) => number,
 ): ReadableStream<Uint8Array> {
-  return pacedBlocks([...events, '[DONE]'].map((payload) => `data: ${payload}\n\n`), delayBefore);
+  return pacedBlocks(
+    [...events, '[DONE]'].map((payload) => `data: ${payload}\n\n`),
+    delayBefore,
+  );
 }
 
 /** Replays wire-form event blocks (`event: …\ndata: …\n\n`) with a delay before each one after the first. */
