@@ -139,7 +139,8 @@ export function eventsToMessage(names: readonly string[], events: readonly strin
       continue;
     }
     if (!message) continue;
-    const content = (Array.isArray(message.content) ? message.content : (message.content = [])) as Json[];
+    if (!Array.isArray(message.content)) message.content = [];
+    const content = message.content as Json[];
     const index = typeof event.index === 'number' ? event.index : -1;
     if (name === 'content_block_start' && isObject(event.content_block)) {
       content.push(structuredClone(event.content_block));
