@@ -53,7 +53,9 @@ async function readForm(
   let masks = 0;
   // forEach rather than for…of: the TypeScript lib in use does not type FormData as iterable.
   const entries: [string, string | File][] = [];
-  form.forEach((value, name) => entries.push([name, value]));
+  form.forEach((value, name) => {
+    entries.push([name, value]);
+  });
   for (const [name, value] of entries) {
     if (name.includes('\ufffd') || (typeof value === 'string' && value.includes('\ufffd'))) return undefined;
     const item = typeof value === 'string' ? value : await digest(value);

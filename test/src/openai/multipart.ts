@@ -27,7 +27,9 @@ export async function parseMultipart(
   }
   const out: Record<string, FormValue> = {};
   const entries: [string, string | File][] = [];
-  form.forEach((value, name) => entries.push([name, value]));
+  form.forEach((value, name) => {
+    entries.push([name, value]);
+  });
   for (const [name, value] of entries) {
     let item: string | RecordedFile = value as string;
     if (typeof value !== 'string') {
