@@ -274,3 +274,54 @@ describe('POST /v1/messages: requests that differ never share an entry', () => {
     expect(message.headers.get('x-cache')).not.toBe('HIT');
   });
 });
+
+describe('POST /v1/messages with the proxy’s other controls', () => {
+  it('20 concurrent identical streams share one upstream stream, and the entry then answers', async () => {
+    const running = await proxy();
+    const key = apiKey('sk-ant');
+    fake().script({ chunks: ['one ', 'two ', 'three'] });
+    const body = { ...ask('together'), stream: true };
+    const texts = await Promise.all(Array.from({ length: 20 }, async () => (await post(running, body, key)).text()));
+    expect(new Set(texts).size).toBe(1);
+    expect(texts[0]).toContain('"text":"three"');
+    await running.proxy.flush();
+    expect((await post(running, body, key)).headers.get('x-cache')).toBe('HIT');
+    expect(fake().count(MESSAGES)).toBe(1);
+  });
+
+  it('honours x-llmemo-mode and Cache-Control, and counts under endpoint="messages"', async () => {
+    const running = await proxy();
+    const key = apiKey('sk-ant');
+    const off = await post(running, ask('directives'), key, { 'x-llmemo-mode': 'off' });
+    expect(off.headers.get('x-cache')).toBe('BYPASS');
+    const noStore = await post(running, ask('directives'), key, { 'cache-control': 'no-store' });
+    expect(noStore.headers.get('x-cache')).toBe('MISS');
+    await running.proxy.flush();
+    expect((await post(running, ask('directives'), key)).headers.get('x-cache')).toBe('MISS');
+    await running.proxy.flush();
+    expect((await post(running, ask('directives'), key)).headers.get('x-cache')).toBe('HIT');
+    const metrics = await (await fetch(`${originOf(running)}/metrics`)).text();
+    expect(metrics).toMatch(/llmemo_proxy_requests_total\{endpoint="messages",cache="hit"\} 1/);
+    expect(metrics).toMatch(/llmemo_proxy_upstream_requests_total\{endpoint="messages"\} 3/);
+  });
+
+  it('the rest of /v1/messages/* passes through to the Anthropic upstream, uncached', async () => {
+    const running = await proxy();
+    const response = await post(running, ask('count me'), apiKey('sk-ant')).then(() =>
+      fetch(`${originOf(running)}${MESSAGES}/count_tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': apiKey('sk-ant') },
+        body: JSON.stringify(ask('count me')),
+      }),
+    );
+    expect(response.headers.get('x-cache')).toBe('BYPASS');
+    expect(fake().count(`${MESSAGES}/count_tokens`)).toBe(1);
+    expect(h.server.requests).toHaveLength(0);
+  });
+
+  it('without anthropicUpstream, messages go to the upstream (no request reaches a host nobody named)', async () => {
+    const running = await h.proxy();
+    await post(running, ask('where to'), apiKey('sk-ant'));
+    expect(h.server.count(MESSAGES)).toBe(1);
+  });
+});
