@@ -144,9 +144,10 @@ describe('issue 10 item 6: bounded under abuse', () => {
     for (const result of refused) expect(result.head.toLowerCase()).toContain('retry-after:');
     expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
     // What "near baseline" allows: the bodies themselves are gone (without the proxy's collection after a burst, RSS
-    // stays at the peak, +350 MiB measured), but glibc keeps some freed pages mapped, more on Node 24 and 26 (CI
-    // saw +81 MiB on Node 26 where Node 20 shows +18 MiB), so the bound is well under the peak, not a tight figure.
-    const allowance = 128 * 1024 * 1024;
+    // stays at the peak, +350 MiB measured), but the runtime keeps some freed pages mapped, more on newer Nodes
+    // (measured after the burst: Node 20 +18 MiB, Node 26 +81 and +103 MiB). Holding on to the four accepted bodies
+    // and their parsed copies would keep ~240 MiB, so 160 MiB still catches that without tracking the allocator.
+    const allowance = 160 * 1024 * 1024;
     let after = proxy.rss();
     // Give the collector a few seconds to hand the bodies back.
     for (let i = 0; i < 120 && after > baseline + allowance; i++) {
