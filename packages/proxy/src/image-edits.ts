@@ -30,6 +30,29 @@ async function digest(file: File): Promise<FileDigest> {
   return { sha256: createHash('sha256').update(bytes).digest('hex'), type: file.type };
 }
 
+/** Part headers that make the upstream read a part's bytes differently from how the key reads them. */
+const REREADING_HEADER = /^content-transfer-encoding\s*:|;\s*charset\s*=/im;
+
+/**
+ * Whether a part declares a transfer encoding or a charset. The key holds a part's bytes as Node's parser reads
+ * them, and no part header but the media type: a part that another parser would decode differently (base64, Latin-1
+ * text) cannot be keyed faithfully. The official clients send neither. Only the header blocks are read, never the
+ * image bytes.
+ */
+function rereadsParts(raw: Uint8Array, contentType: string): boolean {
+  const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (!match) return true;
+  const body = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const delimiter = Buffer.from(`--${match[1] ?? match[2]}`, 'latin1');
+  for (let at = body.indexOf(delimiter); at >= 0; at = body.indexOf(delimiter, at + delimiter.length)) {
+    const start = at + delimiter.length;
+    const end = body.indexOf('\r\n\r\n', start);
+    if (end < 0) break;
+    if (REREADING_HEADER.test(body.toString('latin1', start, end))) return true;
+  }
+  return false;
+}
+
 /**
  * Reads a multipart body with the runtime's own form-data parser (undici's `Response.formData`, part of Node):
  * no dependency, and the body was already read within the proxy's size and time bounds. Undefined when the body
@@ -41,7 +64,7 @@ async function readForm(
   contentType: string,
   ignored: ReadonlySet<string>,
 ): Promise<EditForm | undefined> {
-  if (!/^multipart\/form-data\s*;/i.test(contentType)) return undefined;
+  if (!/^multipart\/form-data\s*;/i.test(contentType) || rereadsParts(raw, contentType)) return undefined;
   let form: FormData;
   try {
     form = await new Response(raw as Uint8Array<ArrayBuffer>, { headers: { 'content-type': contentType } }).formData();

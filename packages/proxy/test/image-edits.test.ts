@@ -82,6 +82,41 @@ describe('POST /v1/images/edits through the openai client', () => {
     expect(h.server.count(EDITS)).toBe(0);
   });
 
+  it('a form another parser could read differently goes upstream uncached', async () => {
+    const proxy = await h.proxy();
+    const key = apiKey();
+    /** A hand-built form: a prompt part (its bytes and extra headers given) and one image. */
+    const form = (prompt: Buffer, promptHeaders = '', imageHeaders = '') =>
+      Buffer.concat([
+        Buffer.from(`--b0\r\nContent-Disposition: form-data; name="prompt"\r\n${promptHeaders}\r\n`),
+        prompt,
+        Buffer.from(
+          `\r\n--b0\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n${imageHeaders}\r\n`,
+        ),
+        PNG_A,
+        Buffer.from('\r\n--b0--\r\n'),
+      ]);
+    const send = (body: Buffer) =>
+      fetch(`${originOf(proxy)}${EDITS}`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=b0', authorization: `Bearer ${key}` },
+        body,
+      });
+    const plain = await send(form(Buffer.from('add a hat')));
+    expect(plain.headers.get('x-cache')).toBe('MISS');
+    const cases = [
+      form(Buffer.from('add a hat'), 'Content-Type: text/plain; charset=iso-8859-1\r\n'),
+      form(Buffer.from('add a hat'), '', 'Content-Transfer-Encoding: base64\r\n'),
+      form(Buffer.from([0x61, 0xff, 0x62])),
+      form(Buffer.from([0x61, 0xfe, 0x62])),
+    ];
+    for (const body of cases) {
+      const response = await send(body);
+      expect(response.headers.get('x-cache')).toBe('BYPASS');
+      expect(response.headers.get('x-llmemo-bypass')).toBe('unkeyable');
+    }
+  });
+
   it('a body that is not a readable form goes upstream uncached', async () => {
     const proxy = await h.proxy();
     const response = await fetch(`${originOf(proxy)}${EDITS}`, {
