@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { imageFor } from '@llmemo/test-support/openai';
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
@@ -55,6 +55,19 @@ describe('POST /v1/images/edits through the openai client', () => {
     const received = h.server.requests[0]!.body as Record<string, { sha256: string }>;
     expect(received.image!.sha256).toBe(sha256(PNG_A));
     expect(received.mask!.sha256).toBe(sha256(MASK_1));
+  });
+
+  it('caches an edit of a real-sized image (512 KiB of incompressible bytes)', async () => {
+    const proxy = await h.proxy();
+    const client = h.client(proxy);
+    const large = randomBytes(512 * 1024);
+    expect((await edit(client, { images: [large] })).cache).toBe('MISS');
+    await proxy.proxy.flush();
+    expect((await edit(client, { images: [large] })).cache).toBe('HIT');
+    const other = Buffer.from(large);
+    other[other.length - 1]! ^= 1;
+    expect((await edit(client, { images: [other] })).cache).toBe('MISS');
+    expect((h.server.requests[0]!.body as Record<string, { size: number }>).image!.size).toBe(large.length);
   });
 
   it('the file name is not in the key: the same bytes under another name hit', async () => {
