@@ -1,4 +1,4 @@
-import type { CacheRequest } from '@llmemo/core';
+import type { CacheRequest, ComputeOptions } from '@llmemo/core';
 import type { Context } from 'hono';
 import { recordOf } from './access-log.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
@@ -67,6 +67,25 @@ export interface ImageCall {
   urls: boolean;
 }
 
+/** Which answers are stored (those holding images; URLs only when expected), with their token usage. */
+function storing(urls: boolean): Pick<ComputeOptions<ImageValue>, 'cacheable' | 'metadata'> {
+  return {
+    cacheable: ({ body: answer }) => {
+      if (!Array.isArray(answer.data) || answer.data.length === 0) return 'the answer holds no images';
+      if (!urls && hasUrls(answer)) return 'the answer holds image URLs, which expire';
+      return true;
+    },
+    metadata: ({ body: answer }) => {
+      const usage = isObject(answer.usage) ? answer.usage : undefined;
+      if (!usage) return undefined;
+      const tokens: { inputTokens?: number; outputTokens?: number } = {};
+      if (typeof usage.input_tokens === 'number') tokens.inputTokens = usage.input_tokens;
+      if (typeof usage.output_tokens === 'number') tokens.outputTokens = usage.output_tokens;
+      return { usage: tokens };
+    },
+  };
+}
+
 /** One cached images request (generation or edit): the upstream's JSON answer, stored when it holds images. */
 export async function cachedImages(
   context: ProxyContext,
@@ -97,22 +116,7 @@ export async function cachedImages(
         fetched = reply;
         return { body: parsed, ms: performance.now() - started };
       },
-      {
-        ...directives,
-        cacheable: ({ body: answer }) => {
-          if (!Array.isArray(answer.data) || answer.data.length === 0) return 'the answer holds no images';
-          if (!urls && hasUrls(answer)) return 'the answer holds image URLs, which expire';
-          return true;
-        },
-        metadata: ({ body: answer }) => {
-          const usage = isObject(answer.usage) ? answer.usage : undefined;
-          if (!usage) return undefined;
-          const tokens: { inputTokens?: number; outputTokens?: number } = {};
-          if (typeof usage.input_tokens === 'number') tokens.inputTokens = usage.input_tokens;
-          if (typeof usage.output_tokens === 'number') tokens.outputTokens = usage.output_tokens;
-          return { usage: tokens };
-        },
-      },
+      { ...directives, ...storing(urls) },
     );
     const namespace = directives.namespace;
     if (result.hit) {
