@@ -13,7 +13,7 @@ declare module 'vitest' {
   }
 }
 
-export const STORE_KINDS = ['memory', 'sqlite', 'redis'] as const;
+export const STORE_KINDS = ['memory', 'sqlite', 'redis', 'file'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 const dirs: string[] = [];
@@ -34,7 +34,7 @@ export function redisUrl(): string {
   return inject('redisUrl');
 }
 
-/** A store URL of the given kind that no other test uses: a new SQLite file, or the shared Redis. */
+/** A store URL of the given kind that no other test uses: a new SQLite file or directory, or the shared Redis. */
 export function storeUrl(kind: StoreKind): string {
   switch (kind) {
     case 'memory':
@@ -43,6 +43,8 @@ export function storeUrl(kind: StoreKind): string {
       return `sqlite://${join(tempDir(), 'cache.sqlite')}`;
     case 'redis':
       return redisUrl();
+    case 'file':
+      return `file://${join(tempDir(), 'fixtures')}`;
   }
 }
 

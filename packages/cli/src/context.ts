@@ -3,6 +3,7 @@ import {
   createCache,
   ENCRYPTION_KEY_ENV,
   type EntryFilter,
+  filePath,
   isLlmemoError,
   PREVIOUS_KEYS_ENV,
   parseDuration,
@@ -45,6 +46,21 @@ function storeUrlFrom(options: GlobalOptions): string {
   return url.trim();
 }
 
+/** A file:// store the command reads must exist: a typo would otherwise list an empty store. */
+function checkDirectory(url: string, create: boolean): void {
+  let dir: string;
+  try {
+    dir = filePath(url);
+  } catch (error) {
+    throw new CliError((error as Error).message.replace(/^store /, '--store '), 2);
+  }
+  if (!create && !existsSync(dir)) {
+    throw new CliError(
+      `no directory at ${dir}: check --store (file://relative/dir from the current directory, file:///abs/dir).`,
+    );
+  }
+}
+
 function sqliteFile(url: string): string {
   return decodeURIComponent(url.replace(/^sqlite:\/\//i, '').split('?')[0] ?? '');
 }
@@ -62,12 +78,13 @@ export async function openCache(options: GlobalOptions, { create = false } = {})
       2,
     );
   }
-  if (scheme !== 'sqlite' && scheme !== 'redis' && scheme !== 'rediss') {
+  if (scheme !== 'sqlite' && scheme !== 'redis' && scheme !== 'rediss' && scheme !== 'file') {
     throw new CliError(
-      `--store must be sqlite://path/to/cache.sqlite, redis://host:6379 or rediss://host:6380 (TLS); got ${JSON.stringify(scheme ? `${scheme}://…` : url)}.`,
+      `--store must be sqlite://path/to/cache.sqlite, file://path/to/dir, redis://host:6379 or rediss://host:6380 (TLS); got ${JSON.stringify(scheme ? `${scheme}://…` : url)}.`,
       2,
     );
   }
+  if (scheme === 'file') checkDirectory(url, create);
   if (scheme === 'sqlite') {
     const file = sqliteFile(url);
     if (file === '' || file === ':memory:') {
@@ -105,6 +122,11 @@ export async function openCache(options: GlobalOptions, { create = false } = {})
       timeoutMs: 600_000,
       persistStats: false,
       pruneInterval: false,
+      // The maintenance cache never reads or writes through the read path: LLMEMO_MODE, LLMEMO_NAMESPACE and
+      // LLMEMO_TTL (meant for apps, see createCache) must not change or break it.
+      mode: 'read-write',
+      namespace: 'default',
+      ttl: null,
       metrics: false,
       redis: { connectTimeoutMs: CONNECT_TIMEOUT_MS },
     });

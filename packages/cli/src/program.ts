@@ -27,12 +27,12 @@ function filterOptions(command: Command, { all }: { all: boolean }): Command {
 /** The `llmemo` command line. `run` never exits the process: it resolves the exit code. */
 export function createProgram(): Command {
   const program = new Command('llmemo')
-    .description('Inspect and maintain llmemo caches (SQLite files and Redis).')
+    .description('Inspect and maintain llmemo caches (SQLite files, file:// directories and Redis).')
     .version(VERSION)
     .addOption(
       new Option(
         '--store <url>',
-        'the cache store: sqlite://path/to/cache.sqlite or redis[s]://[user:pass@]host:port',
+        'the cache store: sqlite://path/to/cache.sqlite, file://path/to/dir or redis[s]://[user:pass@]host:port',
       ).env(STORE_ENV),
     )
     .addOption(
@@ -91,8 +91,14 @@ export function createProgram(): Command {
 
   program
     .command('prune')
-    .description('delete expired entries (SQLite keeps them until pruned; Redis expires them itself)')
-    .action((_options, command: Command) => pruneCommand(globals(command)));
+    .description('delete expired entries (SQLite and file stores keep them until pruned; Redis expires them itself)')
+    .option(
+      '--unused-since <duration>',
+      "instead: delete entries not hit for this long, e.g. '30d' (never hit: not written for this long)",
+      durationArgument,
+    )
+    .option('--namespace <name>', 'with --unused-since: only this namespace (default: every namespace)')
+    .action((options, command: Command) => pruneCommand(options, globals(command)));
 
   filterOptions(
     program

@@ -76,7 +76,7 @@ describe('llmemo on a SQLite file', () => {
     const all = await llmemo(['--store', store, 'ls']);
     expect(all.code).toBe(0);
     const lines = all.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^age\s+expires\s+size\s+namespace\s+kind\s+model\s+sealed\s+key$/);
+    expect(lines[0]).toMatch(/^age\s+expires\s+size\s+namespace\s+kind\s+model\s+sealed\s+hits\s+key$/);
     expect(lines).toHaveLength(1 + 6);
     const tenantB = await llmemo(['--store', store, 'ls', '--namespace', 'tenant_b']);
     expect(tenantB.stdout.trim().split('\n').slice(1)).toHaveLength(2);

@@ -59,6 +59,12 @@ export interface CacheOptions {
    * Sent in one batched write per interval. Default true, every 10 s; false keeps them in this process only.
    */
   persistStats?: boolean | Duration;
+  /**
+   * Keep each entry's canonical request (what the digest is computed over: messages, parameters, model) beside
+   * its answer, so a reviewer of recorded fixtures sees what was asked, and `llmemo inspect`/`ls` show it. This
+   * stores prompts in the clear: off by default, and refused with `encryption`. Default false.
+   */
+  recordRequest?: boolean;
   /** Run `prune()` on this interval (an unref'd timer). Default '1h' for sqlite:// and memory://, false otherwise. */
   pruneInterval?: Duration | false;
   logger?: Logger;

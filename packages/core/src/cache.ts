@@ -10,13 +10,14 @@ import type {
 } from './cache-types.js';
 import type { Duration } from './duration.js';
 import { EntryCodec } from './entry-codec.js';
+import { withEnvironment } from './env-options.js';
 import type { EntryMetadata } from './envelope.js';
 import { LlmemoError, toLlmemoError } from './errors.js';
 import type { CacheEvents, Listener } from './events.js';
 import { type EntryFilter, resolveFilter } from './filter.js';
 import { crossProcessLock, Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
-import { type DerivedKey, deriveKey } from './key.js';
+import { type DerivedKey, deriveKey, recordedRequest } from './key.js';
 import {
   type EntryInfo,
   type ExportRecord,
@@ -48,6 +49,7 @@ import { type CacheStats, type PriceTable, totalCounters } from './stats.js';
 import { StatsSync } from './stats-sync.js';
 import { readRangeStats, type StoredStatsFilter, timedMetadata, withComputeTime } from './stored-stats.js';
 import type { CacheStore } from './stores/store.js';
+import { pruneUnused, type UnusedFilter, unusedCutoff } from './unused.js';
 import { WriteBehind } from './write-behind.js';
 
 /**
@@ -86,7 +88,10 @@ export class ResponseCache {
         : new StatsSync(config.statsIntervalMs, () => void this.flushStats().catch(() => {}), config.logger);
     this.recorder = new Recorder(config.prices, config.metrics, config.logger, this.sync);
     this.guarded = new GuardedStore(this.store, config.timeoutMs, config.breaker, this.recorder);
-    this.writes = new WriteBehind(this.guarded, this.codec, this.recorder, config.maxEntryBytes);
+    const describe = config.recordRequest
+      ? (request: CacheRequest) => recordedRequest(request, config.derivation)
+      : undefined;
+    this.writes = new WriteBehind(this.guarded, this.codec, this.recorder, config.maxEntryBytes, describe);
     const closed = () => this.closed;
     this.reads = new ReadPath({ ...config, closed }, this.guarded, this.codec, this.recorder, this.writes);
     const readEntry = async <T>(derived: DerivedKey) => (await this.reads.readStored<T>(derived)).entry;
@@ -95,7 +100,7 @@ export class ResponseCache {
     this.refreshes = new Revalidations(this.recorder, (key) => this.flights.has(key));
     const pruneEvery =
       config.pruneIntervalMs ??
-      (this.store.type === 'sqlite' || this.store.type === 'memory' ? DEFAULT_PRUNE_INTERVAL_MS : 0);
+      (['sqlite', 'memory', 'file'].includes(this.store.type) ? DEFAULT_PRUNE_INTERVAL_MS : 0);
     if (pruneEvery > 0) this.pruneTimer = everyWhileAlive(this, pruneEvery, ResponseCache.scheduledPrune);
   }
 
@@ -278,16 +283,22 @@ export class ResponseCache {
   async purge(filter: EntryFilter): Promise<number> {
     const resolved = resolveFilter(filter, this.namespace, { destructive: true });
     await this.flush();
-    if (resolved.wholeScope) this.sync?.drop(resolved.namespace);
+    if (resolved.wholeScope) this.sync?.drop(resolved.namespace, resolved.prefix);
     return purgeEntries(this.store, resolved);
   }
 
   /**
-   * Deletes expired entries (SQLite keeps them otherwise; Redis expires keys itself) and, on a bounded SQLite
-   * store, evicts down to maxEntries/maxBytes. Resolves how many expired entries were deleted.
+   * Deletes expired entries (SQLite keeps them otherwise; Redis expires keys itself) and, on a bounded SQLite or
+   * file store, evicts down to maxEntries/maxBytes. Resolves how many expired entries were deleted. With
+   * `{ unusedSince }` instead: deletes the entries (of this namespace, or the filter's) not hit for that long.
    */
-  prune(): Promise<number> {
-    return pruneStore(this.store);
+  async prune(options?: EntryFilter & UnusedFilter): Promise<number> {
+    if (options === undefined) return pruneStore(this.store);
+    const { unusedSince, ...filter } = options;
+    const cutoff = unusedCutoff(unusedSince);
+    const resolved = resolveFilter(filter, this.namespace, { destructive: false });
+    await this.flushStats();
+    return pruneUnused(this.store, resolved, cutoff);
   }
 
   /** The entries the filter selects, with metadata only (no body, so no key is needed). */
@@ -340,7 +351,10 @@ export class ResponseCache {
   /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */
   async flushStats(): Promise<void> {
     await this.writes.drain();
-    await this.sync?.flush((rows) => this.guarded.addCounters(rows));
+    await this.sync?.flush(
+      (rows) => this.guarded.addCounters(rows),
+      (hits) => this.guarded.addHits(hits),
+    );
   }
 
   // ---------------------------------------------------------------- lifecycle and observability
@@ -392,7 +406,11 @@ export class ResponseCache {
   }
 }
 
-/** Creates a response cache. Invalid options throw `LlmemoError` with code INVALID_OPTIONS right here. */
+/**
+ * Creates a response cache. `store`, `mode`, `namespace` and `ttl` not given here are read from LLMEMO_STORE,
+ * LLMEMO_MODE, LLMEMO_NAMESPACE and LLMEMO_TTL (see env-options.ts). Invalid options (and invalid variables) throw
+ * `LlmemoError` with code INVALID_OPTIONS right here.
+ */
 export function createCache(options: CacheOptions = {}): ResponseCache {
-  return new ResponseCache(options);
+  return new ResponseCache(withEnvironment(options));
 }

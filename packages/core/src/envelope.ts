@@ -42,6 +42,8 @@ export interface Envelope<T = unknown> extends EntryMetadata {
   staleUntil?: number | null;
   /** How `body` is stored when it is not inline JSON: compressed and/or encrypted, then base64. */
   enc?: BodyEncoding;
+  /** The canonical request this entry answers (only with `recordRequest`): what a reviewer reads. */
+  request?: unknown;
   body: T;
 }
 
@@ -76,6 +78,7 @@ const BOUND: Record<Exclude<keyof EntryMeta, 'enc'>, true> = {
   responseModel: true,
   usage: true,
   computeMs: true,
+  request: true,
 };
 export const BOUND_META_FIELDS = Object.freeze(Object.keys(BOUND)) as readonly (keyof EntryMeta)[];
 

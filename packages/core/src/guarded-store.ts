@@ -1,6 +1,7 @@
 import { CircuitBreaker } from './breaker.js';
 import { toLlmemoError } from './errors.js';
 import type { ErrorEvent } from './events.js';
+import type { HitRow } from './hits.js';
 import type { Recorder } from './recorder.js';
 import { type CacheStore, CorruptStoredValue, type CounterRow } from './stores/store.js';
 import { withTimeout } from './timeout.js';
@@ -101,6 +102,11 @@ export class GuardedStore {
   addCounters(rows: readonly CounterRow[]): Promise<void> {
     // Bounded like any store operation: close() on a dead store must not wait for counters.
     return withTimeout(this.store.addCounters(rows), this.timeoutMs, () => this.timeoutMessage('counter update'));
+  }
+
+  /** Adds per-entry hit counts; throws, like addCounters. */
+  addHits(rows: readonly HitRow[]): Promise<void> {
+    return withTimeout(this.store.addHits(rows), this.timeoutMs, () => this.timeoutMessage('hit count update'));
   }
 
   /** Closes the store's connection, waiting at most `graceMs`; a failure is reported, not thrown. */

@@ -28,6 +28,7 @@ export type { StoredEntryInfo } from './entry-codec.js';
 export { readEntryMeta } from './entry-codec.js';
 export type { EntryGroup, EntrySummary, Histogram, SummarizedEntry } from './entry-summary.js';
 export { DURATION_BOUNDS, EntrySummarizer, summarizedEntry, summarizeEntries } from './entry-summary.js';
+export { ENV_OPTIONS, withEnvironment } from './env-options.js';
 export type { BodyEncoding, EntryMeta, EntryMetadata, Envelope, TokenUsage } from './envelope.js';
 export { computeDuration, ENVELOPE_VERSION, validateEnvelope } from './envelope.js';
 export type { LlmemoErrorCode } from './errors.js';
@@ -44,6 +45,7 @@ export type {
   WriteEvent,
 } from './events.js';
 export type { EntryFilter } from './filter.js';
+export type { HitRow } from './hits.js';
 export type { KeyLabels } from './key.js';
 export {
   DEFAULT_EXCLUDED_PARAMS,
@@ -81,6 +83,8 @@ export type { CacheStats, CounterTotals, ModelPrice, ModelStats, PriceTable } fr
 export { cost, resolvePrices, totalCounters } from './stats.js';
 export type { SeriesPoint, StoredSeries, StoredStatsFilter } from './stored-stats.js';
 export { readStoredSeries, STORE_WIDE } from './stored-stats.js';
+export type { FileStoreOptions } from './stores/file.js';
+export { FileStore, filePath } from './stores/file.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
 export { createMemoryStore, LruMapStore, MemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';
@@ -94,3 +98,4 @@ export { CorruptStoredValue, KeyvStore } from './stores/store.js';
 export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
 export { isTransientError } from './transient.js';
+export type { UnusedFilter } from './unused.js';

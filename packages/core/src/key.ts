@@ -200,13 +200,43 @@ export function requestDigests(
   keys: readonly (Uint8Array | undefined)[],
 ): string[] {
   const sink: DigestSink = keys.length === 1 && keys[0] === undefined ? new HashSink() : new HmacSink(keys);
+  writeRequest(request, derivation, sink);
+  return sink.digests();
+}
+
+/**
+ * The canonical document the digest is computed over, as text (`recordRequest` keeps it beside the answer so a
+ * reviewer sees what was asked). `custom:<text>` under a custom key function.
+ */
+export function canonicalRequestText(request: CacheRequest, derivation: KeyDerivation): string {
+  let text = '';
+  writeRequest(request, derivation, {
+    write: (piece: string) => {
+      text += piece;
+    },
+  });
+  return text;
+}
+
+/** The canonical request as an entry keeps it (`recordRequest`): the JSON document, or the custom key's text. */
+export function recordedRequest(request: CacheRequest, derivation: KeyDerivation): unknown {
+  const text = canonicalRequestText(request, derivation);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Streams the canonical request into `sink` (see requestDigests). */
+function writeRequest(request: CacheRequest, derivation: KeyDerivation, sink: { write(text: string): void }): void {
   if (derivation.custom) {
     const custom = derivation.custom(request);
     if (typeof custom !== 'string') {
       throw new LlmemoError('UNSERIALIZABLE_REQUEST', 'The custom key function must return a string.');
     }
     sink.write(`custom:${custom}`);
-    return sink.digests();
+    return;
   }
   const kind = requireLabel(request.kind, 'kind');
   const provider = requireLabel(request.provider, 'provider');
@@ -227,7 +257,6 @@ export function requestDigests(
   writeParams(writer, request.params, derivation);
   writer.raw(`,"provider":${JSON.stringify(provider)},"specVersion":${spec}}`);
   writer.drain();
-  return sink.digests();
 }
 
 interface DigestSink {

@@ -5,7 +5,7 @@ import { computeDuration, type TokenUsage } from './envelope.js';
 import { describeError, LlmemoError, toLlmemoError } from './errors.js';
 import { matchesKey, matchesMeta, type ResolvedFilter } from './filter.js';
 import { parseKey } from './key.js';
-import type { CacheStore, ScannedEntry } from './stores/store.js';
+import type { CacheStore, HitRow, ScannedEntry } from './stores/store.js';
 
 /** What listings show of an entry: its labels and metadata, never its body. Readable without the encryption key. */
 export interface EntryInfo {
@@ -29,6 +29,14 @@ export interface EntryInfo {
   /** The key id the body is encrypted with. */
   keyId?: string;
   compressed: 'gzip' | 'brotli' | null;
+  /**
+   * How often the entry was served, and when last (with `persistStats`, counted in memory and flushed in batches;
+   * in this process only on memory:// and bare Keyv stores). Absent for an entry never hit since tracking began.
+   */
+  hits?: number;
+  lastHitAt?: Date;
+  /** The canonical request the entry answers, on entries written with `recordRequest`. */
+  request?: unknown;
 }
 
 /** One line of an export: the stored text as is (encrypted bodies stay encrypted). */
@@ -79,10 +87,11 @@ export function toEntryInfo(meta: StoredEntryInfo, now = Date.now()): EntryInfo 
   if (meta.responseModel !== undefined) info.responseModel = meta.responseModel;
   if (meta.specVersion !== undefined) info.specVersion = meta.specVersion;
   if (meta.enc?.k !== undefined) info.keyId = meta.enc.k;
+  if (meta.request !== undefined) info.request = meta.request;
   return info;
 }
 
-function metaOf(key: string, value: string): StoredEntryInfo | undefined {
+export function metaOf(key: string, value: string): StoredEntryInfo | undefined {
   try {
     return readEntryMeta(key, value);
   } catch {
@@ -140,7 +149,7 @@ export async function purgeEntries(store: CacheStore, filter: ResolvedFilter): P
  * The store's scan with its failures (connecting included) turned into STORE_UNAVAILABLE errors, and without the
  * caller's own errors (a consumer that throws mid-iteration) being mistaken for store failures.
  */
-async function* scanOrFail(store: CacheStore, prefix: string, operation: string): AsyncIterable<ScannedEntry[]> {
+export async function* scanOrFail(store: CacheStore, prefix: string, operation: string): AsyncIterable<ScannedEntry[]> {
   let iterator: AsyncIterator<ScannedEntry[]>;
   try {
     await store.ready();
@@ -160,6 +169,15 @@ async function* scanOrFail(store: CacheStore, prefix: string, operation: string)
   }
 }
 
+/** The hit records of a scanned batch, store failures as STORE_UNAVAILABLE. */
+export async function readHitsOrFail(store: CacheStore, batch: readonly ScannedEntry[]): Promise<Map<string, HitRow>> {
+  try {
+    return await store.readHits(batch.map((entry) => entry.key));
+  } catch (error) {
+    throw storeFailure(store, error, 'read hit counts');
+  }
+}
+
 /** The entries the filter selects, with their metadata (expired ones only when asked). */
 export async function* listEntries(
   store: CacheStore,
@@ -168,6 +186,7 @@ export async function* listEntries(
 ): AsyncIterable<EntryInfo> {
   for await (const batch of scanOrFail(store, filter.prefix, 'list entries')) {
     const now = Date.now();
+    const hits = await readHitsOrFail(store, batch);
     for (const entry of batch) {
       if (!matchesKey(filter, entry.key)) continue;
       const meta = metaOf(entry.key, entry.value);
@@ -175,6 +194,11 @@ export async function* listEntries(
       const info = toEntryInfo(meta, now);
       info.expired = info.expired || (entry.expires !== undefined && entry.expires <= now);
       if (info.expired && !options.includeExpired) continue;
+      const hit = hits.get(entry.key);
+      if (hit) {
+        info.hits = hit.hits;
+        info.lastHitAt = new Date(hit.lastHitAt);
+      }
       yield info;
     }
   }
@@ -266,6 +290,11 @@ export async function inspectEntry(
   if (!found) return undefined;
   const meta = readEntryMeta(key, found.value);
   const result: InspectedEntry = { info: toEntryInfo(meta) };
+  const hit = (await readHitsOrFail(store, [found])).get(key);
+  if (hit) {
+    result.info.hits = hit.hits;
+    result.info.lastHitAt = new Date(hit.lastHitAt);
+  }
   try {
     result.value =
       meta.enc === undefined

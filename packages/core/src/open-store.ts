@@ -1,5 +1,6 @@
 import { LlmemoError } from './errors.js';
 import type { ResolvedCacheConfig } from './options.js';
+import type { FileStoreOptions } from './stores/file.js';
 import type { MemoryStoreOptions } from './stores/memory.js';
 import { RedisStore } from './stores/redis.js';
 import { resolveStore } from './stores/resolve.js';
@@ -13,16 +14,19 @@ import type { CacheStore } from './stores/store.js';
 export function openStore(config: ResolvedCacheConfig, onEvict: (count: number) => void): CacheStore {
   const memory: MemoryStoreOptions = { onEvict: () => onEvict(1) };
   const sqlite: SqliteStoreOptions = { ...config.sqlite, onEvict };
-  if (config.bounds?.maxEntries !== undefined) memory.maxEntries = sqlite.maxEntries = config.bounds.maxEntries;
-  if (config.bounds?.maxBytes !== undefined) memory.maxBytes = sqlite.maxBytes = config.bounds.maxBytes;
-  const store = resolveStore(config.store, { memory, sqlite, redis: config.redis });
-  if (config.bounds && store.type !== 'memory' && store.type !== 'sqlite') {
+  const file: FileStoreOptions = { onEvict };
+  if (config.bounds?.maxEntries !== undefined) {
+    memory.maxEntries = sqlite.maxEntries = file.maxEntries = config.bounds.maxEntries;
+  }
+  if (config.bounds?.maxBytes !== undefined) memory.maxBytes = sqlite.maxBytes = file.maxBytes = config.bounds.maxBytes;
+  const store = resolveStore(config.store, { memory, sqlite, redis: config.redis, file });
+  if (config.bounds && store.type !== 'memory' && store.type !== 'sqlite' && store.type !== 'file') {
     store.close().catch(() => {});
     throw new LlmemoError(
       'INVALID_OPTIONS',
       store.type === 'redis'
-        ? "maxEntries/maxBytes bound memory:// and sqlite:// stores. Redis evicts by itself: set maxmemory and maxmemory-policy 'allkeys-lru' (or 'volatile-lru') on the server."
-        : `maxEntries/maxBytes bound memory:// and sqlite:// stores, not a ${store.type} store; bound it in the backend.`,
+        ? "maxEntries/maxBytes bound memory://, sqlite:// and file:// stores. Redis evicts by itself: set maxmemory and maxmemory-policy 'allkeys-lru' (or 'volatile-lru') on the server."
+        : `maxEntries/maxBytes bound memory://, sqlite:// and file:// stores, not a ${store.type} store; bound it in the backend.`,
     );
   }
   if (config.crossProcess && !(store instanceof RedisStore)) {

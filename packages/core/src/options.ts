@@ -182,6 +182,7 @@ const CACHE_OPTION_NAMES: ReadonlySet<string> = new Set<keyof CacheOptions>([
   'metrics',
   'prices',
   'persistStats',
+  'recordRequest',
   'pruneInterval',
   'logger',
   'key',
@@ -206,6 +207,7 @@ export interface ResolvedCacheConfig {
   readonly timeoutMs: number;
   readonly maxEntryBytes: number;
   readonly derivation: KeyDerivation;
+  readonly recordRequest: boolean;
   readonly keyring: Keyring | undefined;
   readonly compression: Compression | undefined;
   readonly metrics: CacheMetrics | undefined;
@@ -253,7 +255,9 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheCo
     throw invalid('logger must be an object with debug/info/warn/error methods, such as console.');
   }
   const keyring = resolveEncryption(options.encryption);
+  const recordRequest = resolveRecordRequest(options.recordRequest, keyring !== undefined);
   return Object.freeze({
+    recordRequest,
     namespace,
     defaults,
     timeoutMs,
@@ -274,6 +278,16 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheCo
     crossProcess,
     logger: options.logger,
   });
+}
+
+function resolveRecordRequest(option: unknown, encrypted: boolean): boolean {
+  if (option !== undefined && typeof option !== 'boolean') throw invalid('recordRequest must be true or false.');
+  if (option === true && encrypted) {
+    throw invalid(
+      'recordRequest keeps prompts in the clear beside each answer, which encryption exists to prevent: use one or the other.',
+    );
+  }
+  return option === true;
 }
 
 function resolveCallDefaults(options: CacheOptions, namespace: string): Readonly<ResolvedCallOptions> {

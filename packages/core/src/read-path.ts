@@ -8,6 +8,7 @@ import { type GuardedStore, STORE_FAILED } from './guarded-store.js';
 import { type DerivedKey, deriveKey, type KeyDerivation } from './key.js';
 import { type CallOptions, type ResolvedCallOptions, resolveCallOptions } from './options.js';
 import type { Recorder } from './recorder.js';
+import { replayMiss } from './replay-miss.js';
 import type { CacheRequest } from './request.js';
 import { CorruptStoredValue } from './stores/store.js';
 import type { WriteBehind } from './write-behind.js';
@@ -29,6 +30,8 @@ export interface ReadPathOptions {
   isTransientError: (error: unknown) => boolean;
   /** Whether the cache is closed (every call then bypasses it). */
   closed: () => boolean;
+  /** Entries keep their request: a replay miss may quote it. */
+  recordRequest?: boolean;
 }
 
 /**
@@ -133,10 +136,7 @@ export class ReadPath {
       }
     }
     if (call.mode === 'replay') {
-      throw new LlmemoError(
-        'CACHE_MISS',
-        `No cached ${request.kind} entry for this request and mode 'replay' never calls the provider. Record it with mode 'read-write' first, or check the request is identical (key …${derived.digest.slice(0, 12)}).`,
-      );
+      throw replayMiss(request, derived, this.guarded.store, this.options.recordRequest ? this.options : undefined);
     }
     this.recorder.missed(derived, request, reason);
     this.recorder.announceMiss(derived, request, reason);

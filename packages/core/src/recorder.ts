@@ -96,6 +96,7 @@ export class Recorder {
       this.shared.add(derived.namespace, model, 'inputTokensSaved', input);
       this.shared.add(derived.namespace, model, 'outputTokensSaved', output);
       this.shared.add(derived.namespace, model, 'timeSavedMs', computeMs);
+      this.shared.hit(derived.key, Date.now());
       this.shared.schedule();
     }
     if (this.metrics?.active) {

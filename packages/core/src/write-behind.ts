@@ -33,6 +33,8 @@ export class WriteBehind {
     private readonly codec: EntryCodec,
     private readonly recorder: Recorder,
     private readonly maxEntryBytes: number,
+    /** With `recordRequest`: the request as the entry keeps it. */
+    private readonly describe?: (request: CacheRequest) => unknown,
   ) {}
 
   /** The store operations still running. */
@@ -88,6 +90,7 @@ export class WriteBehind {
     const computeMs = computeDuration(metadata?.computeMs);
     if (computeMs !== undefined) meta.computeMs = computeMs;
     try {
+      if (this.describe) meta.request = this.describe(request);
       return { meta, bodyJson: encode(value) };
     } catch (error) {
       this.recorder.skip('UNSERIALIZABLE_VALUE', `The value cannot be stored: ${describeError(error)}`, derived.key);

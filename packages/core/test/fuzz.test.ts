@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { STORE_KINDS, storeUrl, uniqueNamespace } from '@llmemo/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CacheRequest,
   createCache,
   type ErrorEvent,
+  type FileStore,
   type MemoryStore,
   type RedisStore,
   type ResponseCache,
   type SqliteStore,
 } from '../src/index.js';
+import { encodeEntryFile } from '../src/stores/file-adapter.js';
 
 /**
  * Bad data placed under our keys AROUND llmemo (raw Redis SET, raw SQLite rows, raw LRU entries): random bytes,
@@ -38,6 +42,11 @@ async function rawSet(cache: ResponseCache, key: string, text: string): Promise<
   } else if (store.type === 'sqlite') {
     const sqlite = store as SqliteStore;
     await sqlite.query(`INSERT OR REPLACE INTO ${sqlite.table} (key, value) VALUES (?, ?)`, key, text);
+  } else if (store.type === 'file') {
+    // Half the time the garbage is the entry's text in a well-formed file, half the time the whole file.
+    const path = (store as FileStore).adapter.pathOf(key);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text.length % 2 === 0 ? encodeEntryFile(key, { value: text }) : text);
   } else {
     await ((store as RedisStore).client as unknown as { set(k: string, v: string): Promise<unknown> }).set(key, text);
   }
@@ -89,6 +98,7 @@ describe.each(STORE_KINDS)('fuzzed bad data under our keys on %s', (kind) => {
         const rows = await sqlite.query(`SELECT value FROM ${sqlite.table} WHERE key = ?`, cache.key(request(i)));
         return rows[0]!.value as string;
       }
+      if (store.type === 'file') return (await store.peek(cache.key(request(i))))!.value;
       return (await ((store as RedisStore).client as unknown as { get(k: string): Promise<string> }).get(
         cache.key(request(i)),
       )) as string;

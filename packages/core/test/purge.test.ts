@@ -181,7 +181,12 @@ describe.each(STORE_KINDS)('cache.purge on %s', (kind) => {
 
 describe('purge across every namespace', () => {
   // Stores of their own: { all: true } deletes everything llmemo wrote, and the shared Redis serves other files.
-  const urls = { memory: () => 'memory://', sqlite: () => storeUrl('sqlite'), redis: () => privateRedis.url };
+  const urls = {
+    memory: () => 'memory://',
+    sqlite: () => storeUrl('sqlite'),
+    redis: () => privateRedis.url,
+    file: () => storeUrl('file'),
+  };
 
   it.each(STORE_KINDS)(
     '{ all: true } deletes every entry and counter, and a model filter spans namespaces (%s)',

@@ -22,6 +22,7 @@ async function spawnWorker(url: string, namespace: string, seed: number): Promis
 describe.each([
   ['SQLite', () => `sqlite://${join(tempDir(), 'series.sqlite')}`],
   ['Redis', () => redisUrl()],
+  ['file', () => `file://${join(tempDir(), 'series-files')}`],
 ])('bucketed counters from 4 processes on one %s store', (_name, url) => {
   it('add up exactly: totals, minute and hour buckets, and the chart points', async () => {
     const store = url();

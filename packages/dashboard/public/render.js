@@ -275,7 +275,7 @@ export function render(overview, namespace) {
 }
 
 function topTable(overview) {
-  // null: this store keeps no per-entry hit counts, so there is nothing to rank.
+  // null: no entry has a hit count yet (caches count them with persistStats), so there is nothing to rank.
   $('top-panel').hidden = overview.top === null;
   $('sort-hits').hidden = overview.top === null;
   if (overview.top === null) return;

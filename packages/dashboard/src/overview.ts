@@ -64,8 +64,8 @@ export interface Overview {
   entries: EntriesOverview | null;
   entriesPending: boolean;
   /**
-   * The ten most-hit entries (key digest, model, age, hits, last hit), where the store keeps per-entry hit
-   * counts; null where it does not.
+   * The ten most-hit entries (key digest, model, age, hits, last hit), from the per-entry hit counts the caches
+   * flush with `persistStats`; null while no entry has any.
    */
   top: EntryItem[] | null;
   /** State of the process serving the page (the proxy), or null where it has none of its own (the CLI). */

@@ -60,8 +60,17 @@ describe.each([
     expect(day.series).toHaveLength(96);
     expect(day.series.reduce((sum, point) => sum + point.hits, 0)).toBe(21);
     expect(day.range).toMatchObject({ range: '24h', resolution: 'minute' });
-    // These stores keep no per-entry hit counts (yet): there is no top list rather than an empty one.
-    expect(day.top).toBeNull();
+    // Per-entry hits, flushed with the counters: the app's six questions were hit three times each, the two hard
+    // questions and the short-lived one (a stale hit) once.
+    expect(day.top?.map((item) => item.hits)).toEqual([3, 3, 3, 3, 3, 3, 1, 1, 1]);
+    expect(day.top?.slice(0, 6).every((item) => item.model === 'gpt-4o-mini')).toBe(true);
+    for (const item of day.top ?? []) expect(item.lastHitAt).toBeGreaterThanOrEqual(item.createdAt);
+    const ranked = await get<EntriesPage>(
+      dashboard,
+      `/api/entries?sort=hits&limit=100&namespace=${encodeURIComponent(app)}`,
+    );
+    // Every hit of the namespace is on some entry: the per-entry counts add up to the counter.
+    expect(ranked.items.reduce((sum, item) => sum + (item.hits ?? 0), 0)).toBe(day.totals.hits);
 
     const week = await get<Overview>(dashboard, `/api/overview?range=7d&namespace=${encodeURIComponent(app)}`);
     expect(week.totals).toMatchObject({ hits: 21 + 40, misses: 9 + 10 });
@@ -212,29 +221,24 @@ describe('the HTTP surface', () => {
       .toBe(1);
   });
 
-  it('ranks the top entries by hits where the store counts hits per entry', async () => {
-    const counted = createCache({ store: 'memory://', namespace: 'top' });
+  it('ranks the top entries by their real hit counts (memory://, counted in this process)', async () => {
+    const counted = createCache({ store: 'memory://', namespace: 'top', persistStats: '1h' });
     const hitsOf: Record<string, number> = { a: 5, b: 12, c: 0 };
-    for (const text of Object.keys(hitsOf)) {
-      await counted.set({ kind: 'chat', provider: 'p', model: `model-${text}`, input: text }, text);
+    const started = Date.now();
+    for (const [text, hits] of Object.entries(hitsOf)) {
+      const request = { kind: 'chat', provider: 'p', model: `model-${text}`, input: text };
+      await counted.set(request, text);
+      for (let i = 0; i < hits; i++) await counted.getOrCompute(request, async () => 'unused');
     }
-    // A store that counts hits per entry lists them with each entry (hits, lastHitAt).
-    const tracking = Object.create(counted) as ResponseCache;
-    tracking.entries = (...args) =>
-      (async function* () {
-        for await (const entry of counted.entries(...args)) {
-          const hits = hitsOf[entry.model.slice('model-'.length)]!;
-          yield { ...entry, hits, lastHitAt: new Date(Date.now() - 1000 * hits) };
-        }
-      })();
-    const dashboard = createDashboard({ cache: counted, snapshots: new SnapshotCache(tracking) });
+    await counted.flushStats();
+    const dashboard = createDashboard({ cache: counted, live: false });
     const overview = await get<Overview>(dashboard, '/api/overview');
+    // An entry never hit has no hit record: it is not ranked.
     expect(overview.top?.map((item) => [item.model, item.hits])).toEqual([
       ['model-b', 12],
       ['model-a', 5],
-      ['model-c', 0],
     ]);
-    expect(overview.top?.[0]?.lastHitAt).toBeLessThan(Date.now() - 11_000);
+    expect(overview.top?.[0]?.lastHitAt).toBeGreaterThanOrEqual(started);
     const page = await get<EntriesPage>(dashboard, '/api/entries?sort=hits&limit=2');
     expect(page.items.map((item) => item.hits)).toEqual([12, 5]);
     await counted.close();

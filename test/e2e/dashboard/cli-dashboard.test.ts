@@ -172,9 +172,13 @@ describe('llmemo dashboard, in Chromium, over a store filled by a scripted run',
         });
       }
     }
-    // No per-entry hit counts in this store yet: no top list rather than an empty one.
-    expect(overview.top).toBeNull();
-    expect(await page.isVisible('#top-panel')).toBe(false);
+    // Per-entry hits: the page's top list shows the API's counts, the most-hit first.
+    expect(overview.top?.map((item) => item.hits)).toEqual([3, 3, 3, 3, 3, 3, 1, 1, 1, 1]);
+    expect(await page.isVisible('#top-panel')).toBe(true);
+    const topHits = await page.$$eval('#top data[data-metric=hits]', (nodes) =>
+      nodes.map((node) => Number(node.getAttribute('value'))),
+    );
+    expect(topHits).toEqual(overview.top?.map((item) => item.hits));
     expect(errors).toEqual([]);
   });
 

@@ -21,6 +21,16 @@ const ORDERS: Record<LsSort, (a: EntryInfo, b: EntryInfo) => number> = {
   largest: (a, b) => b.bytes - a.bytes || age(b) - age(a) || a.key.localeCompare(b.key),
 };
 
+const SUMMARY_CHARS = 60;
+
+/** A recorded request's input on one line, cut to fit a table column; '-' for an entry without one. */
+export function requestSummary(request: unknown): string {
+  if (request === undefined) return '-';
+  const input = (request as { input?: unknown })?.input ?? request;
+  const text = (typeof input === 'string' ? input : JSON.stringify(input)).replace(/\s+/g, ' ');
+  return text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS - 1)}…` : text;
+}
+
 /**
  * Lists the first `--limit` entries of the whole selection in `--sort` order. Entries arrive as metadata in the
  * store's scan order; a bounded heap keeps the best so far, so memory stays at `--limit` entries however large
@@ -46,6 +56,8 @@ export async function lsCommand(options: LsOptions, globals: GlobalOptions): Pro
     return;
   }
   const now = Date.now();
+  // Entries written with recordRequest keep their request: the start of what was asked, on one line.
+  const requests = listed.some((entry) => entry.request !== undefined);
   const rows = listed.map((entry) => [
     duration(now - age(entry)),
     entry.expiresAt === null ? 'never' : entry.expired ? 'expired' : duration(entry.expiresAt.getTime() - now),
@@ -54,9 +66,12 @@ export async function lsCommand(options: LsOptions, globals: GlobalOptions): Pro
     entry.kind,
     entry.model,
     [entry.encrypted ? 'enc' : '', entry.compressed ?? ''].filter(Boolean).join(',') || '-',
+    entry.hits === undefined ? '-' : count(entry.hits),
     shortKey(entry.key),
+    ...(requests ? [requestSummary(entry.request)] : []),
   ]);
-  process.stdout.write(`${table(['age', 'expires', 'size', 'namespace', 'kind', 'model', 'sealed', 'key'], rows)}\n`);
+  const headers = ['age', 'expires', 'size', 'namespace', 'kind', 'model', 'sealed', 'hits', 'key'];
+  process.stdout.write(`${table(requests ? [...headers, 'request'] : headers, rows)}\n`);
   if (top.dropped > 0) {
     process.stderr.write(`… and ${count(top.dropped)} more (raise --limit, or 0 for all).\n`);
   }

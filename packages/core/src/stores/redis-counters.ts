@@ -78,7 +78,7 @@ export async function addRedisCounters(client: NodeClient, rows: readonly Counte
   );
 }
 
-async function scanHashes(masters: NodeClient[], prefix: string): Promise<string[]> {
+export async function scanHashes(masters: NodeClient[], prefix: string): Promise<string[]> {
   const hashes = new Set<string>();
   for (const node of masters) {
     for await (const keys of node.scanIterator({ MATCH: `${globEscape(prefix)}*`, COUNT: BATCH_SIZE, TYPE: 'hash' })) {

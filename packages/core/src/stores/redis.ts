@@ -1,5 +1,6 @@
 import KeyvRedisImport from '@keyv/redis';
 import { Keyv } from 'keyv';
+import type { HitRow } from '../hits.js';
 import type { SeriesResolution, SeriesRow } from '../series.js';
 import {
   addRedisCounters,
@@ -9,6 +10,7 @@ import {
   readRedisCounters,
   readRedisSeries,
 } from './redis-counters.js';
+import { addRedisHits, deleteRedisHits, type HitsClient, readRedisHits } from './redis-hits.js';
 import { BATCH_SIZE, type CounterRow, KeyvStore, parseWrapper, type ScannedEntry } from './store.js';
 
 export { globEscape, SERIES_PREFIX, STATS_PREFIX } from './redis-counters.js';
@@ -273,5 +275,17 @@ export class RedisStore extends KeyvStore {
 
   override async deleteCounters(namespace?: string): Promise<void> {
     await deleteRedisCounters(await this.any(), await this.masters(), namespace);
+    await deleteRedisHits((await this.any()) as unknown as HitsClient, await this.masters(), namespace);
+  }
+
+  // Per-entry hits: see redis-hits.ts.
+
+  override async addHits(rows: readonly HitRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await addRedisHits((await this.any()) as unknown as HitsClient, rows);
+  }
+
+  override async readHits(keys: readonly string[]): Promise<Map<string, HitRow>> {
+    return readRedisHits((await this.any()) as unknown as HitsClient, keys);
   }
 }

@@ -1,5 +1,6 @@
 import { Keyv as KeyvModule } from 'keyv';
 import { LlmemoError } from '../errors.js';
+import { FileStore, type FileStoreOptions } from './file.js';
 import { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 import { isKeyvRedisAdapter, RedisStore, type RedisStoreOptions } from './redis.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
@@ -12,6 +13,7 @@ export interface StoreOptions {
   memory?: MemoryStoreOptions;
   sqlite?: SqliteStoreOptions;
   redis?: RedisStoreOptions;
+  file?: FileStoreOptions;
 }
 
 /** What `createCache({ store })` accepts. */
@@ -25,7 +27,7 @@ export interface KeyvStorageAdapterLike {
   clear(): unknown;
 }
 
-const SCHEMES = "'memory://', 'sqlite://<path>', 'redis://…' or 'rediss://…'";
+const SCHEMES = "'memory://', 'sqlite://<path>', 'file://<dir>', 'redis://…' or 'rediss://…'";
 
 function isKeyv(value: object): value is KeyvInstance {
   // Duck-typed: an app may hold a Keyv from another copy of the package.
@@ -72,6 +74,8 @@ export function resolveStore(input: StoreInput | undefined, options: StoreOption
       case 'redis':
       case 'rediss':
         return new RedisStore(url, options.redis);
+      case 'file':
+        return new FileStore(url, options.file);
       default:
         throw new LlmemoError(
           'INVALID_OPTIONS',

@@ -2,9 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
 import { Keyv } from 'keyv';
+import type { HitRow } from '../hits.js';
+import { hitPrefix } from '../hits.js';
 import type { SeriesResolution, SeriesRow } from '../series.js';
 import { SqliteRecency } from './sqlite-bounds.js';
 import { SqliteCounters } from './sqlite-counters.js';
+import { SqliteHits } from './sqlite-hits.js';
 import { type SqliteQuery, schemaStatements, sqlitePath } from './sqlite-schema.js';
 import { BATCH_SIZE, type CounterRow, KeyvStore, parseWrapper, prefixEnd, type ScannedEntry } from './store.js';
 
@@ -47,6 +50,7 @@ export class SqliteStore extends KeyvStore {
   private readonly adapter: KeyvSqlite;
   readonly meta: string;
   private readonly counters: SqliteCounters;
+  private readonly hits: SqliteHits;
   private readonly recency: SqliteRecency;
   private setupPromise: Promise<void> | undefined;
 
@@ -84,6 +88,7 @@ export class SqliteStore extends KeyvStore {
     this.meta = `${this.table}_meta`;
     this.query = adapter.query as unknown as SqliteQuery;
     this.counters = new SqliteCounters(this.query, this.table);
+    this.hits = new SqliteHits(this.query, this.table);
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
     this.recency = new SqliteRecency(this, options.touchIntervalMs ?? 1000, options.onEvict);
@@ -315,5 +320,19 @@ export class SqliteStore extends KeyvStore {
   override async deleteCounters(namespace?: string): Promise<void> {
     await this.ready();
     await this.counters.delete(namespace);
+    await this.hits.deletePrefix(hitPrefix(namespace));
+  }
+
+  // ---------------------------------------------------------------- per-entry hits (sqlite-hits.ts)
+
+  override async addHits(rows: readonly HitRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.ready();
+    await this.hits.add(rows);
+  }
+
+  override async readHits(keys: readonly string[]): Promise<Map<string, HitRow>> {
+    await this.ready();
+    return this.hits.read(keys);
   }
 }

@@ -1,6 +1,7 @@
 import type Keyv from 'keyv';
 import type { CounterRow } from '../counters.js';
 import { LlmemoError } from '../errors.js';
+import { type HitRow, hitPrefix, LocalHits } from '../hits.js';
 import { LocalCounters, type SeriesResolution, type SeriesRow } from '../series.js';
 
 /** One stored entry as a scan returns it: our encoded text, and the store-level expiry when it has one. */
@@ -13,6 +14,7 @@ export interface ScannedEntry {
 
 export type { CounterField, CounterRow } from '../counters.js';
 export { COUNTER_FIELDS, emptyCounters } from '../counters.js';
+export type { HitRow } from '../hits.js';
 
 /** How many keys one backend round trip handles in scans and batched deletes. */
 export const BATCH_SIZE = 500;
@@ -23,12 +25,14 @@ export const BATCH_SIZE = 500;
  * backend's own query language in the built-in stores and fall back to Keyv's iterator for others.
  */
 export interface CacheStore {
-  /** 'memory', 'sqlite', 'redis'; 'keyv' for a Keyv instance the app built, 'adapter' for a bare Keyv adapter. */
-  readonly type: 'memory' | 'sqlite' | 'redis' | 'keyv' | 'adapter';
+  /** 'memory', 'sqlite', 'redis', 'file'; 'keyv' for a Keyv instance the app built, 'adapter' for a bare Keyv adapter. */
+  readonly type: 'memory' | 'sqlite' | 'redis' | 'file' | 'keyv' | 'adapter';
   readonly keyv: Keyv;
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlMs: number | undefined): Promise<void>;
   delete(key: string): Promise<boolean>;
+  /** Where the entry of a key lives, for messages (the file of a file:// store); undefined: the key says it. */
+  locate?(key: string): string;
   /** Resolves once the backend is usable (connection open, schema in place). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -60,8 +64,13 @@ export interface CacheStore {
   readCounters(namespace?: string): Promise<CounterRow[]>;
   /** The buckets of one resolution that start in `[from, to)`, per namespace and model. */
   readSeries(resolution: SeriesResolution, from: number, to: number, namespace?: string): Promise<SeriesRow[]>;
-  /** Deletes the counters (totals and buckets) of one namespace, or of all. */
+  /** Deletes the counters (totals and buckets) and per-entry hits of one namespace, or of all. */
   deleteCounters(namespace?: string): Promise<void>;
+
+  /** Adds per-entry hit counts and last-hit times (see hits.ts); sent in batches by the stats flush. */
+  addHits(rows: readonly HitRow[]): Promise<void>;
+  /** The hit records of these keys; a key never hit (or hit before tracking) is absent. */
+  readHits(keys: readonly string[]): Promise<Map<string, HitRow>>;
 }
 
 function unsupported(type: string): LlmemoError {
@@ -85,6 +94,7 @@ export class KeyvStore implements CacheStore {
   readonly sharedCounters: boolean = false;
   readonly deleteWhileScanning: boolean = false;
   private readonly localCounters = new LocalCounters();
+  private readonly localHits = new LocalHits();
 
   constructor(
     readonly type: CacheStore['type'],
@@ -196,6 +206,17 @@ export class KeyvStore implements CacheStore {
 
   async deleteCounters(namespace?: string): Promise<void> {
     this.localCounters.delete(namespace);
+    this.localHits.deletePrefix(hitPrefix(namespace));
+  }
+
+  // Per-entry hits: in this process only, unless a subclass keeps them in the backend.
+
+  async addHits(rows: readonly HitRow[]): Promise<void> {
+    this.localHits.add(rows);
+  }
+
+  async readHits(keys: readonly string[]): Promise<Map<string, HitRow>> {
+    return this.localHits.read(keys);
   }
 }
 

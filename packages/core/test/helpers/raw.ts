@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import type { MemoryStore, RedisStore, ResponseCache, SqliteStore } from '../../src/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FileStore, MemoryStore, RedisStore, ResponseCache, SqliteStore } from '../../src/index.js';
 
 type RedisCommands = {
   scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
@@ -27,6 +28,13 @@ export async function rawDump(cache: ResponseCache): Promise<string> {
       for (const row of await sqlite.query(`SELECT * FROM ${name as string}`)) lines.push(JSON.stringify(row));
     }
     return lines.join('\n');
+  }
+  if (store.type === 'file') {
+    const dir = (store as FileStore).dir;
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    return files
+      .map((file) => `${join(file.parentPath, file.name)}\t${readFileSync(join(file.parentPath, file.name), 'utf8')}`)
+      .join('\n');
   }
   const client = (store as RedisStore).client as unknown as RedisCommands;
   const lines: string[] = [];
