@@ -41,6 +41,7 @@ export type {
   HitEvent,
   MissEvent,
   SkipEvent,
+  StoreEvent,
   WriteEvent,
 } from './events.js';
 export type { EntryFilter } from './filter.js';
