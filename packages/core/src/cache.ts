@@ -220,7 +220,7 @@ export class ResponseCache {
    * offers `fallback(error)` for stale-if-error; `revalidate` enables stale-while-revalidate.
    */
   lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
-    return lookupOn(this.binding, this.refreshes, request, options);
+    return lookupOn(this.binding, this.refreshes, this.recorder, request, options);
   }
 
   // ---------------------------------------------------------------- direct access

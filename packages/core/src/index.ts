@@ -94,4 +94,6 @@ export type { CacheStore, CounterRow, ScannedEntry } from './stores/store.js';
 export { CorruptStoredValue, KeyvStore } from './stores/store.js';
 export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
+export type { StoreToolCalls, ToolCallPolicy } from './tool-calls.js';
+export { resolveStoreToolCalls, toolCallVerdict } from './tool-calls.js';
 export { isTransientError } from './transient.js';

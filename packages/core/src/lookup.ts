@@ -1,6 +1,7 @@
 import type { Lookup, LookupOptions } from './cache-types.js';
 import type { EntryMetadata } from './envelope.js';
 import type { Begun } from './read-path.js';
+import type { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
 import type { Revalidations } from './revalidation.js';
 import type { StoreBinding } from './store-binding.js';
@@ -15,6 +16,7 @@ import { timedMetadata } from './stored-stats.js';
 export async function lookupOn<T>(
   on: StoreBinding,
   refreshes: Revalidations,
+  recorder: Recorder,
   request: CacheRequest,
   options: LookupOptions<T>,
 ): Promise<Lookup<T>> {
@@ -43,7 +45,9 @@ export async function lookupOn<T>(
     const { value, age, stale, key } = started.result;
     return { hit: true, value, age, stale, key: key! };
   }
-  if (started.type === 'bypass') return { hit: false, commit: async () => false, fallback: () => undefined };
+  if (started.type === 'bypass') {
+    return { hit: false, commit: async () => false, fallback: () => undefined, skip: () => {} };
+  }
   const { derived, call } = started;
   const lookedUpAt = performance.now();
   let committed = false;
@@ -58,6 +62,12 @@ export async function lookupOn<T>(
       const written = on.writes.commit(derived, request, value, call, metadata);
       on.leave();
       return written;
+    },
+    skip: (reason: string) => {
+      if (committed) return;
+      committed = true;
+      recorder.skip('NOT_CACHEABLE', reason, derived.key);
+      on.leave();
     },
     fallback: (error: unknown) => {
       const stale = on.reads.staleFallback(started, request, error);
