@@ -389,11 +389,16 @@ export class ResponseCache {
 
   /**
    * For adapters: a call goes to the provider uncached for a reason only the adapter can see (a model whose key
-   * would not tell it apart from another). Counted as a bypass, with a `skip` event saying why.
+   * would not tell it apart from another). Counted as a bypass, with a `skip` event saying why. With
+   * `bypass: false`, a looked-up answer the adapter will not store (the `skip` event only, naming the `key`).
    */
-  reportSkip(code: CacheEvents['skip']['code'], reason: string): void {
-    this.recorder.counters.bypasses++;
-    this.recorder.skip(code, reason);
+  reportSkip(
+    code: CacheEvents['skip']['code'],
+    reason: string,
+    options: { key?: string; bypass?: boolean } = {},
+  ): void {
+    if (options.bypass !== false) this.recorder.counters.bypasses++;
+    this.recorder.skip(code, reason, options.key);
   }
 
   /** Waits for every write started so far (each bounded by timeoutMs) and for background stale refreshes. */
