@@ -32,7 +32,12 @@ describe('only-if-cached', () => {
     expect(missing.status).toBe(504);
     expect(missing.headers.get('x-cache')).toBe('MISS');
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('cache_miss');
-    const streamed = await post(proxy, CHAT, { ...body, messages: user('never'), stream: true }, { key, headers: ONLY });
+    const streamed = await post(
+      proxy,
+      CHAT,
+      { ...body, messages: user('never'), stream: true },
+      { key, headers: ONLY },
+    );
     expect(streamed.status).toBe(504);
     expect(h.server.count(CHAT)).toBe(upstream);
   });
@@ -65,22 +70,37 @@ describe('only-if-cached', () => {
     const proxy = await h.proxy({ endpoints: { embeddings: false } });
     const answers = [
       // only-if-cached wins over a mode that would fetch.
-      await post(proxy, CHAT, { model: 'gpt-4o-mini', messages: user('refresh?') }, {
-        key,
-        headers: { ...ONLY, 'x-llmemo-mode': 'refresh' },
-      }),
-      await post(proxy, CHAT, { model: 'gpt-4o-mini', messages: user('off?') }, {
-        key,
-        headers: { ...ONLY, 'cache-control': 'only-if-cached, no-cache, no-store' },
-      }),
+      await post(
+        proxy,
+        CHAT,
+        { model: 'gpt-4o-mini', messages: user('refresh?') },
+        {
+          key,
+          headers: { ...ONLY, 'x-llmemo-mode': 'refresh' },
+        },
+      ),
+      await post(
+        proxy,
+        CHAT,
+        { model: 'gpt-4o-mini', messages: user('off?') },
+        {
+          key,
+          headers: { ...ONLY, 'cache-control': 'only-if-cached, no-cache, no-store' },
+        },
+      ),
       // An endpoint that does not cache, a body the proxy cannot key, a path it never caches.
       await post(proxy, '/v1/embeddings', { model: 'text-embedding-3-small', input: 'x' }, { key, headers: ONLY }),
       await post(proxy, CHAT, '{"model": "gpt-4o-mini", "messages": "not a list"}', { key, headers: ONLY }),
       await post(proxy, '/v1/responses', { model: 'gpt-4o-mini', input: 'x' }, { key, headers: ONLY }),
-      await post(proxy, '/v1/responses', { model: 'gpt-4o-mini', input: 'x' }, {
-        key,
-        headers: { 'x-llmemo-mode': 'replay' },
-      }),
+      await post(
+        proxy,
+        '/v1/responses',
+        { model: 'gpt-4o-mini', input: 'x' },
+        {
+          key,
+          headers: { 'x-llmemo-mode': 'replay' },
+        },
+      ),
     ];
     for (const answer of answers) expect(answer.status).toBe(504);
     expect(answers.slice(2).map((answer) => answer.headers.get('x-llmemo-bypass'))).toEqual([
