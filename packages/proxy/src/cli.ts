@@ -371,6 +371,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   reloadOnSighup(running, log, () => {
     const next = readFlags(argv, buildProgram().exitOverride());
     const restart = START_ONLY.filter((name) => next[name] !== flags[name]);
-    return { options: optionsFrom(next, process.env, log), restart };
+    // Where it listens is fixed for the life of the process.
+    const { port: _port, host: _host, ...options } = optionsFrom(next, process.env, log);
+    return { options, restart };
   });
 }
