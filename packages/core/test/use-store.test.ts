@@ -115,6 +115,18 @@ describe('cache.useStore', () => {
     expect(await storedIn(redisUrl(), namespace, ['streamed'])).toEqual([]);
   });
 
+  it('a stream the adapter skips (Lookup.skip) releases the old store at once, with a skip event', async () => {
+    const cache = make(storeUrl('sqlite'), uniqueNamespace('swap-skip'));
+    const skips: string[] = [];
+    cache.on('skip', (event) => skips.push(`${event.code}: ${event.reason}`));
+    const lookup = await cache.lookup<{ text: string }>(request('skipped'));
+    const swapped = cache.useStore('memory://', { drainTimeout: '1h' });
+    if (!lookup.hit) lookup.skip('it asks for a tool call');
+    await swapped;
+    expect(skips).toEqual(['NOT_CACHEABLE: it asks for a tool call']);
+    if (!lookup.hit) expect(await lookup.commit({ text: 'late' })).toBe(false);
+  });
+
   it('coalescing follows the swap: a call after it does not join a flight on the old store', async () => {
     const namespace = uniqueNamespace('swap-flight');
     const cache = make(storeUrl('sqlite'), namespace);
