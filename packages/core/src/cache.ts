@@ -161,7 +161,7 @@ export class ResponseCache {
    * Returns the cached value for `request`, or runs `compute` once (however many identical calls are in flight in
    * this process), returns its value, and stores it off the critical path.
    */
-  async getOrCompute<T>(
+  getOrCompute<T>(
     request: CacheRequest,
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
@@ -169,11 +169,11 @@ export class ResponseCache {
     // The whole call (read, flight, write) stays on the store it began on, even if useStore() swaps it meanwhile.
     const on = this.binding;
     on.enter();
-    try {
-      return await this.computeOn(on, request, compute, options);
-    } finally {
-      on.leave();
-    }
+    // The caller gets computeOn's own promise: no extra await on the hot path (nor a change in when it settles).
+    const result = this.computeOn(on, request, compute, options);
+    const leave = () => on.leave();
+    result.then(leave, leave);
+    return result;
   }
 
   private async computeOn<T>(
@@ -241,7 +241,13 @@ export class ResponseCache {
       this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return undefined;
     }
-    const found = await on.during(() => on.reads.read<T>(derived, request));
+    on.enter();
+    let found: Awaited<ReturnType<typeof on.reads.read<T>>>;
+    try {
+      found = await on.reads.read<T>(derived, request);
+    } finally {
+      on.leave();
+    }
     if (!found.entry) {
       this.recorder.missed(derived, request, found.reason);
       return undefined;
