@@ -1,4 +1,4 @@
-import type { EntryMetadata } from '@llmemo/core';
+import { type EntryMetadata, type ToolCallPolicy, toolCallVerdict } from '@llmemo/core';
 import {
   type CallOptions,
   type Content,
@@ -216,6 +216,20 @@ export function chatVerdict(result: StoredGenerate, params: CallOptions): true |
     }
   }
   return true;
+}
+
+/**
+ * `chatVerdict`, then the `storeToolCalls` policy over the tools the answer asks the app to run. A tool the provider
+ * ran itself (`providerExecuted`) is not run again by a replay, so it does not count.
+ */
+export function storeVerdict(result: StoredGenerate, params: CallOptions, tools: ToolCallPolicy): true | string {
+  const verdict = chatVerdict(result, params);
+  if (verdict !== true || tools === true) return verdict;
+  const names = result.content.flatMap((part) => {
+    const call = part as { type: string; toolName?: unknown; providerExecuted?: unknown };
+    return call.type === 'tool-call' && call.providerExecuted !== true ? [String(call.toolName)] : [];
+  });
+  return toolCallVerdict(tools, names);
 }
 
 /** The usage and reported model id stored with an entry (for `cache.stats().tokensSaved` and tools). */

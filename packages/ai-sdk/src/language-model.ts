@@ -6,13 +6,14 @@ import {
   type Lookup,
   type ResponseCache,
   resolveCallOptions,
+  resolveStoreToolCalls,
+  type ToolCallPolicy,
 } from '@llmemo/core';
 import { cacheInfo, withCacheInfo } from './cache-info.js';
 import { callerStream } from './caller-stream.js';
 import {
   type ChatEntry,
   chatMetadata,
-  chatVerdict,
   ENTRY_FORMAT,
   entryToGenerate,
   entryToParts,
@@ -20,6 +21,7 @@ import {
   isChatEntry,
   type StoredGenerate,
   storeGenerate,
+  storeVerdict,
 } from './chat-entry.js';
 import { chatRequest } from './chat-request.js';
 import { endpointOf, resolveScope } from './endpoint.js';
@@ -40,7 +42,7 @@ import {
 } from './spec.js';
 import type { CacheInfo, CacheMiddlewareOptions, LanguageModelCacheMiddleware, ReplayPacing } from './types.js';
 
-const OPTION_NAMES = ['cache', 'replay', 'toolCallIds', 'scope'] as const;
+const OPTION_NAMES = ['cache', 'replay', 'toolCallIds', 'scope', 'storeToolCalls'] as const;
 
 interface Call {
   cache: ResponseCache;
@@ -52,6 +54,8 @@ interface Call {
   toolCallIds: 'positional' | 'exact';
   /** The middleware's `scope` option. */
   scope: string | undefined;
+  /** The middleware's `storeToolCalls` option, validated. */
+  tools: ToolCallPolicy;
 }
 
 function generateResult(stored: StoredGenerate, info: CacheInfo): GenerateResult {
@@ -118,7 +122,7 @@ async function cachedGenerate(call: Call, retried = false): Promise<GenerateResu
       },
       {
         ...call.options,
-        cacheable: (entry) => chatVerdict(entryToGenerate(entry), params),
+        cacheable: (entry) => storeVerdict(entryToGenerate(entry), params, call.tools),
         metadata: (entry) => chatMetadata(entryToGenerate(entry)),
       },
     );
@@ -168,14 +172,15 @@ function replayEntry(entry: ChatEntry, info: CacheInfo, pacing: ReplayPacing): R
   return replayStream(parts, at, pacing);
 }
 
-/** The entry of a complete, cacheable recording, or undefined. */
+/** The entry of a complete, cacheable recording; undefined without one, the reason when it may not be stored. */
 function streamEntry(
   recording: Recording | undefined,
-  params: CallOptions,
-): { value: ChatEntry; metadata: EntryMetadata } | undefined {
+  call: Pick<Call, 'params' | 'tools'>,
+): { value: ChatEntry; metadata: EntryMetadata } | string | undefined {
   if (!recording) return undefined;
   const folded = foldStream(recording.parts);
-  if (chatVerdict(folded, params) !== true) return undefined;
+  const verdict = storeVerdict(folded, call.params, call.tools);
+  if (verdict !== true) return verdict;
   return {
     value: { format: ENTRY_FORMAT, type: 'stream', parts: recording.parts, at: recording.at },
     metadata: chatMetadata(folded),
@@ -205,7 +210,8 @@ function streamRefresh(call: Call): () => Promise<{ value: ChatEntry; metadata: 
     while (!(await reader.read()).done) {
       // Drained: the recorder keeps what it needs.
     }
-    return streamEntry(recording, call.params);
+    const entry = streamEntry(recording, call);
+    return typeof entry === 'string' ? undefined : entry;
   };
 }
 
@@ -277,9 +283,11 @@ async function sharedStream(
         return { ...meta, stream: recorded } as StreamResult;
       },
       onEnd: (outcome) => {
-        const entry = outcome.status === 'done' ? streamEntry(recording, params) : undefined;
+        const entry = outcome.status === 'done' ? streamEntry(recording, call) : undefined;
+        if (typeof entry === 'string') lookup.skip(entry);
         // The recording is replayed to callers whose read raced this write (cache.flush() waits for it too).
-        return entry ? lookup.commit(entry.value, { metadata: entry.metadata }).catch(() => false) : undefined;
+        if (entry === undefined || typeof entry === 'string') return undefined;
+        return lookup.commit(entry.value, { metadata: entry.metadata }).catch(() => false);
       },
       signal: params.abortSignal,
     });
@@ -305,7 +313,7 @@ async function sharedStream(
  * a spec version this package does not know gets `spec: undefined` and goes to the provider uncached.
  */
 function prepare(
-  settings: Pick<Call, 'cache' | 'toolCallIds' | 'scope'>,
+  settings: Pick<Call, 'cache' | 'toolCallIds' | 'scope' | 'tools'>,
   options: { params: unknown; model: unknown },
 ): Omit<Call, 'spec'> & { spec: SpecVersion | undefined } {
   const model = options.model as LanguageModel;
@@ -324,7 +332,9 @@ export function cacheMiddleware(options: CacheMiddlewareOptions): LanguageModelC
   const cache = requireCache(options.cache, 'cacheMiddleware');
   const pacing = resolveReplay(options.replay);
   const toolCallIds = resolveToolCallIds(options.toolCallIds);
-  const settings = { cache, toolCallIds, scope: resolveScope(options.scope, 'cacheMiddleware') };
+  const scope = resolveScope(options.scope, 'cacheMiddleware');
+  const tools = resolveStoreToolCalls(options.storeToolCalls, 'cacheMiddleware');
+  const settings = { cache, toolCallIds, scope, tools };
   const shared = new SharedStreams(cache.timeoutMs);
   return {
     middlewareVersion: 'v2',

@@ -30,6 +30,13 @@ export interface CacheMiddlewareOptions {
    * Azure resource and deployment, `api-version`) is keyed without it. Credentials never belong here.
    */
   scope?: string;
+  /**
+   * Whether answers that ask the app to run a tool are stored. `true` (default): like any answer. `false`: never.
+   * A list of tool names: never when the answer calls one of them (the tools with side effects). A replayed answer
+   * makes the app run its tools again (send the email again, charge the card again), so keep such answers out.
+   * A `skip` event (NOT_CACHEABLE) names the reason; a stream with such a call is not committed.
+   */
+  storeToolCalls?: boolean | readonly string[];
 }
 
 export interface EmbeddingCacheOptions {

@@ -7,6 +7,7 @@ import { LS_SORTS, lsCommand } from './commands/ls.js';
 import { pruneCommand } from './commands/prune.js';
 import { purgeCommand } from './commands/purge.js';
 import { statsCommand } from './commands/stats.js';
+import { warmCommand } from './commands/warm.js';
 import { durationArgument, type GlobalOptions, positiveInteger, STORE_ENV } from './context.js';
 import { describeFailure } from './errors.js';
 
@@ -120,6 +121,16 @@ export function createProgram(): Command {
     .option('--port <n>', 'port on 127.0.0.1 (0 picks a free one)', positiveInteger('--port'), DEFAULT_DASHBOARD_PORT)
     .option('--prices <file>', 'JSON file of prices per 1M tokens by model, as for `llmemo stats`')
     .action((options, command: Command) => dashboardCommand(options, globals(command)));
+
+  program
+    .command('warm')
+    .description('send the requests of a JSON-lines file through a running llmemo-proxy, so their answers are cached')
+    .argument('<requests.jsonl>', 'one OpenAI request per line: a chat, embeddings or image body, or a Batch API line')
+    .option('--proxy <url>', 'the running proxy, e.g. http://127.0.0.1:8787/v1')
+    .option('--concurrency <n>', 'requests in flight at once', positiveInteger('--concurrency'), 4)
+    .option('--api-key <key>', 'the API key your app uses (default: OPENAI_API_KEY); entries land in its namespace')
+    .option('--dry-run', 'count the requests already cached; send nothing upstream')
+    .action((file: string, options, command: Command) => warmCommand(file, options, globals(command)));
 
   return program;
 }

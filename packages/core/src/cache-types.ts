@@ -140,6 +140,11 @@ export type Lookup<T> =
        * (it is counted and reported as a stale hit, the error as an `error` event); otherwise undefined.
        */
       fallback(error: unknown): { value: T; age: number } | undefined;
+      /**
+       * The value will not be committed because the adapter judged it not cacheable (a refused finish, a tool call
+       * with side effects): a `skip` event (NOT_CACHEABLE) says `reason`. Ends the lookup like a commit.
+       */
+      skip(reason: string): void;
     };
 
 /** Options of `cache.lookup`. */

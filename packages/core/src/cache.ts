@@ -9,15 +9,15 @@ import type {
   StoredStats,
 } from './cache-types.js';
 import type { Duration } from './duration.js';
+import { parseDuration } from './duration.js';
 import { EntryCodec } from './entry-codec.js';
 import { withEnvironment } from './env-options.js';
 import type { EntryMetadata } from './envelope.js';
 import { LlmemoError, toLlmemoError } from './errors.js';
 import type { CacheEvents, Listener } from './events.js';
 import { type EntryFilter, resolveFilter } from './filter.js';
-import { crossProcessLock, Flights } from './flights.js';
-import { GuardedStore } from './guarded-store.js';
-import { type DerivedKey, deriveKey, recordedRequest } from './key.js';
+import { type DerivedKey, deriveKey } from './key.js';
+import { lookupOn } from './lookup.js';
 import {
   type EntryInfo,
   type ExportRecord,
@@ -40,17 +40,18 @@ import {
   resolveCallOptions,
   resolveNamespace,
 } from './options.js';
-import { ReadPath } from './read-path.js';
 import { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
 import { Revalidations } from './revalidation.js';
 import { resolveRange } from './series.js';
 import { type CacheStats, type PriceTable, totalCounters } from './stats.js';
 import { StatsSync } from './stats-sync.js';
-import { readRangeStats, type StoredStatsFilter, timedMetadata, withComputeTime } from './stored-stats.js';
+import { StoreBinding } from './store-binding.js';
+import { DEFAULT_DRAIN_MS, StoreSwitch } from './store-switch.js';
+import { readRangeStats, type StoredStatsFilter, withComputeTime } from './stored-stats.js';
+import type { StoreInput } from './stores/resolve.js';
 import type { CacheStore } from './stores/store.js';
 import { pruneUnused, type UnusedFilter, unusedCutoff } from './unused.js';
-import { WriteBehind } from './write-behind.js';
 
 /**
  * The response cache: keys requests, reads and writes envelopes through a store, and never lets the store turn a
@@ -58,7 +59,6 @@ import { WriteBehind } from './write-behind.js';
  * class composes them and holds the public API.
  */
 export class ResponseCache {
-  readonly store: CacheStore;
   readonly namespace: string;
   readonly defaults: Readonly<ResolvedCallOptions>;
   readonly timeoutMs: number;
@@ -67,12 +67,10 @@ export class ResponseCache {
   private readonly codec: EntryCodec;
   private readonly recorder: Recorder;
   private readonly sync: StatsSync | undefined;
-  private readonly guarded: GuardedStore;
-  private readonly writes: WriteBehind;
-  private readonly reads: ReadPath;
-  private readonly flights: Flights;
+  /** The current store and what is bound to it; a call keeps the one it began on (see useStore). */
+  private readonly stores: StoreSwitch;
   private readonly refreshes: Revalidations;
-  private readonly pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private pruneTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
   constructor(options: CacheOptions = {}) {
@@ -80,28 +78,63 @@ export class ResponseCache {
     this.config = config;
     ({ namespace: this.namespace, defaults: this.defaults } = config);
     ({ timeoutMs: this.timeoutMs, maxEntryBytes: this.maxEntryBytes } = config);
-    this.store = openStore(config, (count) => this.recorder.evicted(count, this.store.type));
     this.codec = new EntryCodec(config.keyring, config.compression);
     this.sync =
       config.statsIntervalMs === undefined
         ? undefined
         : new StatsSync(config.statsIntervalMs, () => void this.flushStats().catch(() => {}), config.logger);
     this.recorder = new Recorder(config.prices, config.metrics, config.logger, this.sync);
-    this.guarded = new GuardedStore(this.store, config.timeoutMs, config.breaker, this.recorder);
-    const describe = config.recordRequest
-      ? (request: CacheRequest) => recordedRequest(request, config.derivation)
-      : undefined;
-    this.writes = new WriteBehind(this.guarded, this.codec, this.recorder, config.maxEntryBytes, describe);
-    const closed = () => this.closed;
-    this.reads = new ReadPath({ ...config, closed }, this.guarded, this.codec, this.recorder, this.writes);
-    const readEntry = async <T>(derived: DerivedKey) => (await this.reads.readStored<T>(derived)).entry;
-    const lock = config.crossProcess && crossProcessLock(this.guarded, config.crossProcess, readEntry);
-    this.flights = new Flights(this.recorder, lock);
-    this.refreshes = new Revalidations(this.recorder, (key) => this.flights.has(key));
-    const pruneEvery =
-      config.pruneIntervalMs ??
-      (['sqlite', 'memory', 'file'].includes(this.store.type) ? DEFAULT_PRUNE_INTERVAL_MS : 0);
-    if (pruneEvery > 0) this.pruneTimer = everyWhileAlive(this, pruneEvery, ResponseCache.scheduledPrune);
+    this.stores = new StoreSwitch((input) => this.bind(input), config.store, this.recorder, this.graceMs);
+    this.refreshes = new Revalidations(this.recorder, (key) => this.binding.flights.has(key));
+    this.schedulePrune();
+  }
+
+  /** Opens a store (throwing INVALID_OPTIONS for one this cache cannot use) and binds the cache's pieces to it. */
+  private bind(input: StoreInput | undefined): StoreBinding {
+    const store: CacheStore = openStore({ ...this.config, store: input }, (count) =>
+      this.recorder.evicted(count, store.type),
+    );
+    return new StoreBinding(store, this.config, this.codec, this.recorder, () => this.closed);
+  }
+
+  /** The prune timer for the current store: the configured interval, or the store's default. */
+  private schedulePrune(): void {
+    clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+    const type = this.store.type;
+    const every =
+      this.config.pruneIntervalMs ?? (['sqlite', 'memory', 'file'].includes(type) ? DEFAULT_PRUNE_INTERVAL_MS : 0);
+    if (every > 0) this.pruneTimer = everyWhileAlive(this, every, ResponseCache.scheduledPrune);
+  }
+
+  private get binding(): StoreBinding {
+    return this.stores.current;
+  }
+
+  /** The store calls that start now use (it changes with `useStore`). */
+  get store(): CacheStore {
+    return this.binding.store;
+  }
+
+  /** How long close() and a store swap give background work that may hang. */
+  private get graceMs(): number {
+    return Math.max(this.timeoutMs, 200);
+  }
+
+  /**
+   * Switches to another store (a URL, Keyv or adapter, as `createCache` takes) without a restart. Calls that start
+   * afterwards use the new store at once; calls in flight finish on the old one (waiting at most `drainTimeout`,
+   * default 30 s), whose pending writes are then flushed before it is closed. Resolves once the old store is
+   * closed, with a `store` event. Throws `LlmemoError` (INVALID_OPTIONS) for a store this cache cannot use, and
+   * keeps the current one.
+   */
+  useStore(input: StoreInput, options: { drainTimeout?: Duration } = {}): Promise<void> {
+    if (this.closed) throw new LlmemoError('CLOSED', 'useStore() on a closed cache: create a new cache instead.');
+    const drainMs =
+      options.drainTimeout === undefined ? DEFAULT_DRAIN_MS : parseDuration(options.drainTimeout, 'drainTimeout');
+    const retired = this.stores.swap(input, drainMs);
+    this.schedulePrune();
+    return retired;
   }
 
   /** The prune timer's tick; static, so the timer holds no reference to the cache. */
@@ -130,18 +163,34 @@ export class ResponseCache {
    * Returns the cached value for `request`, or runs `compute` once (however many identical calls are in flight in
    * this process), returns its value, and stores it off the critical path.
    */
-  async getOrCompute<T>(
+  getOrCompute<T>(
     request: CacheRequest,
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
-    const started = await this.reads.begin<T>(request, options, true, options.accept);
+    // The whole call (read, flight, write) stays on the store it began on, even if useStore() swaps it meanwhile.
+    const on = this.binding;
+    on.enter();
+    // The caller gets computeOn's own promise: no extra await on the hot path (nor a change in when it settles).
+    const result = this.computeOn(on, request, compute, options);
+    const leave = () => on.leave();
+    result.then(leave, leave);
+    return result;
+  }
+
+  private async computeOn<T>(
+    on: StoreBinding,
+    request: CacheRequest,
+    compute: () => T | Promise<T>,
+    options: ComputeOptions<T>,
+  ): Promise<CacheResult<T>> {
+    const started = await on.reads.begin<T>(request, options, true, options.accept);
     if (started.type === 'bypass') {
       return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
     }
     const computeOnce = (derived: DerivedKey, call: ResolvedCallOptions) =>
-      this.flights.run(derived, compute, (value: T, done: () => void, computeMs: number) =>
-        this.writes.afterCompute(
+      on.flights.run(derived, compute, (value: T, done: () => void, computeMs: number) =>
+        on.writes.afterCompute(
           derived,
           request,
           value,
@@ -152,13 +201,15 @@ export class ResponseCache {
       );
     if (started.type === 'hit') {
       const pending = started.revalidate;
-      if (pending) this.refreshes.start(pending.derived.key, () => computeOnce(pending.derived, pending.call));
+      if (pending) {
+        this.refreshes.start(pending.derived.key, () => on.during(() => computeOnce(pending.derived, pending.call)));
+      }
       return started.result;
     }
     try {
       return await computeOnce(started.derived, started.call);
     } catch (error) {
-      const stale = this.reads.staleFallback(started, request, error);
+      const stale = on.reads.staleFallback(started, request, error);
       if (stale) return stale;
       throw error;
     }
@@ -170,40 +221,8 @@ export class ResponseCache {
    * getOrCompute: 'replay' throws CACHE_MISS on a miss, 'read-only' and noStore make commit a no-op. A miss also
    * offers `fallback(error)` for stale-if-error; `revalidate` enables stale-while-revalidate.
    */
-  async lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
-    const started = await this.reads.begin<T>(request, options, options.revalidate !== undefined, options.accept);
-    if (started.type === 'hit') {
-      const pending = started.revalidate;
-      const refresh = options.revalidate;
-      if (pending && refresh) {
-        this.refreshes.start(pending.derived.key, async () => {
-          const fresh = await refresh();
-          if (fresh === undefined) return;
-          const prepared = this.writes.prepare(pending.derived, request, fresh.value, pending.call, fresh.metadata);
-          if (prepared) await this.writes.write(pending.derived, prepared, pending.call.ttl);
-        });
-      }
-      const { value, age, stale, key } = started.result;
-      return { hit: true, value, age, stale, key: key! };
-    }
-    if (started.type === 'bypass') return { hit: false, commit: async () => false, fallback: () => undefined };
-    const { derived, call } = started;
-    const lookedUpAt = performance.now();
-    let committed = false;
-    return {
-      hit: false,
-      key: derived.key,
-      commit: async (value: T, commitOptions: { metadata?: EntryMetadata } = {}) => {
-        if (committed) return false;
-        committed = true;
-        const metadata = timedMetadata(commitOptions.metadata, performance.now() - lookedUpAt);
-        return this.writes.commit(derived, request, value, call, metadata);
-      },
-      fallback: (error: unknown) => {
-        const stale = this.reads.staleFallback(started, request, error);
-        return stale ? { value: stale.value, age: stale.age } : undefined;
-      },
-    };
+  lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
+    return lookupOn(this.binding, this.refreshes, this.recorder, request, options);
   }
 
   // ---------------------------------------------------------------- direct access
@@ -218,17 +237,24 @@ export class ResponseCache {
     request: CacheRequest,
     options: { namespace?: string } = {},
   ): Promise<CacheEntry<T> | undefined> {
-    const derived = this.reads.derive(request, this.resolveNamespace(options.namespace));
+    const on = this.binding;
+    const derived = on.reads.derive(request, this.resolveNamespace(options.namespace));
     if (derived instanceof LlmemoError) {
       this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return undefined;
     }
-    const found = await this.reads.read<T>(derived, request);
+    on.enter();
+    let found: Awaited<ReturnType<typeof on.reads.read<T>>>;
+    try {
+      found = await on.reads.read<T>(derived, request);
+    } finally {
+      on.leave();
+    }
     if (!found.entry) {
       this.recorder.missed(derived, request, found.reason);
       return undefined;
     }
-    const { value, age } = this.reads.served(found.entry, derived, request, false);
+    const { value, age } = on.reads.served(found.entry, derived, request, false);
     const { usage, responseModel, createdAt, expiresAt } = found.entry;
     const metadata: EntryMetadata = {};
     if (usage) metadata.usage = usage;
@@ -252,23 +278,25 @@ export class ResponseCache {
   ): Promise<boolean> {
     const { metadata, ...callOptions } = options;
     const call = resolveCallOptions(callOptions, this.defaults);
-    const derived = this.reads.derive(request, call.namespace);
+    const { reads, writes } = this.binding;
+    const derived = reads.derive(request, call.namespace);
     if (derived instanceof LlmemoError) {
       this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return false;
     }
-    const prepared = this.writes.prepare(derived, request, value, call, metadata);
+    const prepared = writes.prepare(derived, request, value, call, metadata);
     if (prepared === undefined || call.ttl === 0) return false;
-    return this.writes.write(derived, prepared, call.ttl);
+    return writes.write(derived, prepared, call.ttl);
   }
 
   /** Deletes a request's entry. Resolves true when something was deleted. */
   async delete(request: CacheRequest, options: { namespace?: string } = {}): Promise<boolean> {
-    const derived = this.reads.derive(request, this.resolveNamespace(options.namespace));
+    const on = this.binding;
+    const derived = on.reads.derive(request, this.resolveNamespace(options.namespace));
     if (derived instanceof LlmemoError) return false;
     // With rotation, the request may also have an entry under a previous key's digest: erase that too.
     const keys = [derived.key, ...(derived.previous?.().map((old) => old.key) ?? [])];
-    const deleted = await Promise.all(keys.map((key) => this.guarded.delete(key)));
+    const deleted = await on.during(() => Promise.all(keys.map((key) => on.guarded.delete(key))));
     return deleted.includes(true);
   }
 
@@ -350,17 +378,18 @@ export class ResponseCache {
 
   /** Waits for pending writes, then sends this process's counter deltas to the store now (close does this too). */
   async flushStats(): Promise<void> {
-    await this.writes.drain();
+    await this.binding.writes.drain();
+    // Counters follow the swap: deltas buffered when useStore() ran go to the store the CLI now reads.
     await this.sync?.flush(
-      (rows) => this.guarded.addCounters(rows),
-      (hits) => this.guarded.addHits(hits),
+      (rows) => this.binding.guarded.addCounters(rows),
+      (hits) => this.binding.guarded.addHits(hits),
     );
   }
 
   // ---------------------------------------------------------------- lifecycle and observability
 
   stats(): CacheStats {
-    return this.recorder.snapshot(this.guarded.breaker);
+    return this.recorder.snapshot(this.binding.guarded.breaker);
   }
 
   on<K extends keyof CacheEvents>(event: K, listener: Listener<CacheEvents[K]>): () => void {
@@ -377,17 +406,23 @@ export class ResponseCache {
 
   /**
    * For adapters: a call goes to the provider uncached for a reason only the adapter can see (a model whose key
-   * would not tell it apart from another). Counted as a bypass, with a `skip` event saying why.
+   * would not tell it apart from another). Counted as a bypass, with a `skip` event saying why. With
+   * `bypass: false`, a looked-up answer the adapter will not store (the `skip` event only, naming the `key`).
    */
-  reportSkip(code: CacheEvents['skip']['code'], reason: string): void {
-    this.recorder.counters.bypasses++;
-    this.recorder.skip(code, reason);
+  reportSkip(
+    code: CacheEvents['skip']['code'],
+    reason: string,
+    options: { key?: string; bypass?: boolean } = {},
+  ): void {
+    if (options.bypass !== false) this.recorder.counters.bypasses++;
+    this.recorder.skip(code, reason, options.key);
   }
 
   /** Waits for every write started so far (each bounded by timeoutMs) and for background stale refreshes. */
   async flush(): Promise<void> {
-    while (this.writes.busy || this.refreshes.size > 0) {
-      await Promise.allSettled([...this.writes.operations, ...this.refreshes.operations]);
+    // Including the writes of calls that began on a store useStore() swapped out.
+    while (this.stores.writes.length > 0 || this.refreshes.size > 0) {
+      await Promise.allSettled([...this.stores.writes, ...this.refreshes.operations]);
     }
   }
 
@@ -398,11 +433,9 @@ export class ResponseCache {
     this.sync?.stop();
     clearInterval(this.pruneTimer);
     // Background refreshes wait on the provider, which may hang: give them a grace period, not a veto.
-    const grace = Math.max(this.timeoutMs, 200);
-    await this.refreshes.settle(grace);
+    await this.refreshes.settle(this.graceMs);
     await this.flushStats();
-    this.writes.seal();
-    await this.guarded.close(grace);
+    await this.stores.close();
   }
 }
 

@@ -73,6 +73,17 @@ export interface EvictEvent {
   store: string;
 }
 
+export interface StoreEvent {
+  /** The type of the store `useStore()` swapped out (memory, sqlite, redis, keyv, …), now flushed and closed. */
+  previous: string;
+  /** The type of the store calls use now. */
+  current: string;
+  /** False when calls begun on the old store were still running at the drain timeout (their writes were dropped). */
+  drained: boolean;
+  /** Milliseconds from the swap to the old store's close. */
+  ms: number;
+}
+
 export interface CacheEvents {
   hit: HitEvent;
   evict: EvictEvent;
@@ -82,6 +93,7 @@ export interface CacheEvents {
   skip: SkipEvent;
   coalesced: CoalescedEvent;
   breaker: BreakerEvent;
+  store: StoreEvent;
 }
 
 export type Listener<T> = (event: T) => void;

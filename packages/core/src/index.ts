@@ -42,6 +42,7 @@ export type {
   HitEvent,
   MissEvent,
   SkipEvent,
+  StoreEvent,
   WriteEvent,
 } from './events.js';
 export type { EntryFilter } from './filter.js';
@@ -97,5 +98,7 @@ export type { CacheStore, CounterRow, ScannedEntry } from './stores/store.js';
 export { CorruptStoredValue, KeyvStore } from './stores/store.js';
 export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
+export type { StoreToolCalls, ToolCallPolicy } from './tool-calls.js';
+export { resolveStoreToolCalls, toolCallVerdict } from './tool-calls.js';
 export { isTransientError } from './transient.js';
 export type { UnusedFilter } from './unused.js';

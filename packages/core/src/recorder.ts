@@ -1,7 +1,7 @@
 import type { Logger } from './cache-types.js';
 import { computeDuration, type EntryMeta, type Envelope } from './envelope.js';
 import { describeError, type LlmemoError } from './errors.js';
-import { type CacheEvents, type ErrorEvent, type MissEvent, TypedEmitter } from './events.js';
+import { type CacheEvents, type ErrorEvent, type MissEvent, type StoreEvent, TypedEmitter } from './events.js';
 import { type DerivedKey, parseKey } from './key.js';
 import type { CacheMetrics, MetricLabels, RequestResult } from './metrics.js';
 import type { CacheRequest } from './request.js';
@@ -147,6 +147,15 @@ export class Recorder {
     this.countShared(STORE_WIDE, '', 'evictions', count);
     this.metrics?.evicted(count, store);
     this.events.emit('evict', { count, store });
+  }
+
+  /** useStore() closed the store it swapped out (info-level: an operator asked for it). */
+  swapped(event: StoreEvent): void {
+    const late = event.drained ? '' : ' (calls still in flight when the drain timed out were not stored)';
+    this.logger?.info?.(
+      `llmemo: now using the ${event.current} store; the ${event.previous} store was flushed and closed${late}.`,
+    );
+    this.events.emit('store', event);
   }
 
   /** A value that was not stored, and why (debug-level: skipping is normal). */

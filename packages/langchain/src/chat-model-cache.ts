@@ -4,7 +4,14 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { ChatModelStreamEvent } from '@langchain/core/language_models/event';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGeneration, ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
-import { type CacheRequest, type EntryMetadata, isLlmemoError, type LlmemoError, type Lookup } from '@llmemo/core';
+import {
+  type CacheRequest,
+  type EntryMetadata,
+  isLlmemoError,
+  type LlmemoError,
+  type Lookup,
+  type ToolCallPolicy,
+} from '@llmemo/core';
 import {
   entryMetadata,
   type GenerationsBody,
@@ -27,6 +34,7 @@ import {
   restoreChunks,
   restoreEvents,
 } from './stream-bodies.js';
+import { eventToolNames, messageToolNames, toolVerdict } from './tool-calls.js';
 
 /** `specVersion` of each entry withCache writes; part of the key, so the three shapes never meet. */
 export const GENERATE_SPEC = 'langchain.generate.v1';
@@ -75,6 +83,8 @@ export class ChatModelCache {
     readonly binding: ResolvedBinding,
     readonly policy: ResolvedLlmKeyPolicy,
     readonly scope: string | undefined,
+    /** The `storeToolCalls` option, validated. */
+    readonly tools: ToolCallPolicy = true,
   ) {
     this.reader = new LlmKeyReader(policy);
   }
@@ -147,7 +157,10 @@ export class ChatModelCache {
       },
       {
         ...this.binding.overrides,
-        cacheable: (body) => body.generations.length > 0 || 'the result has no generations',
+        cacheable: (body) =>
+          body.generations.length === 0
+            ? 'the result has no generations'
+            : toolVerdict(this.tools, () => messageToolNames(original?.generations.map((g) => g.message) ?? [])),
         metadata: () => entryMetadata(original?.generations.map((generation) => generation.message) ?? []),
       },
     );
@@ -206,13 +219,23 @@ export class ChatModelCache {
     }
   }
 
-  /** Stores a complete recording: commits a miss, or replaces the unreadable entry a hit turned out to be. */
+  /**
+   * Stores a complete recording: commits a miss, or replaces the unreadable entry a hit turned out to be. A recording
+   * that asks for a tool `storeToolCalls` keeps out is not stored (a `skip` event says why).
+   */
   private async store<T>(
     request: CacheRequest,
     lookup: Lookup<T>,
     body: T,
     metadata: () => EntryMetadata | undefined,
+    toolNames: () => string[],
   ): Promise<void> {
+    const verdict = toolVerdict(this.tools, toolNames);
+    if (verdict !== true) {
+      if (lookup.hit) this.binding.cache.reportSkip('NOT_CACHEABLE', verdict, { key: lookup.key, bypass: false });
+      else lookup.skip(verdict);
+      return;
+    }
     if (lookup.hit) await this.overwrite(request, () => body, metadata);
     else await lookup.commit(body, { metadata: metadata() });
   }
@@ -278,7 +301,8 @@ export class ChatModelCache {
     } finally {
       if (complete && recording && recorded.length > 0 && request && lookup) {
         const metadata = () => entryMetadata([messagesWithUsage(summedUsage(messagesSeen)), ...messagesSeen]);
-        await this.store(request, lookup, { chunks: recorded } satisfies ChunksBody, metadata);
+        const tools = () => messageToolNames(messagesSeen);
+        await this.store(request, lookup, { chunks: recorded } satisfies ChunksBody, metadata, tools);
       }
     }
   }
@@ -324,7 +348,9 @@ export class ChatModelCache {
     } finally {
       if (complete && recording && request && lookup) {
         const metadata = () => entryMetadata([messagesWithUsage(eventsUsage(recorded))]);
-        await this.store(request, lookup, { events: recorded } satisfies EventsBody, metadata);
+        await this.store(request, lookup, { events: recorded } satisfies EventsBody, metadata, () =>
+          eventToolNames(recorded),
+        );
       }
     }
   }

@@ -12,6 +12,7 @@ import {
 } from './generations.js';
 import { LlmKeyReader, type ModelCall } from './llm-key.js';
 import { asLlmemoError, type ChatCacheOptions, type ResolvedBinding, resolveChatOptions } from './options.js';
+import { messageToolNames, toolVerdict } from './tool-calls.js';
 import { unkeyableReason } from './unkeyable.js';
 
 /** `specVersion` of LlmemoCache entries: the body is `{ generations: StoredGenerationEntry[] }`. */
@@ -30,7 +31,7 @@ export type LlmemoCacheOptions = ChatCacheOptions;
  */
 export class LlmemoCache extends BaseCache<Generation[]> {
   readonly cache: ResponseCache;
-  private readonly binding: ResolvedBinding;
+  private readonly binding: ResolvedBinding & Pick<ReturnType<typeof resolveChatOptions>, 'tools'>;
   private readonly reader: LlmKeyReader;
   private readonly scope: string | undefined;
   private readonly defaultEncoder = this.keyEncoder;
@@ -139,8 +140,14 @@ export class LlmemoCache extends BaseCache<Generation[]> {
       if (!Array.isArray(value) || value.length === 0) return;
       const request = this.keyed(prompt, llmKey);
       if (request === undefined) return;
+      const messages = value.map((generation) => (generation as { message?: BaseMessage }).message);
+      const verdict = toolVerdict(this.binding.tools, () => messageToolNames(messages));
+      if (verdict !== true) {
+        this.cache.reportSkip('NOT_CACHEABLE', verdict, { key: this.cache.key(request, { namespace }), bypass: false });
+        return;
+      }
       const generations: StoredGenerationEntry[] = value.map(storeGeneration);
-      const metadata = entryMetadata(value.map((generation) => (generation as { message?: BaseMessage }).message));
+      const metadata = entryMetadata(messages);
       // Awaited (bounded by the cache's timeoutMs) so the next identical call in this process reads its own write.
       await this.cache.set(request, { generations } satisfies GenerationsBody, {
         ttl,

@@ -5,6 +5,9 @@ import {
   type ResolvedCallOptions,
   type ResponseCache,
   resolveCallOptions,
+  resolveStoreToolCalls,
+  type StoreToolCalls,
+  type ToolCallPolicy,
 } from '@llmemo/core';
 import { type LlmKeyPolicy, type ResolvedLlmKeyPolicy, resolveLlmKeyPolicy } from './llm-key.js';
 
@@ -38,6 +41,13 @@ export interface ChatCacheOptions extends CacheBinding {
    * endpoint (one LlmemoCache per endpoint then). Credentials never belong here.
    */
   scope?: string;
+  /**
+   * Whether answers that ask the app to run a tool are stored: `true` (default) like any answer, `false` never, a
+   * list of tool names never when the answer calls one of them. A replayed answer makes the app (an agent, a
+   * LangGraph ToolNode) run its tools again, so keep out the ones with side effects. A `skip` event
+   * (NOT_CACHEABLE) names the reason; a stream with such a call is not stored.
+   */
+  storeToolCalls?: StoreToolCalls;
 }
 
 export interface ResolvedBinding {
@@ -117,8 +127,9 @@ export function resolveBinding(options: unknown, owner: string, extra: readonly 
 export function resolveChatOptions(
   options: unknown,
   owner: string,
-): ResolvedBinding & { policy: ResolvedLlmKeyPolicy; scope: string | undefined } {
-  const binding = resolveBinding(options, owner, ['llmKey', 'scope']);
+): ResolvedBinding & { policy: ResolvedLlmKeyPolicy; scope: string | undefined; tools: ToolCallPolicy } {
+  const binding = resolveBinding(options, owner, ['llmKey', 'scope', 'storeToolCalls']);
+  const tools = resolveStoreToolCalls((options as { storeToolCalls?: unknown }).storeToolCalls, owner);
   const scope = (options as { scope?: unknown }).scope;
   if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
     throw invalid(
@@ -139,7 +150,7 @@ export function resolveChatOptions(
     drop: stringArray(record.drop, `${owner} option llmKey.drop`),
     keep: stringArray(record.keep, `${owner} option llmKey.keep`),
   });
-  return { ...binding, policy, scope: scope as string | undefined };
+  return { ...binding, policy, scope: scope as string | undefined, tools };
 }
 
 /** Wraps anything thrown into an LlmemoError for onError, keeping LlmemoErrors as they are. */

@@ -138,5 +138,5 @@ export function withCache<M extends BaseChatModel>(model: M, options: WithCacheO
   const state = (model as AnyChatModel)[CACHED] as CachedState | undefined;
   // Caching a cached model again replaces its settings rather than stacking two caches.
   const base = (state?.base ?? model) as M;
-  return cachedModel(base, new ChatModelCache(resolved, resolved.policy, resolved.scope));
+  return cachedModel(base, new ChatModelCache(resolved, resolved.policy, resolved.scope, resolved.tools));
 }

@@ -1,6 +1,7 @@
 import { type CacheOptions, isLlmemoError, LlmemoError, parseDuration } from '@llmemo/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger as Pino } from 'pino';
+import { applyConfigFile } from './config-file.js';
 import {
   CACHEABLE_ENDPOINTS,
   type CacheableEndpoint,
@@ -11,6 +12,7 @@ import {
 } from './index.js';
 import { accessLogger, coreLogger, createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.js';
 import { redact } from './redact.js';
+import { reloadOnSighup } from './sighup.js';
 
 export { redact };
 
@@ -48,6 +50,7 @@ interface Flags {
   metrics: boolean;
   staleIfError?: string;
   quiet?: boolean;
+  config?: string;
 }
 
 function integer(value: string): number {
@@ -222,9 +225,16 @@ export function buildProgram(): Command {
         .env('LLMEMO_LOG_FORMAT'),
     )
     .addOption(new Option('-q, --quiet', 'no startup line, and log errors only').env('LLMEMO_QUIET'))
+    .addOption(
+      new Option(
+        '--config <file>',
+        'JSON file of settings named like the flags ({"store": …, "chatTtl": …}); flags and env vars win; re-read on SIGHUP',
+      ).env('LLMEMO_CONFIG'),
+    )
     .addHelpText(
       'after',
-      '\nThe admin API (GET /admin/stats, POST /admin/purge) is enabled by setting LLMEMO_ADMIN_TOKEN in the\n' +
+      '\nSIGHUP re-reads --config and applies it without dropping a connection (store, ttls, endpoints, upstream, …).\n' +
+        '\nThe admin API (GET /admin/stats, POST /admin/purge) is enabled by setting LLMEMO_ADMIN_TOKEN in the\n' +
         'environment (never a flag: flags show in `ps`). Clients send `Authorization: Bearer <token>`.\n' +
         'LLMEMO_NAMESPACE_SECRET keys the per-credential namespaces (default: generated once, kept in the store);\n' +
         'LLMEMO_NAMESPACE_TOKEN lets callers that send it as x-llmemo-namespace-token name a shared namespace.\n\n' +
@@ -319,10 +329,25 @@ export function optionsFrom(flags: Flags, env: NodeJS.ProcessEnv = process.env, 
   return options;
 }
 
-export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  const program = buildProgram();
+/** The flags of `argv`, with `--config`'s file applied under them. Throws INVALID_OPTIONS for a bad file. */
+export function readFlags(argv: readonly string[], program = buildProgram()): Flags {
   program.parse(argv as string[]);
-  const flags = program.opts<Flags>();
+  const file = program.opts<Flags>().config;
+  if (file !== undefined) applyConfigFile(program, file);
+  return program.opts<Flags>();
+}
+
+/** Settings that only take effect when the process starts. */
+const START_ONLY: (keyof Flags)[] = ['port', 'host', 'logLevel', 'logFormat', 'quiet'];
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  let flags: Flags;
+  try {
+    flags = readFlags(argv);
+  } catch (error) {
+    process.stderr.write(`llmemo-proxy: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const format = flags.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const log = createLogger(flags.quiet && flags.logLevel === 'info' ? 'error' : flags.logLevel, format);
   let running: Awaited<ReturnType<typeof startProxy>>;
@@ -354,4 +379,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  reloadOnSighup(running, log, () => {
+    const next = readFlags(argv, buildProgram().exitOverride());
+    const restart = START_ONLY.filter((name) => next[name] !== flags[name]);
+    // Where it listens is fixed for the life of the process.
+    const { port: _port, host: _host, ...options } = optionsFrom(next, process.env, log);
+    return { options, restart };
+  });
 }

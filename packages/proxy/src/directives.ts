@@ -11,9 +11,26 @@ export interface Directives extends CallOptions {
 /** The directives before the tenant is known. */
 export type RequestDirectives = Omit<Directives, 'namespace'>;
 
+/** The directive names of a Cache-Control header, lower case. */
+function cacheControlNames(headers: Headers): string[] {
+  const value = headers.get('cache-control');
+  return value === null ? [] : value.split(',').map((part) => part.split('=', 1)[0]!.trim().toLowerCase());
+}
+
+/**
+ * Whether the client asked to be answered from the cache only: `Cache-Control: only-if-cached` (RFC 9111 §5.2.1.7)
+ * or `x-llmemo-mode: replay`. Such a request never goes upstream: a miss, and a request the cache cannot take
+ * (no credential, an endpoint that does not cache, a body it cannot key), are a 504 instead. Reads only the
+ * caller's own namespace, like any lookup: it cannot tell whether another tenant has the entry.
+ */
+export function onlyFromCache(headers: Headers): boolean {
+  return headers.get('x-llmemo-mode')?.trim() === 'replay' || cacheControlNames(headers).includes('only-if-cached');
+}
+
 /**
  * Reads `Cache-Control` (no-store: don't write; no-cache: fetch fresh and overwrite; max-age=N: this entry's ttl
- * in seconds; stale-if-error=N: serve an expired entry up to N seconds old when the upstream fails) and `x-llmemo-mode` (any core mode; it wins over no-cache).
+ * in seconds; stale-if-error=N: serve an expired entry up to N seconds old when the upstream fails; only-if-cached:
+ * mode 'replay') and `x-llmemo-mode` (any core mode; it wins over no-cache, never over only-if-cached).
  */
 export function directivesOf(
   headers: Headers,
@@ -24,12 +41,14 @@ export function directivesOf(
   let noStore = false;
   let ttl: number | null | undefined = endpoint.ttl;
   let staleIfError = options.staleIfError;
+  let onlyIfCached = false;
   const cacheControl = headers.get('cache-control');
   if (cacheControl) {
     for (const part of cacheControl.split(',')) {
       const [rawName, rawValue] = part.split('=', 2) as [string, string | undefined];
       const name = rawName.trim().toLowerCase();
       if (name === 'no-store') noStore = true;
+      else if (name === 'only-if-cached') onlyIfCached = true;
       else if (name === 'no-cache') mode = 'refresh';
       else if (name === 'max-age') {
         const value = rawValue?.trim().replace(/^"(.*)"$/, '$1') ?? '';
@@ -65,6 +84,8 @@ export function directivesOf(
     }
     mode = value as CacheMode;
   }
+  // Never the upstream, whatever else the headers say.
+  if (onlyIfCached) mode = 'replay';
   const directives: RequestDirectives = { mode, noStore };
   if (ttl !== undefined) directives.ttl = ttl;
   // Also passed on writes, so entries are kept past expiry for as long as they may be served stale.

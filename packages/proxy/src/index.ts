@@ -20,5 +20,6 @@ export {
   DEFAULT_MODELS_TTL_MS,
 } from './options.js';
 export { createProxy, type LlmemoProxy } from './proxy.js';
+export type { Reconfigured } from './reconfigure.js';
 export { PROXY_SPEC_VERSION } from './request-key.js';
 export { type RunningProxy, type StartProxyOptions, startProxy } from './serve.js';

@@ -3,7 +3,8 @@ import { noteNamespace, recordOf } from './access-log.js';
 import { readBody } from './body.js';
 import type { ProxyContext } from './context.js';
 import { pathOf } from './context.js';
-import { bypasses, type Directives, directivesOf } from './directives.js';
+import { bypasses, type Directives, directivesOf, onlyFromCache } from './directives.js';
+import { errorResponse } from './errors.js';
 import { forward } from './forward.js';
 import type { EndpointLabel } from './metrics.js';
 import type { ResolvedEndpoint } from './options.js';
@@ -92,6 +93,15 @@ export const KINDS: Record<EndpointLabel, string> = {
   other: 'other',
 };
 
+/** The answer to an only-if-cached request the cache cannot take: a 504, and nothing sent upstream. */
+export function notFromCache(reason: string): Response {
+  return errorResponse(
+    504,
+    `llmemo-proxy was asked to answer from the cache only (Cache-Control: only-if-cached or x-llmemo-mode: replay), and this request cannot be cached (${reason}), so nothing was sent upstream.`,
+    { type: 'cache_miss', code: 'cache_miss', headers: { 'x-cache': 'BYPASS', 'x-llmemo-bypass': reason } },
+  );
+}
+
 /** Sends a cached endpoint's request upstream uncached, says why in `x-llmemo-bypass`, and counts it once. */
 export function bypassed(
   context: ProxyContext,
@@ -103,6 +113,7 @@ export function bypassed(
   reason: string,
 ): Promise<Response> {
   countBypass(context, label, model);
+  if (onlyFromCache(c.req.raw.headers)) return Promise.resolve(notFromCache(reason));
   const method = body === null ? c.req.method : 'POST';
   const extra = { 'x-llmemo-bypass': reason };
   return forward(context, label, method, incoming.path, incoming.headers, body, extra, recordOf(c));

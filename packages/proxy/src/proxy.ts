@@ -22,6 +22,7 @@ import { type EndpointLabel, ProxyMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { NamespaceSecret } from './namespace-secret.js';
 import { type ProxyOptions, resolveProxyOptions } from './options.js';
+import { type Reconfigured, reconfigure } from './reconfigure.js';
 import { keepOwnTokens, passThrough } from './routes.js';
 import { Upstream } from './upstream.js';
 
@@ -41,6 +42,13 @@ export interface LlmemoProxy {
   close(): Promise<void>;
   /** Resolves once the namespace secret is loaded (true), or the store could not give it now (false). */
   ready(): Promise<boolean>;
+  /**
+   * Applies new options without dropping a connection (what `llmemo-proxy` does on SIGHUP): the store is swapped
+   * live (requests in flight finish on the old one), ttls, endpoints, upstream and limits apply from the next
+   * request. Throws `LlmemoError` for an invalid configuration, and then nothing changed. Resolves what changed,
+   * and what differs but needs a restart (kept as it was). Reloads run one at a time.
+   */
+  reconfigure(options: ProxyOptions): Promise<Reconfigured>;
 }
 
 /** Counts and times each answer by its X-Cache result (streams: until the response starts). */
@@ -131,6 +139,8 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
 
   // The Node adapter passes { incoming, outgoing } as env: the body is then read straight from the socket.
   const fetch = async (request: Request, env?: unknown) => app.fetch(request, env);
+  let applied = options;
+  let reloading: Promise<unknown> = Promise.resolve();
   return {
     app,
     fetch,
@@ -139,6 +149,15 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     metrics: metrics.registry,
     flush: () => resolved.cache.flush(),
     ready: async () => (await context.secret.get()) !== undefined,
+    reconfigure(next: ProxyOptions) {
+      const run = reloading.then(async () => {
+        const result = await reconfigure(context, applied, next);
+        applied = next;
+        return result;
+      });
+      reloading = run.catch(() => {});
+      return run;
+    },
     async close() {
       await context.upstream.close().catch(() => {});
       if (context.anthropic !== context.upstream) await context.anthropic.close().catch(() => {});

@@ -7,8 +7,10 @@ import { unknownAdminPath } from './admin.js';
 import { type ProxyContext, pathOf } from './context.js';
 import { credentialsOf } from './credentials.js';
 import { DASHBOARD_PATH } from './dashboard.js';
+import { onlyFromCache } from './directives.js';
 import { errorResponse } from './errors.js';
 import { forward } from './forward.js';
+import { notFromCache } from './prepare.js';
 import { secretDigest } from './tenancy.js';
 import { requestHeaders } from './upstream.js';
 
@@ -77,6 +79,7 @@ export function passThrough(context: ProxyContext, label: 'other' | 'messages' =
     const path = pathOf(c);
     const mark = path.indexOf('?');
     if (isAdminPath(mark < 0 ? path : path.slice(0, mark))) return unknownAdminPath(method, c.req.path);
+    if (onlyFromCache(c.req.raw.headers)) return notFromCache('not-cached-endpoint');
     let body: Readable | null = null;
     if (method !== 'GET' && method !== 'HEAD') {
       // On Node the socket is the body, streamed up as it arrives; elsewhere the Web body.

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
@@ -7,6 +7,7 @@ import { afterEach } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/proxy/src/bin.ts');
+const builtBin = join(root, 'packages/proxy/dist/bin.js');
 
 /** `llmemo-proxy` running as its own process (from source), as an operator would run it. */
 export interface ProxyProcess {
@@ -41,8 +42,13 @@ export async function startProcess(
   args: string[],
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  { built = false }: { built?: boolean } = {},
 ): Promise<ProxyProcess> {
-  const command = [...nodeArgs, '--import', 'tsx', '--conditions=@llmemo/source', bin, '--port', '0', ...args];
+  if (built && !existsSync(builtBin))
+    throw new Error(`${builtBin} is missing: run \`pnpm --filter @llmemo/proxy build\`.`);
+  // The built binary as it ships (dist/bin.js), or the source through tsx.
+  const entry = built ? [builtBin] : ['--import', 'tsx', '--conditions=@llmemo/source', bin];
+  const command = [...nodeArgs, ...entry, '--port', '0', ...args];
   const child = spawn(process.execPath, command, {
     cwd: root,
     env: { ...process.env, LLMEMO_LOG_FORMAT: 'json', ...env },
