@@ -39,6 +39,7 @@ function show(value: unknown): string {
 /** The resolved settings compared on a reload (functions, tokens and the cache object are not reloadable). */
 const COMPARED: (keyof ResolvedProxyOptions)[] = [
   'upstream',
+  'anthropicUpstream',
   'provider',
   'namespaceHeader',
   'anonymousNamespace',
@@ -87,15 +88,16 @@ function cacheOptionsOf(next: ProxyOptions, cache: ResponseCache, owns: boolean)
  * Each cached endpoint's ttl after a reload: its own, or the cache-wide `ttl` (the cache's default is fixed when it
  * is created, so a reload that changes `ttl` states it on every endpoint that has none of its own).
  */
-function withDefaultTtl(endpoints: ResolvedProxyOptions['endpoints'], ttl: number | null) {
-  const fill = <E extends { ttl: number | null | undefined }>(endpoint: E | undefined): E | undefined =>
-    endpoint && endpoint.ttl === undefined ? { ...endpoint, ttl } : endpoint;
-  return {
-    chat: fill(endpoints.chat),
-    embeddings: fill(endpoints.embeddings),
-    images: fill(endpoints.images),
-    models: fill(endpoints.models),
-  };
+function withDefaultTtl(
+  endpoints: ResolvedProxyOptions['endpoints'],
+  ttl: number | null,
+): ResolvedProxyOptions['endpoints'] {
+  // Every endpoint, whatever the list holds: one left out here would silently lose its settings on a reload.
+  const filled: Record<string, unknown> = {};
+  for (const [name, endpoint] of Object.entries(endpoints)) {
+    filled[name] = endpoint && endpoint.ttl === undefined ? { ...endpoint, ttl } : endpoint;
+  }
+  return filled as ResolvedProxyOptions['endpoints'];
 }
 
 /** The new store and its namespace secret, loaded before anything switches (closed again if it fails). */
@@ -173,11 +175,21 @@ export async function reconfigure(
     context.secret = opened.secret;
     changed.unshift(`store: ${show(previousCache.store ?? 'memory://')} → ${show(cacheOptions.store)}`);
   }
-  if (after.upstream.href !== current.upstream.href || after.upstreamTimeoutMs !== current.upstreamTimeoutMs) {
-    const previous = context.upstream;
-    context.upstream = new Upstream(after.upstream, after.upstreamTimeoutMs);
+  const timeoutChanged = after.upstreamTimeoutMs !== current.upstreamTimeoutMs;
+  const openai = after.upstream.href !== current.upstream.href || timeoutChanged;
+  const anthropic = after.anthropicUpstream.href !== current.anthropicUpstream.href || timeoutChanged;
+  if (openai || anthropic) {
+    const previous = new Set([context.upstream, context.anthropic]);
+    if (openai) context.upstream = new Upstream(after.upstream, after.upstreamTimeoutMs);
+    // One connection pool when both name the same host, as at start.
+    if (after.anthropicUpstream.href === after.upstream.href) context.anthropic = context.upstream;
+    else if (anthropic || context.anthropic === context.upstream) {
+      context.anthropic = new Upstream(after.anthropicUpstream, after.upstreamTimeoutMs);
+    }
     // Graceful: requests already sent upstream (a long stream) finish on the old connections.
-    void previous.close().catch(() => {});
+    for (const upstream of previous) {
+      if (upstream !== context.upstream && upstream !== context.anthropic) void upstream.close().catch(() => {});
+    }
   }
   if (after.maxInflightBytes !== current.maxInflightBytes) context.budget = new BodyBudget(after.maxInflightBytes);
   context.options = after;

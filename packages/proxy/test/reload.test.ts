@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCache, isLlmemoError } from '@llmemo/core';
 import { redisUrl, tempDir } from '@llmemo/test-support';
+import { createAnthropicTestServer } from '@llmemo/test-support/anthropic';
 import { describe, expect, it } from 'vitest';
 import { apiKey, post, useHarness, user } from './helpers.js';
 import { eventually, startProcess } from './process.js';
@@ -178,5 +179,42 @@ describe('llmemo-proxy SIGHUP (built binary)', () => {
     });
     expect(still.headers.get('x-cache')).toBe('HIT');
     expect(proxy.child.exitCode).toBeNull();
+  });
+
+  it('a new Anthropic upstream takes /v1/messages from the next request on; chat stays where it was', async () => {
+    const claude = await createAnthropicTestServer();
+    try {
+      const running = await h.proxy({ cache: { store: 'memory://' } });
+      const message = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: user('to which upstream?') };
+      const headers = { 'x-api-key': apiKey('sk-ant'), 'anthropic-version': '2023-06-01' };
+      const before = await post(running, '/v1/messages', message, { headers });
+      expect(claude.count('/v1/messages')).toBe(0);
+      expect(before.headers.get('x-cache')).not.toBe('HIT');
+      const { changed } = await running.proxy.reconfigure({ upstream: h.server.url, anthropicUpstream: claude.origin });
+      expect(changed).toEqual(expect.arrayContaining([expect.stringMatching(/^anthropicUpstream: /)]));
+      const after = await post(
+        running,
+        '/v1/messages',
+        { ...message, messages: user('after the reload') },
+        { headers },
+      );
+      expect(after.status).toBe(200);
+      expect(claude.count('/v1/messages')).toBe(1);
+      // Still cached after the reload (each endpoint's settings carried over, /v1/messages included).
+      await running.proxy.flush();
+      const again = await post(
+        running,
+        '/v1/messages',
+        { ...message, messages: user('after the reload') },
+        { headers },
+      );
+      expect(again.headers.get('x-cache')).toBe('HIT');
+      expect(claude.count('/v1/messages')).toBe(1);
+      const chats = h.server.count(CHAT);
+      await post(running, CHAT, { model: 'gpt-4o-mini', messages: user('chat after the reload') }, { key: apiKey() });
+      expect(h.server.count(CHAT)).toBe(chats + 1);
+    } finally {
+      await claude.close();
+    }
   });
 });
