@@ -81,6 +81,8 @@ export type { CacheStats, CounterTotals, ModelPrice, ModelStats, PriceTable } fr
 export { cost, resolvePrices, totalCounters } from './stats.js';
 export type { SeriesPoint, StoredSeries, StoredStatsFilter } from './stored-stats.js';
 export { readStoredSeries, STORE_WIDE } from './stored-stats.js';
+export type { LocalTierOptions } from './stores/local-tier.js';
+export { DEFAULT_LOCAL_MAX_BYTES, DEFAULT_LOCAL_MAX_ENTRIES, LocalTier } from './stores/local-tier.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
 export { createMemoryStore, LruMapStore, MemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';

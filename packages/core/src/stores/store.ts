@@ -27,6 +27,11 @@ export interface CacheStore {
   readonly type: 'memory' | 'sqlite' | 'redis' | 'keyv' | 'adapter';
   readonly keyv: Keyv;
   get(key: string): Promise<string | undefined>;
+  /**
+   * The entry from an in-process tier kept correct by the backend (see local-tier.ts), synchronously; undefined
+   * when this process does not hold it (then `get` asks the backend).
+   */
+  cached?(key: string): string | undefined;
   set(key: string, value: string, ttlMs: number | undefined): Promise<void>;
   delete(key: string): Promise<boolean>;
   /** Resolves once the backend is usable (connection open, schema in place). */

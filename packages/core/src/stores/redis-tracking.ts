@@ -1,0 +1,133 @@
+import { BasicPooledClientSideCache } from '@redis/client';
+import { LlmemoError } from '../errors.js';
+import type { LocalTier, TierEntry } from './local-tier.js';
+import { CorruptStoredValue, parseWrapper } from './store.js';
+
+/**
+ * Plugs the local tier into node-redis's client-side caching hooks without letting node-redis cache anything
+ * itself. node-redis then does what we want from it: RESP3, `CLIENT TRACKING ON` in the handshake of every
+ * (re)connection (so tracking is on before any read of a new socket), `invalidate` pushes parsed on the same
+ * connection as the replies, the error/close hooks on every socket, and for a Cluster one provider shared by the
+ * clients of every node, cleared on each topology rediscovery.
+ *
+ * Why not node-redis's own cache (`clientSideCache: { maxEntries }`): it has no byte bound; a server-wide
+ * invalidation (FLUSHALL, `invalidate` with a null key) clears its maps without marking reads in flight, so a reply
+ * parsed just before the push can still be cached after it; and its hits still pay the command path and a
+ * structuredClone, while ours answer synchronously from an LRU.
+ */
+type HandleCacheArgs = Parameters<BasicPooledClientSideCache['handleCache']>;
+
+class TrackingRelay extends BasicPooledClientSideCache {
+  constructor(private readonly tier: LocalTier) {
+    super({ maxEntries: 1, recordStats: false });
+  }
+
+  // A pass-through: the reply goes back uncached; the tier decides what to keep (see RedisStore.get).
+  override async handleCache(...[, parser, fn, transformReply, typeMapping]: HandleCacheArgs): Promise<unknown> {
+    const reply = await fn();
+    return transformReply ? transformReply(reply, parser.preserve, typeMapping) : reply;
+  }
+
+  override invalidate(key: unknown): void {
+    if (key === null) this.tier.flush();
+    else this.tier.invalidate(String(key));
+  }
+
+  override clear(): void {
+    this.tier.flush();
+  }
+
+  override onError(): void {
+    this.tier.flush();
+  }
+
+  override onClose(): void {
+    this.tier.flush();
+  }
+
+  override onPoolClose(): void {
+    this.tier.flush();
+  }
+
+  override disable(): void {
+    this.tier.flush();
+    super.disable();
+  }
+
+  override enable(): void {
+    this.tier.flush();
+    super.enable();
+  }
+}
+
+interface ReaderClient {
+  readonly clientSideCache?: unknown;
+  connect(): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  close?(): Promise<unknown>;
+  destroy?(): void;
+}
+
+interface Duplicable {
+  duplicate(overrides: Record<string, unknown>): ReaderClient;
+}
+
+/**
+ * A second connection (or cluster of connections) to the store's Redis, in RESP3 with tracking on, that serves the
+ * tier's reads: every key it reads, Redis promises to report when it changes. The store's own connection stays
+ * RESP2 for writes, scans and counters (whose reply shapes RESP3 would change).
+ */
+export class TrackedReader {
+  private readonly client: ReaderClient;
+  private readonly connecting: Promise<void>;
+
+  constructor(
+    source: unknown,
+    readonly tier: LocalTier,
+  ) {
+    const relay = new TrackingRelay(tier);
+    this.client = (source as Duplicable).duplicate({ RESP: 3, clientSideCache: relay });
+    if (this.client.clientSideCache !== relay) {
+      // Another copy of @redis/client built the store's client: it would wrap our relay as plain settings and
+      // cache (and invalidate) on its own, out of our sight. Refuse rather than serve without invalidations.
+      throw new LlmemoError(
+        'INVALID_OPTIONS',
+        "local: the store's Redis client comes from another copy of @redis/client than llmemo's, so llmemo cannot receive its invalidations. Install one version of @redis/client (npm dedupe), or drop 'local'.",
+      );
+    }
+    // Any sign of a connection change: drop everything (pushes may have been lost in between).
+    for (const event of ['error', 'end', 'reconnecting', 'connect', 'ready']) {
+      this.client.on(event, () => tier.flush());
+    }
+    this.connecting = this.client.connect().then(
+      () => {},
+      () => {},
+    );
+  }
+
+  /** The entry as Redis holds it (Keyv's JSON wrapper opened), filling the tier unless overtaken. */
+  async get(key: string): Promise<TierEntry | undefined> {
+    await this.connecting;
+    const read = this.tier.begin(key);
+    let entry: TierEntry | undefined;
+    try {
+      const raw = await this.client.get(key);
+      if (raw === null) return undefined;
+      entry = parseWrapper(raw);
+      if (entry === undefined) throw new CorruptStoredValue('the stored value is not an llmemo entry');
+      return entry;
+    } finally {
+      this.tier.end(read, entry);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.tier.flush();
+    try {
+      await this.client.close?.();
+    } catch {
+      this.client.destroy?.();
+    }
+  }
+}
