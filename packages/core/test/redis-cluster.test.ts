@@ -1,6 +1,6 @@
 import KeyvRedis, { createCluster } from '@keyv/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CacheRequest, createCache, type EntryInfo, escapeLabel, RedisStore } from '../src/index.js';
+import { type CacheRequest, createCache, type EntryInfo, escapeLabel, type RedisStore } from '../src/index.js';
 import { clusterKeys, type RedisCluster, startRedisCluster, until } from './helpers/cluster.js';
 
 const req = (text: string, model = 'gpt-4o-mini'): CacheRequest => ({
@@ -59,7 +59,11 @@ describe('the local tier on a Redis Cluster', () => {
     const nodes = cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` }));
     const writerClient = createCluster({ rootNodes: nodes });
     const readerClient = createCluster({ rootNodes: nodes });
-    const writer = createCache({ store: new KeyvRedis<string>(writerClient as never), namespace: 'tier', timeoutMs: 5000 });
+    const writer = createCache({
+      store: new KeyvRedis<string>(writerClient as never),
+      namespace: 'tier',
+      timeoutMs: 5000,
+    });
     const reader = createCache({
       store: new KeyvRedis<string>(readerClient as never),
       namespace: 'tier',
