@@ -164,6 +164,24 @@ describe('local tier across a Redis restart', () => {
       await cache.close();
     }
   });
+
+  it('fails open while Redis is down from the start, and tiers once it is up', async () => {
+    const namespace = uniqueNamespace('tier-late');
+    await server.kill();
+    const cache = createCache({ store: server.url, namespace, local: true, timeoutMs: 300, breaker: false });
+    const errors: unknown[] = [];
+    cache.on('error', (event) => errors.push(event));
+    try {
+      expect(await cache.getOrCompute(req('q'), async () => 'computed')).toMatchObject({ value: 'computed' });
+      expect(errors.length).toBeGreaterThan(0);
+      expect(tierOf(cache).size).toBe(0);
+      await server.restart();
+      await until(async () => (await cache.set(req('q'), 'stored')) === true);
+      await until(async () => (await cache.get(req('q'))) === 'stored' && tierOf(cache).size === 1);
+    } finally {
+      await cache.close();
+    }
+  });
 });
 
 describe('local option', () => {

@@ -60,6 +60,20 @@ class TrackingRelay extends BasicPooledClientSideCache {
   }
 }
 
+const CONNECTION_EVENTS = [
+  'error',
+  'end',
+  'reconnecting',
+  'connect',
+  'ready',
+  'disconnect',
+  'node-error',
+  'node-reconnecting',
+  'node-connect',
+  'node-ready',
+  'node-disconnect',
+];
+
 interface ReaderClient {
   readonly clientSideCache?: unknown;
   connect(): Promise<unknown>;
@@ -97,7 +111,8 @@ export class TrackedReader {
       );
     }
     // Any sign of a connection change: drop everything (pushes may have been lost in between).
-    for (const event of ['error', 'end', 'reconnecting', 'connect', 'ready']) {
+    // (A cluster reports its nodes' connections as node-*; the relay's onError covers their sockets too.)
+    for (const event of CONNECTION_EVENTS) {
       this.client.on(event, () => tier.flush());
     }
     this.connecting = this.client.connect().then(
