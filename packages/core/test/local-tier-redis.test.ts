@@ -1,4 +1,4 @@
-import { createClient } from '@keyv/redis';
+import KeyvRedis, { createClient } from '@keyv/redis';
 import { type RedisServer, redisUrl, startRedisServer, uniqueNamespace } from '@llmemo/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CacheRequest, createCache, RedisStore, type ResponseCache } from '../src/index.js';
@@ -214,6 +214,15 @@ describe('local option', () => {
     expect(() => createCache({ local: true })).toThrow(/memory:\/\/ store already lives in this process/);
     expect(() => createCache({ store: 'sqlite://:memory:', local: true })).toThrow(/PRAGMA data_version/);
     expect(() => createCache({ store: new Map() as never, local: true })).toThrow(/only Redis tells clients/);
+    // A @keyv/redis adapter over a client that cannot be duplicated (Sentinel) is refused, not half-served.
+    const adapter = new KeyvRedis<string>(createClient({ url: redisUrl() }));
+    Object.defineProperty(adapter.client, 'duplicate', { value: undefined });
+    expect(() => createCache({ store: adapter, local: true })).toThrow(/cannot open a second, tracking connection/);
+    // A client from another copy of @redis/client would take our relay for plain settings and cache on its own.
+    const foreign = new KeyvRedis<string>(createClient({ url: redisUrl() }));
+    const settingsOnly = { clientSideCache: { maxEntries: 1 }, on() {}, connect: async () => {} };
+    Object.defineProperty(foreign.client, 'duplicate', { value: () => settingsOnly });
+    expect(() => createCache({ store: foreign, local: true })).toThrow(/another copy of @redis\/client/);
     try {
       createCache({ local: true });
     } catch (error) {

@@ -101,6 +101,12 @@ export class TrackedReader {
     readonly tier: LocalTier,
   ) {
     const relay = new TrackingRelay(tier);
+    if (typeof (source as Partial<Duplicable>).duplicate !== 'function') {
+      throw new LlmemoError(
+        'INVALID_OPTIONS',
+        "local: this @keyv/redis adapter's client (a Sentinel client?) cannot open a second, tracking connection with the same settings. Use a redis:// URL, a client from createClient or a cluster from createCluster, or drop 'local'.",
+      );
+    }
     this.client = (source as Duplicable).duplicate({ RESP: 3, clientSideCache: relay });
     if (this.client.clientSideCache !== relay) {
       // Another copy of @redis/client built the store's client: it would wrap our relay as plain settings and
