@@ -187,6 +187,34 @@ describe('local tier across a Redis restart', () => {
     }
   });
 
+  it('stops serving from memory while the connection is silent (no reset, no replies), and resumes after', async () => {
+    const namespace = uniqueNamespace('tier-silent');
+    const cache = createCache({ store: server.url, namespace, local: true, timeoutMs: 200, breaker: false });
+    cache.on('error', () => {});
+    const admin = createClient({ url: server.url });
+    await admin.connect();
+    const pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
+    const store = cache.store as RedisStore;
+    const key = cache.key(req('q'));
+    try {
+      await cache.set(req('q'), 'v');
+      expect(await cache.get(req('q'))).toBe('v');
+      expect(store.cached(key)).toBeDefined();
+      // SIGSTOP: the sockets stay open but nothing answers, as in a network partition without a reset.
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await until(() => store.cached(key) === undefined);
+        expect(await cache.get(req('q'))).toBeUndefined();
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await until(async () => (await cache.get(req('q'))) === 'v' && store.cached(key) !== undefined);
+    } finally {
+      await admin.close();
+      await cache.close();
+    }
+  });
+
   it('fails open while Redis is down from the start, and tiers once it is up', async () => {
     const namespace = uniqueNamespace('tier-late');
     await server.kill();

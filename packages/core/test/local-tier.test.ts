@@ -65,6 +65,23 @@ describe('LocalTier', () => {
   });
 });
 
+describe('LocalTier.suspend', () => {
+  it('serves and keeps nothing while suspended, and starts empty after resume', () => {
+    const local = tier();
+    local.end(local.begin('k'), { value: 'v' });
+    const inFlight = local.begin('k');
+    local.suspend();
+    expect(local.get('k')).toBeUndefined();
+    local.end(local.begin('k'), { value: 'v' });
+    expect(local.size).toBe(0);
+    local.resume();
+    local.end(inFlight, { value: 'old' });
+    expect(local.get('k')).toBeUndefined();
+    local.end(local.begin('k'), { value: 'v2' });
+    expect(local.get('k')).toBe('v2');
+  });
+});
+
 describe('resolveLocalTier', () => {
   it('takes true, false or bounds, and rejects anything else with INVALID_OPTIONS', () => {
     expect(resolveLocalTier(undefined)).toBeUndefined();

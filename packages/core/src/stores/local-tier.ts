@@ -68,6 +68,8 @@ export class LocalTier {
   private readonly inFlight = new Map<string, Set<TierRead>>();
   /** Bumped by every flush: a read begun in an earlier epoch may carry a value the flush was meant to drop. */
   private epoch = 0;
+  /** While suspended (the invalidation stream may have stalled), nothing is served or kept. */
+  private suspended = false;
 
   constructor(options: Readonly<Required<LocalTierOptions>>) {
     this.lru = new LRUCache<string, TierEntry>({
@@ -84,6 +86,7 @@ export class LocalTier {
 
   /** The entry when this process holds it and its stored expiry has not passed. */
   get(key: string, now = Date.now()): string | undefined {
+    if (this.suspended) return undefined;
     const entry = this.lru.get(key);
     if (entry === undefined) return undefined;
     if (entry.expires !== undefined && entry.expires <= now) {
@@ -112,7 +115,7 @@ export class LocalTier {
       reads.delete(read);
       if (reads.size === 0) this.inFlight.delete(read.key);
     }
-    if (entry === undefined || read.overtaken || read.epoch !== this.epoch) return;
+    if (entry === undefined || read.overtaken || read.epoch !== this.epoch || this.suspended) return;
     if (entry.expires !== undefined && entry.expires <= Date.now()) return;
     this.lru.set(read.key, entry);
   }
@@ -136,5 +139,17 @@ export class LocalTier {
   flush(): void {
     this.epoch++;
     this.lru.clear();
+  }
+
+  /** Flushes and stops serving and keeping entries until `resume` (the stream of invalidations went quiet). */
+  suspend(): void {
+    this.flush();
+    this.suspended = true;
+  }
+
+  resume(): void {
+    if (!this.suspended) return;
+    this.flush();
+    this.suspended = false;
   }
 }

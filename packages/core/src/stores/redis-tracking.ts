@@ -74,8 +74,22 @@ const CONNECTION_EVENTS = [
   'node-disconnect',
 ];
 
+/**
+ * How often the tracking connection must prove it is alive. A connection that dies silently (a partition without a
+ * reset) raises no socket error, and no invalidation can arrive over it: when a PING sent one period ago has not been
+ * answered, the tier stops serving until every node answers again.
+ */
+const HEARTBEAT_MS = 1000;
+
+interface PingClient {
+  ping(): Promise<unknown>;
+}
+
 interface ReaderClient {
   readonly clientSideCache?: unknown;
+  readonly masters?: unknown[];
+  ping?(): Promise<unknown>;
+  nodeClient?(node: unknown): Promise<PingClient>;
   connect(): Promise<unknown>;
   get(key: string): Promise<string | null>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -125,6 +139,42 @@ export class TrackedReader {
       () => {},
       () => {},
     );
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref?.();
+  }
+
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private pinging = false;
+
+  private beat(): void {
+    if (this.pinging) {
+      // The last PING is a whole period late: invalidations may be stuck behind it too.
+      this.tier.suspend();
+      return;
+    }
+    this.pinging = true;
+    this.ping().then(
+      () => {
+        this.pinging = false;
+        this.tier.resume();
+      },
+      () => {
+        this.pinging = false;
+        this.tier.suspend();
+      },
+    );
+  }
+
+  /** A PING to the server, or to every master of a cluster (each has its own tracking connection). */
+  private async ping(): Promise<void> {
+    await this.connecting;
+    const { client } = this;
+    if (client.masters === undefined || client.nodeClient === undefined) {
+      await client.ping?.();
+      return;
+    }
+    const nodeClient = client.nodeClient.bind(client);
+    await Promise.all(client.masters.map(async (master) => (await nodeClient(master)).ping()));
   }
 
   /** The entry as Redis holds it (Keyv's JSON wrapper opened), filling the tier unless overtaken. */
@@ -144,6 +194,7 @@ export class TrackedReader {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     this.tier.flush();
     try {
       await this.client.close?.();
