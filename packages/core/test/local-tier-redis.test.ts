@@ -243,11 +243,11 @@ describe('local option', () => {
     expect(() => createCache({ store: 'sqlite://:memory:', local: true })).toThrow(/PRAGMA data_version/);
     expect(() => createCache({ store: new Map() as never, local: true })).toThrow(/only Redis tells clients/);
     // A @keyv/redis adapter over a client that cannot be duplicated (Sentinel) is refused, not half-served.
-    const adapter = new KeyvRedis<string>(createClient({ url: redisUrl() }));
+    const adapter = new KeyvRedis<string>(createClient({ url: redisUrl() }) as never);
     Object.defineProperty(adapter.client, 'duplicate', { value: undefined });
     expect(() => createCache({ store: adapter, local: true })).toThrow(/cannot open a second, tracking connection/);
     // A client from another copy of @redis/client would take our relay for plain settings and cache on its own.
-    const foreign = new KeyvRedis<string>(createClient({ url: redisUrl() }));
+    const foreign = new KeyvRedis<string>(createClient({ url: redisUrl() }) as never);
     const settingsOnly = { clientSideCache: { maxEntries: 1 }, on() {}, connect: async () => {} };
     Object.defineProperty(foreign.client, 'duplicate', { value: () => settingsOnly });
     expect(() => createCache({ store: foreign, local: true })).toThrow(/another copy of @redis\/client/);
