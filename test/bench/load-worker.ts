@@ -8,7 +8,14 @@ import { chatRequest } from './fixtures.js';
 const [mode, url, seconds, concurrency] = process.argv.slice(2) as [string, string, string, string];
 const request = chatRequest(2_000);
 const answer = { content: [{ type: 'text', text: 'The weather in Paris is mild. '.repeat(20) }], finishReason: 'stop' };
-const cache = createCache({ store: url, namespace: 'load', timeoutMs: 5000, persistStats: false });
+// mode 'local': the same hits with the in-process tier (local-tier.bench.ts).
+const cache = createCache({
+  store: url,
+  namespace: 'load',
+  timeoutMs: 5000,
+  persistStats: false,
+  local: mode === 'local',
+});
 await cache.store.ready();
 await cache.set(request, answer);
 const key = cache.key(request);
@@ -17,7 +24,7 @@ raw.on('error', () => {});
 await raw.set(`raw:${key}`, await cache.store.get(key));
 
 const run =
-  mode === 'llmemo'
+  mode === 'llmemo' || mode === 'local'
     ? () => cache.getOrCompute(request, () => Promise.reject(new Error('a hit must not compute')))
     : () => raw.get(`raw:${key}`);
 let done = 0;

@@ -10,6 +10,7 @@ import type { CacheMode, CallOptions, NormalizeOption } from './options.js';
 import type { CacheRequest } from './request.js';
 import type { RangeWindow } from './series.js';
 import type { CounterTotals, PriceTable } from './stats.js';
+import type { LocalTierOptions } from './stores/local-tier.js';
 import type { RedisStoreOptions } from './stores/redis.js';
 import type { StoreInput } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
@@ -76,6 +77,12 @@ export interface CacheOptions {
   includeHeaders?: string[];
   sqlite?: SqliteStoreOptions;
   redis?: RedisStoreOptions;
+  /**
+   * Keep hot entries of a redis:// / rediss:// store (or a @keyv/redis adapter, Cluster included) in this process
+   * too, kept correct by Redis itself (RESP3 client tracking): an entry leaves when Redis reports its key changed
+   * or expired, or when the connection drops. `true` for the defaults (10,000 entries, 64 MiB). Default off.
+   */
+  local?: boolean | LocalTierOptions;
   /**
    * After an entry expires, keep serving it for this long (marked stale) while one background call per key
    * refreshes it. Entries are kept in the store this much longer than their ttl. Default 0 (off).

@@ -59,6 +59,11 @@ export class GuardedStore {
    * store found (not a store failure: the caller reports and deletes the entry). Call only when `allowed()`.
    */
   async get(key: string): Promise<string | undefined | typeof STORE_FAILED | CorruptStoredValue> {
+    // An in-process tier answers without the store, unless the breaker is probing or skipping the store.
+    if (this.breaker === undefined || this.breaker.state === 'closed') {
+      const local = this.store.cached?.(key);
+      if (local !== undefined) return local;
+    }
     try {
       // The in-process LRU answers synchronously and cannot hang, so it skips the timer (the hit path's hottest case).
       const text = await (this.store.type === 'memory'

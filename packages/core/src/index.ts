@@ -86,6 +86,8 @@ export type { SeriesPoint, StoredSeries, StoredStatsFilter } from './stored-stat
 export { readStoredSeries, STORE_WIDE } from './stored-stats.js';
 export type { FileStoreOptions } from './stores/file.js';
 export { FileStore, filePath } from './stores/file.js';
+export type { LocalTierOptions } from './stores/local-tier.js';
+export { DEFAULT_LOCAL_MAX_BYTES, DEFAULT_LOCAL_MAX_ENTRIES, LocalTier } from './stores/local-tier.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
 export { createMemoryStore, LruMapStore, MemoryStore } from './stores/memory.js';
 export type { RedisStoreOptions } from './stores/redis.js';

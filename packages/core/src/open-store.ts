@@ -36,5 +36,29 @@ export function openStore(config: ResolvedCacheConfig, onEvict: (count: number) 
       `crossProcessCoalescing needs a redis:// store (it locks in Redis); this cache uses a ${store.type} store.`,
     );
   }
+  if (config.local) attachLocalTier(store, config.local);
   return store;
+}
+
+function attachLocalTier(store: CacheStore, options: NonNullable<ResolvedCacheConfig['local']>): void {
+  if (store instanceof RedisStore) {
+    try {
+      store.attachLocalTier(options);
+      return;
+    } catch (error) {
+      store.close().catch(() => {});
+      throw error;
+    }
+  }
+  store.close().catch(() => {});
+  const why: Record<CacheStore['type'], string> = {
+    memory: 'the memory:// store already lives in this process',
+    sqlite:
+      "sqlite:// reads are already local; a tier in front of them could only be kept correct by checking 'PRAGMA data_version' before each hit, which costs as much as the read it saves (see the README)",
+    redis: 'this Redis store cannot track keys',
+    keyv: "a Keyv instance hides its backend's connection, so nothing can tell this process when another one changes a key; pass the @keyv/redis adapter itself or a redis:// URL",
+    adapter:
+      'only Redis tells clients when a key changes (client tracking); use a redis:// URL or a @keyv/redis adapter',
+  };
+  throw new LlmemoError('INVALID_OPTIONS', `local needs a store that reports changes to keys: ${why[store.type]}.`);
 }

@@ -9,6 +9,7 @@ import { DEFAULT_EXCLUDED_PARAMS, DEFAULT_HEADER_ALLOWLIST, type KeyDerivation }
 import { isWellFormed, notWellFormed } from './labels.js';
 import { type CacheMetrics, resolveMetrics } from './metrics.js';
 import { type PriceTable, resolvePrices } from './stats.js';
+import { type LocalTierOptions, resolveLocalTier } from './stores/local-tier.js';
 import type { RedisStoreOptions } from './stores/redis.js';
 import type { StoreInput } from './stores/resolve.js';
 import type { SqliteStoreOptions } from './stores/sqlite.js';
@@ -195,6 +196,7 @@ const CACHE_OPTION_NAMES: ReadonlySet<string> = new Set<keyof CacheOptions>([
   'isTransientError',
   'breaker',
   'crossProcessCoalescing',
+  'local',
 ]);
 
 export const DEFAULT_STATS_INTERVAL_MS = 10_000;
@@ -221,6 +223,8 @@ export interface ResolvedCacheConfig {
   readonly store: StoreInput | undefined;
   readonly sqlite: SqliteStoreOptions | undefined;
   readonly redis: RedisStoreOptions | undefined;
+  /** The in-process tier in front of a shared store; undefined when off. */
+  readonly local: Readonly<Required<LocalTierOptions>> | undefined;
   readonly isTransientError: (error: unknown) => boolean;
   readonly breaker: Readonly<{ threshold: number; cooldownMs: number }> | undefined;
   readonly crossProcess: CrossProcess | undefined;
@@ -273,6 +277,7 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheCo
     store: options.store,
     sqlite: options.sqlite,
     redis: options.redis,
+    local: resolveLocalTier(options.local),
     isTransientError: options.isTransientError ?? isTransientError,
     breaker,
     crossProcess,

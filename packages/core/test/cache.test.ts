@@ -17,10 +17,13 @@ afterEach(async () => {
   await Promise.all(caches.splice(0).map((cache) => cache.close()));
 });
 
-describe.each(STORE_KINDS)('ResponseCache on %s', (kind) => {
+// 'redis+local': the same behaviour with the in-process tier in front of Redis.
+describe.each([...STORE_KINDS, 'redis+local' as const])('ResponseCache on %s', (variant) => {
+  const kind = variant === 'redis+local' ? 'redis' : variant;
   const url = storeUrl(kind);
+  const local = variant === 'redis+local';
   function make(options: Parameters<typeof createCache>[0] = {}) {
-    const cache = createCache({ store: url, namespace: uniqueNamespace(kind), timeoutMs: 2000, ...options });
+    const cache = createCache({ store: url, namespace: uniqueNamespace(kind), timeoutMs: 2000, local, ...options });
     caches.push(cache);
     return cache;
   }

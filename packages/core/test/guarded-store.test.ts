@@ -90,3 +90,27 @@ describe('GuardedStore', () => {
     }
   });
 });
+
+describe('GuardedStore with an in-process tier', () => {
+  it('answers from the tier without the store while the breaker is closed, and asks the store otherwise', async () => {
+    let now = 0;
+    const { stub, recorder } = setup();
+    const store = Object.assign(stub.asStore(), { cached: (key: string) => (key === 'k' ? 'local' : undefined) });
+    const guarded = new GuardedStore(store, 20, { threshold: 1, cooldownMs: 100 }, recorder);
+    (guarded.breaker as unknown as { now: () => number }).now = () => now;
+    stub.data.set('k', 'remote');
+    expect(await guarded.get('k')).toBe('local');
+    expect(stub.calls).toEqual([]);
+    stub.mode = 'fail';
+    expect(await guarded.get('other')).toBe(STORE_FAILED);
+    expect(guarded.breaker?.state).toBe('open');
+    expect(guarded.allowed()).toBe(false);
+    // The probe after the cool-down goes to the store, never to the tier, so it tests the store's health.
+    now = 200;
+    expect(guarded.allowed()).toBe(true);
+    stub.mode = 'ok';
+    expect(await guarded.get('k')).toBe('remote');
+    expect(guarded.breaker?.state).toBe('closed');
+    expect(await guarded.get('k')).toBe('local');
+  });
+});

@@ -1,7 +1,7 @@
 import KeyvRedis, { createCluster } from '@keyv/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CacheRequest, createCache, type EntryInfo, escapeLabel } from '../src/index.js';
-import { clusterKeys, type RedisCluster, startRedisCluster } from './helpers/cluster.js';
+import { type CacheRequest, createCache, type EntryInfo, escapeLabel, type RedisStore } from '../src/index.js';
+import { clusterKeys, type RedisCluster, startRedisCluster, until } from './helpers/cluster.js';
 
 const req = (text: string, model = 'gpt-4o-mini'): CacheRequest => ({
   kind: 'chat',
@@ -50,6 +50,42 @@ describe('a Redis Cluster through a @keyv/redis adapter the app built', () => {
     } finally {
       await cache.close();
       await client.close();
+    }
+  });
+});
+
+describe('the local tier on a Redis Cluster', () => {
+  it('serves from memory and drops what another client overwrites or deletes, on every master', async () => {
+    const nodes = cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` }));
+    const writerClient = createCluster({ rootNodes: nodes });
+    const readerClient = createCluster({ rootNodes: nodes });
+    const writer = createCache({
+      store: new KeyvRedis<string>(writerClient as never),
+      namespace: 'tier',
+      timeoutMs: 5000,
+    });
+    const reader = createCache({
+      store: new KeyvRedis<string>(readerClient as never),
+      namespace: 'tier',
+      timeoutMs: 5000,
+      local: true,
+    });
+    const tier = (reader.store as RedisStore).localTier;
+    try {
+      for (let i = 0; i < 30; i++) await writer.set(req(`q${i}`), `v1-${i}`);
+      for (let i = 0; i < 30; i++) expect(await reader.get(req(`q${i}`))).toBe(`v1-${i}`);
+      expect(tier?.size).toBe(30);
+      for (let i = 0; i < 30; i++) {
+        if (i % 3 === 0) await writer.delete(req(`q${i}`));
+        else await writer.set(req(`q${i}`), `v2-${i}`);
+      }
+      await until(async () => tier?.size === 0);
+      for (let i = 0; i < 30; i++) expect(await reader.get(req(`q${i}`))).toBe(i % 3 === 0 ? undefined : `v2-${i}`);
+    } finally {
+      await writer.close();
+      await reader.close();
+      await writerClient.close();
+      await readerClient.close();
     }
   });
 });

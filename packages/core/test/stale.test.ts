@@ -19,9 +19,13 @@ afterEach(async () => {
   await Promise.all(caches.splice(0).map((cache) => cache.close()));
 });
 
-function make(kind: (typeof STORE_KINDS)[number], options: Parameters<typeof createCache>[0] = {}) {
+// 'redis+local': the in-process tier in front of Redis must serve stale entries exactly as Redis alone does.
+type Variant = (typeof STORE_KINDS)[number] | 'redis+local';
+
+function make(kind: Variant, options: Parameters<typeof createCache>[0] = {}) {
   const cache = createCache({
-    store: storeUrl(kind),
+    store: storeUrl(kind === 'redis+local' ? 'redis' : kind),
+    local: kind === 'redis+local',
     namespace: uniqueNamespace('stale'),
     timeoutMs: 2000,
     ...options,
@@ -32,7 +36,7 @@ function make(kind: (typeof STORE_KINDS)[number], options: Parameters<typeof cre
   return { cache, errors };
 }
 
-describe.each(STORE_KINDS)('stale serving on %s', (kind) => {
+describe.each([...STORE_KINDS, 'redis+local' as const])('stale serving on %s', (kind) => {
   it('stale-while-revalidate serves the expired entry at once and refreshes it once per key', async () => {
     const { cache } = make(kind, { ttl: 100, staleWhileRevalidate: '1m' });
     await cache.getOrCompute(request('swr'), async () => 'v1');

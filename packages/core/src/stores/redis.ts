@@ -2,6 +2,7 @@ import KeyvRedisImport from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { HitRow } from '../hits.js';
 import type { SeriesResolution, SeriesRow } from '../series.js';
+import { LocalTier, type LocalTierOptions } from './local-tier.js';
 import {
   addRedisCounters,
   deleteRedisCounters,
@@ -11,6 +12,7 @@ import {
   readRedisSeries,
 } from './redis-counters.js';
 import { addRedisHits, deleteRedisHits, type HitsClient, readRedisHits } from './redis-hits.js';
+import { TrackedReader } from './redis-tracking.js';
 import { BATCH_SIZE, type CounterRow, KeyvStore, parseWrapper, type ScannedEntry } from './store.js';
 
 export { globEscape, SERIES_PREFIX, STATS_PREFIX } from './redis-counters.js';
@@ -119,6 +121,7 @@ export class RedisStore extends KeyvStore {
         await adapter.getClient();
       },
       async () => {
+        await this.reader?.close();
         if (!owned) return;
         try {
           if (client.isOpen) await adapter.disconnect();
@@ -136,10 +139,44 @@ export class RedisStore extends KeyvStore {
   }
 
   private connecting: Promise<void> | undefined;
+  /** With `local`: the RESP3 tracking connection that reads for, and invalidates, the in-process tier. */
+  private reader: TrackedReader | undefined;
+
+  /** Turns on the in-process tier (see local-tier.ts); reads then go through a tracking connection. */
+  attachLocalTier(options: Readonly<Required<LocalTierOptions>>): void {
+    this.reader = new TrackedReader(this.adapter.client, new LocalTier(options));
+  }
+
+  get localTier(): LocalTier | undefined {
+    return this.reader?.tier;
+  }
+
+  cached(key: string): string | undefined {
+    return this.reader?.tier.get(key);
+  }
 
   override async get(key: string): Promise<string | undefined> {
     if (this.connecting) await this.connecting;
-    return super.get(key);
+    if (this.reader === undefined) return super.get(key);
+    const entry = await this.reader.get(key);
+    // Keyv's own get hides an entry past its stored expiry the same way (Redis drops the key itself soon after).
+    return entry === undefined || (entry.expires !== undefined && entry.expires <= Date.now())
+      ? undefined
+      : entry.value;
+  }
+
+  /**
+   * Our own change to keys: drop them from the tier before (so reads in flight cannot bring the old value back)
+   * and after (Redis's invalidation for a read that raced the write may land after the write's reply).
+   */
+  private async changing<T>(drop: () => void, change: () => Promise<T>): Promise<T> {
+    if (this.reader === undefined) return change();
+    drop();
+    try {
+      return await change();
+    } finally {
+      drop();
+    }
   }
 
   /** SET NX PX: true when this caller now holds the lock. */
@@ -160,12 +197,18 @@ export class RedisStore extends KeyvStore {
 
   override async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
     if (this.connecting) await this.connecting;
-    return super.set(key, value, ttlMs);
+    return this.changing(
+      () => this.reader?.tier.invalidate(key),
+      () => super.set(key, value, ttlMs),
+    );
   }
 
   override async delete(key: string): Promise<boolean> {
     if (this.connecting) await this.connecting;
-    return super.delete(key);
+    return this.changing(
+      () => this.reader?.tier.invalidate(key),
+      () => super.delete(key),
+    );
   }
 
   private get cluster(): boolean {
@@ -224,6 +267,15 @@ export class RedisStore extends KeyvStore {
 
   override async deleteKeys(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
+    return this.changing(
+      () => {
+        for (const key of keys) this.reader?.tier.invalidate(key);
+      },
+      () => this.unlinkKeys(keys),
+    );
+  }
+
+  private async unlinkKeys(keys: readonly string[]): Promise<number> {
     const client = await this.any();
     let deleted = 0;
     for (let start = 0; start < keys.length; start += BATCH_SIZE) {
@@ -239,9 +291,14 @@ export class RedisStore extends KeyvStore {
   }
 
   override async deletePrefix(prefix: string): Promise<number> {
-    let deleted = 0;
-    for await (const keys of this.scanKeys(prefix)) deleted += await this.deleteKeys(keys);
-    return deleted;
+    return this.changing(
+      () => this.reader?.tier.invalidatePrefix(prefix),
+      async () => {
+        let deleted = 0;
+        for await (const keys of this.scanKeys(prefix)) deleted += await this.deleteKeys(keys);
+        return deleted;
+      },
+    );
   }
 
   /** Redis expires keys itself (every write sets PX unless ttl is null): nothing to prune. */

@@ -29,6 +29,11 @@ export interface CacheStore {
   readonly type: 'memory' | 'sqlite' | 'redis' | 'file' | 'keyv' | 'adapter';
   readonly keyv: Keyv;
   get(key: string): Promise<string | undefined>;
+  /**
+   * The entry from an in-process tier kept correct by the backend (see local-tier.ts), synchronously; undefined
+   * when this process does not hold it (then `get` asks the backend).
+   */
+  cached?(key: string): string | undefined;
   set(key: string, value: string, ttlMs: number | undefined): Promise<void>;
   delete(key: string): Promise<boolean>;
   /** Where the entry of a key lives, for messages (the file of a file:// store); undefined: the key says it. */

@@ -46,7 +46,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   return { ports, stop };
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
