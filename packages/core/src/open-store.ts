@@ -56,6 +56,7 @@ function attachLocalTier(store: CacheStore, options: NonNullable<ResolvedCacheCo
     sqlite:
       "sqlite:// reads are already local; a tier in front of them could only be kept correct by checking 'PRAGMA data_version' before each hit, which costs as much as the read it saves (see the README)",
     redis: 'this Redis store cannot track keys',
+    file: 'file:// reads are already local files; another process rewrites them without telling this one, so a tier could only stay correct by checking each file before a hit, which costs as much as the read it saves',
     keyv: "a Keyv instance hides its backend's connection, so nothing can tell this process when another one changes a key; pass the @keyv/redis adapter itself or a redis:// URL",
     adapter:
       'only Redis tells clients when a key changes (client tracking); use a redis:// URL or a @keyv/redis adapter',

@@ -1,5 +1,5 @@
 import KeyvRedis, { createClient } from '@keyv/redis';
-import { type RedisServer, redisUrl, startRedisServer, uniqueNamespace } from '@llmemo/test-support';
+import { type RedisServer, redisUrl, startRedisServer, tempDir, uniqueNamespace } from '@llmemo/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CacheRequest, createCache, RedisStore, type ResponseCache } from '../src/index.js';
 
@@ -241,6 +241,9 @@ describe('local option', () => {
     expect(() => createCache({ store: redisUrl(), local: { max: 1 } as never })).toThrow(/no option 'max'/);
     expect(() => createCache({ local: true })).toThrow(/memory:\/\/ store already lives in this process/);
     expect(() => createCache({ store: 'sqlite://:memory:', local: true })).toThrow(/PRAGMA data_version/);
+    expect(() => createCache({ store: `file://${tempDir()}`, local: true })).toThrow(
+      /file:\/\/ reads are already local/,
+    );
     expect(() => createCache({ store: new Map() as never, local: true })).toThrow(/only Redis tells clients/);
     // A @keyv/redis adapter over a client that cannot be duplicated (Sentinel) is refused, not half-served.
     const adapter = new KeyvRedis<string>(createClient({ url: redisUrl() }) as never);
