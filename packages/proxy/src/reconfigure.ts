@@ -39,6 +39,7 @@ function show(value: unknown): string {
 /** The resolved settings compared on a reload (functions, tokens and the cache object are not reloadable). */
 const COMPARED: (keyof ResolvedProxyOptions)[] = [
   'upstream',
+  'anthropicUpstream',
   'provider',
   'namespaceHeader',
   'anonymousNamespace',
@@ -87,15 +88,15 @@ function cacheOptionsOf(next: ProxyOptions, cache: ResponseCache, owns: boolean)
  * Each cached endpoint's ttl after a reload: its own, or the cache-wide `ttl` (the cache's default is fixed when it
  * is created, so a reload that changes `ttl` states it on every endpoint that has none of its own).
  */
-function withDefaultTtl(endpoints: ResolvedProxyOptions['endpoints'], ttl: number | null) {
-  const fill = <E extends { ttl: number | null | undefined }>(endpoint: E | undefined): E | undefined =>
-    endpoint && endpoint.ttl === undefined ? { ...endpoint, ttl } : endpoint;
-  return {
-    chat: fill(endpoints.chat),
-    embeddings: fill(endpoints.embeddings),
-    images: fill(endpoints.images),
-    models: fill(endpoints.models),
-  };
+function withDefaultTtl(
+  endpoints: ResolvedProxyOptions['endpoints'],
+  ttl: number | null,
+): ResolvedProxyOptions['endpoints'] {
+  const filled: Record<string, unknown> = {};
+  for (const [name, endpoint] of Object.entries(endpoints)) {
+    filled[name] = endpoint && endpoint.ttl === undefined ? { ...endpoint, ttl } : endpoint;
+  }
+  return filled as ResolvedProxyOptions['endpoints'];
 }
 
 /** The new store and its namespace secret, loaded before anything switches (closed again if it fails). */
@@ -114,6 +115,29 @@ async function openNextStore(
     );
   }
   return { store, secret };
+}
+
+/**
+ * New upstreams (OpenAI and Anthropic) when their URL or timeout changed. Closing the old ones is graceful:
+ * requests already sent (a long stream) finish on the old connections.
+ */
+function switchUpstreams(context: ProxyContext, current: ResolvedProxyOptions, after: ResolvedProxyOptions): void {
+  const timeout = after.upstreamTimeoutMs !== current.upstreamTimeoutMs;
+  const main = timeout || after.upstream.href !== current.upstream.href;
+  const anthropic = timeout || after.anthropicUpstream.href !== current.anthropicUpstream.href;
+  if (!main && !anthropic) return;
+  const previous = new Set([context.upstream, context.anthropic]);
+  const upstream = main ? new Upstream(after.upstream, after.upstreamTimeoutMs) : context.upstream;
+  context.anthropic =
+    after.anthropicUpstream.href === after.upstream.href
+      ? upstream
+      : anthropic
+        ? new Upstream(after.anthropicUpstream, after.upstreamTimeoutMs)
+        : context.anthropic;
+  context.upstream = upstream;
+  for (const old of previous) {
+    if (old !== context.upstream && old !== context.anthropic) void old.close().catch(() => {});
+  }
 }
 
 /**
@@ -173,12 +197,7 @@ export async function reconfigure(
     context.secret = opened.secret;
     changed.unshift(`store: ${show(previousCache.store ?? 'memory://')} → ${show(cacheOptions.store)}`);
   }
-  if (after.upstream.href !== current.upstream.href || after.upstreamTimeoutMs !== current.upstreamTimeoutMs) {
-    const previous = context.upstream;
-    context.upstream = new Upstream(after.upstream, after.upstreamTimeoutMs);
-    // Graceful: requests already sent upstream (a long stream) finish on the old connections.
-    void previous.close().catch(() => {});
-  }
+  switchUpstreams(context, current, after);
   if (after.maxInflightBytes !== current.maxInflightBytes) context.budget = new BodyBudget(after.maxInflightBytes);
   context.options = after;
   return { changed, needsRestart };
