@@ -237,37 +237,7 @@ export class ResponseCache {
     request: CacheRequest,
     options: { namespace?: string } = {},
   ): Promise<CacheEntry<T> | undefined> {
-    const on = this.binding;
-    const derived = on.reads.derive(request, this.resolveNamespace(options.namespace));
-    if (derived instanceof LlmemoError) {
-      this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
-      return undefined;
-    }
-    on.enter();
-    let found: Awaited<ReturnType<typeof on.reads.read<T>>>;
-    try {
-      found = await on.reads.read<T>(derived, request);
-    } finally {
-      on.leave();
-    }
-    if (!found.entry) {
-      this.recorder.missed(derived, request, found.reason);
-      return undefined;
-    }
-    const { value, age } = on.reads.served(found.entry, derived, request, false);
-    const { usage, responseModel, createdAt, expiresAt } = found.entry;
-    const metadata: EntryMetadata = {};
-    if (usage) metadata.usage = usage;
-    if (responseModel) metadata.responseModel = responseModel;
-    return {
-      value,
-      key: derived.key,
-      age,
-      stale: false,
-      createdAt: new Date(createdAt),
-      expiresAt: expiresAt === null ? null : new Date(expiresAt),
-      metadata,
-    };
+    return this.binding.entry<T>(request, this.resolveNamespace(options.namespace));
   }
 
   /** Stores a value for a request and waits for the write. Resolves false (with an event) when it was not stored. */

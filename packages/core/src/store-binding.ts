@@ -1,4 +1,7 @@
+import type { CacheEntry } from './cache-types.js';
 import type { EntryCodec } from './entry-codec.js';
+import type { EntryMetadata } from './envelope.js';
+import { LlmemoError } from './errors.js';
 import { crossProcessLock, Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { type DerivedKey, recordedRequest } from './key.js';
@@ -28,7 +31,7 @@ export class StoreBinding {
     readonly store: CacheStore,
     config: ResolvedCacheConfig,
     codec: EntryCodec,
-    recorder: Recorder,
+    private readonly recorder: Recorder,
     closed: () => boolean,
   ) {
     this.guarded = new GuardedStore(store, config.timeoutMs, config.breaker, recorder);
@@ -57,6 +60,33 @@ export class StoreBinding {
   /** Stops waiting for the calls still in flight (the cache is closing). */
   hurry(): void {
     this.quiet?.();
+  }
+
+  /** `cache.getEntry()` on this store: the entry with its age and metadata (a hit), or undefined (a miss). */
+  async entry<T>(request: CacheRequest, namespace: string): Promise<CacheEntry<T> | undefined> {
+    const derived = this.reads.derive(request, namespace);
+    if (derived instanceof LlmemoError) {
+      this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
+      return undefined;
+    }
+    this.enter();
+    let found: Awaited<ReturnType<typeof this.reads.read<T>>>;
+    try {
+      found = await this.reads.read<T>(derived, request);
+    } finally {
+      this.leave();
+    }
+    if (!found.entry) {
+      this.recorder.missed(derived, request, found.reason);
+      return undefined;
+    }
+    const { value, age } = this.reads.served(found.entry, derived, request, false);
+    const { usage, responseModel, createdAt, expiresAt } = found.entry;
+    const metadata: EntryMetadata = {};
+    if (usage) metadata.usage = usage;
+    if (responseModel) metadata.responseModel = responseModel;
+    const expires = expiresAt === null ? null : new Date(expiresAt);
+    return { value, key: derived.key, age, stale: false, createdAt: new Date(createdAt), expiresAt: expires, metadata };
   }
 
   /** Runs a background task (a stale refresh) as a call on this store. */

@@ -119,6 +119,29 @@ async function openNextStore(
 }
 
 /**
+ * New upstreams (OpenAI and Anthropic) when their URL or timeout changed. Closing the old ones is graceful:
+ * requests already sent (a long stream) finish on the old connections.
+ */
+function switchUpstreams(context: ProxyContext, current: ResolvedProxyOptions, after: ResolvedProxyOptions): void {
+  const timeout = after.upstreamTimeoutMs !== current.upstreamTimeoutMs;
+  const main = timeout || after.upstream.href !== current.upstream.href;
+  const anthropic = timeout || after.anthropicUpstream.href !== current.anthropicUpstream.href;
+  if (!main && !anthropic) return;
+  const previous = new Set([context.upstream, context.anthropic]);
+  const upstream = main ? new Upstream(after.upstream, after.upstreamTimeoutMs) : context.upstream;
+  context.anthropic =
+    after.anthropicUpstream.href === after.upstream.href
+      ? upstream
+      : anthropic
+        ? new Upstream(after.anthropicUpstream, after.upstreamTimeoutMs)
+        : context.anthropic;
+  context.upstream = upstream;
+  for (const old of previous) {
+    if (old !== context.upstream && old !== context.anthropic) void old.close().catch(() => {});
+  }
+}
+
+/**
  * Applies new options to a running proxy without dropping a connection: everything is validated (and a new store
  * opened and asked for its namespace secret) before anything switches, so an invalid configuration throws and the
  * running one stays. Then the store is swapped (`cache.useStore`: requests in flight finish on the old one), a new
@@ -175,22 +198,7 @@ export async function reconfigure(
     context.secret = opened.secret;
     changed.unshift(`store: ${show(previousCache.store ?? 'memory://')} → ${show(cacheOptions.store)}`);
   }
-  const timeoutChanged = after.upstreamTimeoutMs !== current.upstreamTimeoutMs;
-  const openai = after.upstream.href !== current.upstream.href || timeoutChanged;
-  const anthropic = after.anthropicUpstream.href !== current.anthropicUpstream.href || timeoutChanged;
-  if (openai || anthropic) {
-    const previous = new Set([context.upstream, context.anthropic]);
-    if (openai) context.upstream = new Upstream(after.upstream, after.upstreamTimeoutMs);
-    // One connection pool when both name the same host, as at start.
-    if (after.anthropicUpstream.href === after.upstream.href) context.anthropic = context.upstream;
-    else if (anthropic || context.anthropic === context.upstream) {
-      context.anthropic = new Upstream(after.anthropicUpstream, after.upstreamTimeoutMs);
-    }
-    // Graceful: requests already sent upstream (a long stream) finish on the old connections.
-    for (const upstream of previous) {
-      if (upstream !== context.upstream && upstream !== context.anthropic) void upstream.close().catch(() => {});
-    }
-  }
+  switchUpstreams(context, current, after);
   if (after.maxInflightBytes !== current.maxInflightBytes) context.budget = new BodyBudget(after.maxInflightBytes);
   context.options = after;
   return { changed, needsRestart };
