@@ -25,6 +25,11 @@ export class StatsSync {
     this.buffer.add(namespace, model, field, amount);
   }
 
+  /** The pending row of this minute for (namespace, model): a hit bumps several of its fields at once. */
+  row(namespace: string, model: string): CounterRow {
+    return this.buffer.current(namespace, model);
+  }
+
   /** Starts the interval timer unless one is running (or the cache is closing). */
   schedule(): void {
     if (this.timer !== undefined || this.stopped) return;
