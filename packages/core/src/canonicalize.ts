@@ -43,6 +43,9 @@ const MEDIA_TYPE_KEYS = ['mediaType', 'mimeType', 'media_type', 'mime_type'] as 
 /** Characters JSON.stringify would escape (controls, quote, backslash, lone surrogates), as safe-stable-stringify does. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NEEDS_ESCAPING = /[\u0000-\u001f\u0022\u005c\ud800-\udfff]/;
+/** Anything but printable ASCII: a control character (CR and tab among them), a quote, a backslash, non-ASCII. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const NOT_PLAIN_ASCII = /[\u0000-\u001f\u0022\u005c\u007f-\uffff]/;
 /** A character outside the standard base64 alphabet (padding excluded). A plain class: linear on megabytes. */
 const NOT_BASE64 = /[^A-Za-z0-9+/]/;
 /** Last data characters whose unused low bits are zero, before `==` and before `=`. */
@@ -183,6 +186,17 @@ export class Canonicalizer {
   private text(value: string, prose: boolean): void {
     const norm = this.norm;
     let text = value;
+    // Most prompt text is printable ASCII: one scan proves there is no CR, nothing NFC could change and nothing to
+    // escape, where the general path below scans for each of the three.
+    if (!NOT_PLAIN_ASCII.test(text)) {
+      if (norm !== null && prose) {
+        if (norm.collapseWhitespace) text = text.replace(/\s+/g, ' ');
+        if (norm.trim) text = text.trim();
+      }
+      this.out += `"${text}"`;
+      if (this.out.length > DRAIN_AT) this.drain();
+      return;
+    }
     if (norm !== null) {
       if (norm.lineEndings && text.indexOf('\r') !== -1) text = text.replace(/\r\n?/g, '\n');
       // NFC cannot change pure ASCII, and a native byte count is ~5x cheaper than a regex scan for that.
