@@ -1,9 +1,11 @@
 import { Bench } from 'tinybench';
 
-/** One measured case: mean and p99 latency in microseconds. */
+/** One measured case: mean, median and p99 latency in microseconds. */
 export interface Measurement {
   name: string;
   meanUs: number;
+  /** The median: on a shared machine, what one call costs when no other process gets in the way. */
+  p50Us?: number;
   p99Us: number;
   samples: number;
 }
@@ -30,13 +32,14 @@ export async function measure(
     const result = task.result as unknown as {
       state?: string;
       error?: unknown;
-      latency?: { mean: number; p99: number; samplesCount?: number };
+      latency?: { mean: number; p50: number; p99: number; samplesCount?: number };
     };
     if (!result?.latency)
       throw new Error(`bench case '${task.name}' failed: ${String(result?.error ?? result?.state)}`);
     out[task.name] = {
       name: task.name,
       meanUs: result.latency.mean * 1000,
+      p50Us: result.latency.p50 * 1000,
       p99Us: result.latency.p99 * 1000,
       samples: result.latency.samplesCount ?? 0,
     };
@@ -56,7 +59,8 @@ export function formatUs(us: number): string {
  * For the "added latency" rows, where llmemo wraps the very call it is compared with.
  */
 export function added(name: string, withCache: Measurement, plain: Measurement): Measurement {
-  return { name, meanUs: withCache.meanUs - plain.meanUs, p99Us: Number.NaN, samples: withCache.samples };
+  const p50Us = withCache.p50Us !== undefined && plain.p50Us !== undefined ? withCache.p50Us - plain.p50Us : undefined;
+  return { name, meanUs: withCache.meanUs - plain.meanUs, p50Us, p99Us: Number.NaN, samples: withCache.samples };
 }
 
 /** Keeps, per case, the fastest of `rounds` interleaved measurements: the one least disturbed by other processes. */
@@ -84,13 +88,19 @@ export function table(title: string, rows: Row[]): string {
   const lines = [
     `### ${title}`,
     '',
-    `| scenario | llmemo (mean / p99) | baseline (mean / p99) | ratio | target |${today ? ' today (issue 14) |' : ''}`,
+    `| scenario | llmemo (mean / p50 / p99) | baseline (mean / p50 / p99) | ratio of means (of medians) | target |${today ? ' today (issue 14) |' : ''}`,
     `|---|---|---|---|---|${today ? '---|' : ''}`,
   ];
+  const stats = (m: Measurement) => `${formatUs(m.meanUs)} / ${formatUs(m.p50Us ?? Number.NaN)} / ${formatUs(m.p99Us)}`;
   for (const row of rows) {
-    const ours = `${formatUs(row.measured.meanUs)} / ${formatUs(row.measured.p99Us)}`;
-    const base = row.baseline ? `${formatUs(row.baseline.meanUs)} / ${formatUs(row.baseline.p99Us)}` : '—';
-    const ratio = row.baseline ? `${(row.measured.meanUs / row.baseline.meanUs).toFixed(2)}×` : '—';
+    const { measured, baseline } = row;
+    const ours = stats(measured);
+    const base = baseline ? stats(baseline) : '—';
+    const medians =
+      baseline?.p50Us !== undefined && measured.p50Us !== undefined
+        ? ` (${(measured.p50Us / baseline.p50Us).toFixed(2)}×)`
+        : '';
+    const ratio = baseline ? `${(measured.meanUs / baseline.meanUs).toFixed(2)}×${medians}` : '—';
     const cells = [row.scenario, ours, base, ratio, row.target ?? ''];
     if (today) cells.push(row.today ?? '');
     lines.push(`| ${cells.join(' | ')} |`);
