@@ -307,7 +307,7 @@ export class Canonicalizer {
    * wrapper); otherwise the object's own media type property decides whether its `data` is one.
    */
   private record(object: Record<string, unknown>, file?: FileField): void {
-    const keys = Object.keys(object).sort();
+    const keys = sortedKeys(object);
     if (file === undefined && 'data' in object) {
       const mediaType = fileMediaType(object);
       if (mediaType !== undefined) file = { key: 'data', mediaType: mediaType ?? undefined };
@@ -367,6 +367,29 @@ export class Canonicalizer {
     this.record(object, file);
     stack.pop();
   }
+}
+
+/** Objects with more keys than this are sorted by Array.prototype.sort; smaller ones (nearly all) by insertion. */
+const INSERTION_SORT_MAX = 16;
+
+/**
+ * The object's own enumerable keys in code-unit order, the order `Array.prototype.sort()` gives. A request is mostly
+ * objects of two to six keys, where an insertion sort with `>` (which compares strings by code units too) costs a
+ * quarter of the generic sort's call.
+ */
+export function sortedKeys(object: object): string[] {
+  const keys = Object.keys(object);
+  if (keys.length > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { Canonicalizer, isSkipped, type TextNormalization } from './canonicalize.js';
+import { Canonicalizer, isSkipped, sortedKeys, type TextNormalization } from './canonicalize.js';
 import { LlmemoError } from './errors.js';
 import { decodeLabel, escapeLabel, isWellFormed, notWellFormed } from './labels.js';
 import type { CacheRequest } from './request.js';
@@ -128,7 +128,7 @@ function writeParams(
   }
   writer.raw('{');
   let first = true;
-  for (const name of Object.keys(params).sort()) {
+  for (const name of sortedKeys(params)) {
     if (derivation.excludedParams.has(name)) continue;
     let value = params[name];
     if (name === 'headers') {

@@ -3,7 +3,7 @@
 // writer takes a shortcut for printable ASCII; this checks the shortcut and the general path agree with the spec.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, DEFAULT_NORMALIZATION } from '../src/canonicalize.js';
+import { canonicalize, DEFAULT_NORMALIZATION, sortedKeys } from '../src/canonicalize.js';
 
 const prose = (text: string) => JSON.stringify(text.replace(/\r\n?/g, '\n').normalize('NFC').trim());
 
@@ -43,5 +43,17 @@ describe('canonical strings', () => {
     expect(canonicalize({ id: 'a\tb' }, null)).toBe('{"id":"a\\tb"}');
     expect(canonicalize(' a\r\nb ', DEFAULT_NORMALIZATION)).toBe('"a\\nb"');
     expect(canonicalize({ id: 'say "hi" \\ \u0001' }, null)).toBe('{"id":"say \\"hi\\" \\\\ \\u0001"}');
+  });
+});
+
+describe('sortedKeys', () => {
+  it('orders keys exactly as Array.prototype.sort does, small objects and large', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ unit: 'binary', maxLength: 4 }), { maxLength: 40 }), (names) => {
+        const object = Object.fromEntries(names.map((name, index) => [name, index]));
+        expect(sortedKeys(object)).toEqual(Object.keys(object).sort());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
