@@ -7,9 +7,9 @@ import { LlmemoError } from './errors.js';
  * Hand-written rather than safe-stable-stringify, the serializer the design names, because it is measurably faster
  * and key derivation is the largest cost of a hit. Issue 12's alternative, normalizing in a pre-pass and
  * serializing the result with safe-stable-stringify (`test/bench/prepass-canonical.ts`, same digests), measured
- * against bare `sha256(safe-stable-stringify(request))` in `pnpm bench core` (five runs, 2026-12-02, 2 shared
- * vCPUs): 0.94–1.58x for a 2 KB request, 1.18–1.62x for 21 KB, 1.18–1.39x for 211 KB; this writer 0.63–1.15x,
- * 0.79–1.23x and 0.76–1.04x. The pre-pass copies the whole request before the serializer walks it again, and it
+ * against bare `sha256(safe-stable-stringify(request))` in `pnpm bench core` (seven runs, 2026-12-02, 2 shared
+ * vCPUs): 0.94–1.58x for a 2 KB request, 1.10–1.62x for 21 KB, 1.16–1.39x for 211 KB; this writer 0.63–1.15x,
+ * 0.79–1.23x and 0.75–1.04x. The pre-pass copies the whole request before the serializer walks it again, and it
  * still lacks the raw bytes tokens of file fields, which no JSON serializer emits (a marker and a post-pass over
  * the output would add to it). The rules are the public spec in packages/core/README.md ("Canonicalization spec",
  * v2); changing them means bumping KEY_VERSION.
