@@ -57,6 +57,50 @@ function size(value: unknown): number {
   return typeof value === 'string' ? value.length : JSON.stringify(value ?? null).length;
 }
 
+type Commit = Extract<Lookup<EmbeddingEntry>, { hit: false }>['commit'];
+
+/** Which values the cache answered, and the distinct rest to send (identical values share one slot). */
+interface Plan {
+  embeddings: number[][];
+  missing: unknown[];
+  commits: (Commit | undefined)[];
+  /** Value index to its slot in `missing`. */
+  slotOf: Map<number, number>;
+}
+
+function plan(values: unknown[], lookups: Lookup<EmbeddingEntry>[]): Plan {
+  const result: Plan = { embeddings: new Array(values.length), missing: [], commits: [], slotOf: new Map() };
+  const slotByKey = new Map<string, number>();
+  for (let i = 0; i < values.length; i++) {
+    const lookup = lookups[i]!;
+    if (lookup.hit && isEmbeddingEntry(lookup.value)) {
+      result.embeddings[i] = lookup.value.embedding;
+      continue;
+    }
+    let slot = lookup.key === undefined ? undefined : slotByKey.get(lookup.key);
+    if (slot === undefined) {
+      slot = result.missing.push(values[i]) - 1;
+      result.commits[slot] = lookup.hit ? undefined : lookup.commit;
+      if (lookup.key !== undefined) slotByKey.set(lookup.key, slot);
+    }
+    result.slotOf.set(i, slot);
+  }
+  return result;
+}
+
+/** Stores each fresh embedding under its value's entry, off the caller's path. */
+function commitFresh(embeddings: number[][], tokens: number | undefined, { missing, commits }: Plan): void {
+  const totalSize = missing.reduce<number>((sum, value) => sum + size(value), 0) || 1;
+  for (let slot = 0; slot < missing.length; slot++) {
+    // Per-value tokens are the call's tokens shared by length: exact for one value, an estimate for several.
+    const usage =
+      typeof tokens === 'number' ? { inputTokens: Math.round((tokens * size(missing[slot])) / totalSize) } : undefined;
+    commits[slot]?.({ format: ENTRY_FORMAT, embedding: embeddings[slot]! }, usage ? { metadata: { usage } } : {}).catch(
+      () => {},
+    );
+  }
+}
+
 /**
  * Embeds `params.values` with one cache entry per value: the values found in the cache are not sent, the rest go
  * to the provider in one call (identical values once), and the embeddings come back in the original order.
@@ -77,26 +121,8 @@ async function cachedEmbed(
   const lookups = await Promise.all(
     values.map((value) => cache.lookup<EmbeddingEntry>(embeddingRequest(model, value, settings, endpoint), call)),
   );
-
-  const embeddings: number[][] = new Array(values.length);
-  const missing: unknown[] = [];
-  const commits: (Extract<Lookup<EmbeddingEntry>, { hit: false }>['commit'] | undefined)[] = [];
-  const slotOf = new Map<number, number>();
-  const slotByKey = new Map<string, number>();
-  for (let i = 0; i < values.length; i++) {
-    const lookup = lookups[i]!;
-    if (lookup.hit && isEmbeddingEntry(lookup.value)) {
-      embeddings[i] = lookup.value.embedding;
-      continue;
-    }
-    let slot = lookup.key === undefined ? undefined : slotByKey.get(lookup.key);
-    if (slot === undefined) {
-      slot = missing.push(values[i]) - 1;
-      commits[slot] = lookup.hit ? undefined : lookup.commit;
-      if (lookup.key !== undefined) slotByKey.set(lookup.key, slot);
-    }
-    slotOf.set(i, slot);
-  }
+  const planned = plan(values, lookups);
+  const { embeddings, missing, slotOf } = planned;
   const hits = values.length - slotOf.size;
   const info: EmbeddingCacheInfo = { hit: missing.length === 0, hits, misses: slotOf.size };
   if (missing.length === 0) {
@@ -113,17 +139,7 @@ async function cachedEmbed(
     // The provider broke its contract (one embedding per value); nothing can be matched up, so nothing is cached.
     return hits === 0 ? result : ((await model.doEmbed(params as never)) as EmbedResult);
   }
-  const tokens = result.usage?.tokens;
-  const totalSize = missing.reduce<number>((sum, value) => sum + size(value), 0) || 1;
-  for (let slot = 0; slot < missing.length; slot++) {
-    // Per-value tokens are the call's tokens shared by length: exact for one value, an estimate for several.
-    const usage =
-      typeof tokens === 'number' ? { inputTokens: Math.round((tokens * size(missing[slot])) / totalSize) } : undefined;
-    commits[slot]?.(
-      { format: ENTRY_FORMAT, embedding: result.embeddings[slot]! },
-      usage ? { metadata: { usage } } : {},
-    ).catch(() => {});
-  }
+  commitFresh(result.embeddings, result.usage?.tokens, planned);
   for (const [index, slot] of slotOf) embeddings[index] = result.embeddings[slot]!;
   return {
     ...result,

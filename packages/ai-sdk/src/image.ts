@@ -76,6 +76,58 @@ function withImageInfo(
   return withCacheInfo(providerMetadata, { ...info, images: Array.from({ length: count }, () => info) });
 }
 
+/** What stats and metrics learn from an entry: its token usage and the model that answered. */
+function entryMetadata(entry: ImageEntry): {
+  usage?: { inputTokens?: number; outputTokens?: number };
+  responseModel?: string;
+} {
+  const usage = entry.usage;
+  const metadata: { usage?: { inputTokens?: number; outputTokens?: number }; responseModel?: string } = {};
+  if (usage && (usage.inputTokens !== undefined || usage.outputTokens !== undefined)) {
+    metadata.usage = {};
+    if (usage.inputTokens !== undefined) metadata.usage.inputTokens = usage.inputTokens;
+    if (usage.outputTokens !== undefined) metadata.usage.outputTokens = usage.outputTokens;
+  }
+  if (entry.response?.modelId !== undefined) metadata.responseModel = entry.response.modelId;
+  return metadata;
+}
+
+/** A provider's own result, with the cache info attached. */
+function annotated(result: ImageResult, info: CacheInfo): ImageResult {
+  return {
+    ...result,
+    providerMetadata: withImageInfo(
+      result.providerMetadata as ProviderMetadata | undefined,
+      info,
+      result.images.length,
+    ),
+  } as ImageResult;
+}
+
+/** A stored entry as generateImage expects a provider result. */
+function fromEntry(entry: ImageEntry, info: CacheInfo, model: ImageModel): ImageResult {
+  const result: Record<string, unknown> = {
+    images: entry.images,
+    warnings: entry.warnings,
+    providerMetadata: withImageInfo(entry.providerMetadata, info, entry.images.length),
+    response: {
+      timestamp: entry.response?.timestamp ?? new Date(),
+      modelId: entry.response?.modelId ?? model.modelId,
+      headers: undefined,
+    },
+  };
+  if (entry.usage !== undefined) result.usage = entry.usage;
+  return result as unknown as ImageResult;
+}
+
+function keyOf(cache: ResponseCache, request: CacheRequest, namespace: string | undefined): string | undefined {
+  try {
+    return cache.key(request, namespace === undefined ? {} : { namespace });
+  } catch {
+    return undefined;
+  }
+}
+
 async function cachedImages(
   cache: ResponseCache,
   scope: string | undefined,
@@ -86,26 +138,12 @@ async function cachedImages(
 ): Promise<ImageResult> {
   const { call, params } = splitCallOptions(rawParams, cache, { keepEmptyProviderOptions: true });
   const spec = specVersionOf(model);
-  const direct = async () => {
-    const result = (await model.doGenerate(params as never)) as ImageResult;
-    return {
-      ...result,
-      providerMetadata: withImageInfo(
-        result.providerMetadata as ProviderMetadata | undefined,
-        cacheInfo({ hit: false, age: 0 }),
-        result.images.length,
-      ),
-    } as ImageResult;
-  };
+  const generate = async () => (await model.doGenerate(params as never)) as ImageResult;
+  const direct = async () => annotated(await generate(), cacheInfo({ hit: false, age: 0 }));
   if (spec === undefined || (params.n ?? 1) > maxImages) return direct();
 
   const request = imageRequest(model, spec, params, endpointOf(model, scope));
-  let key: string | undefined;
-  try {
-    key = cache.key(request, call.namespace === undefined ? {} : { namespace: call.namespace });
-  } catch {
-    key = undefined;
-  }
+  const key = keyOf(cache, request, call.namespace);
   // generateImage splits `n` over several concurrent calls with identical params when the model makes fewer
   // images per call; answering them all from one entry would return n copies of one image. A call identical to
   // one in flight is such a sibling: it goes to the provider uncached, so the images stay distinct.
@@ -116,50 +154,19 @@ async function cachedImages(
     const outcome = await cache.getOrCompute<ImageEntry>(
       request,
       async () => {
-        fresh = (await model.doGenerate(params as never)) as ImageResult;
+        fresh = await generate();
         return storeImages(fresh);
       },
       {
         ...call,
         cacheable: (entry) => (entry.images.length > 0 ? true : 'The model returned no images; nothing was cached.'),
-        metadata: (entry) => {
-          const usage = entry.usage;
-          const metadata: { usage?: { inputTokens?: number; outputTokens?: number }; responseModel?: string } = {};
-          if (usage && (usage.inputTokens !== undefined || usage.outputTokens !== undefined)) {
-            metadata.usage = {};
-            if (usage.inputTokens !== undefined) metadata.usage.inputTokens = usage.inputTokens;
-            if (usage.outputTokens !== undefined) metadata.usage.outputTokens = usage.outputTokens;
-          }
-          if (entry.response?.modelId !== undefined) metadata.responseModel = entry.response.modelId;
-          return metadata;
-        },
+        metadata: entryMetadata,
       },
     );
     const info = cacheInfo(outcome);
-    if (fresh !== undefined) {
-      return {
-        ...fresh,
-        providerMetadata: withImageInfo(
-          fresh.providerMetadata as ProviderMetadata | undefined,
-          info,
-          fresh.images.length,
-        ),
-      } as ImageResult;
-    }
+    if (fresh !== undefined) return annotated(fresh, info);
     const entry = outcome.value;
-    if (!isImageEntry(entry)) return direct();
-    const result: Record<string, unknown> = {
-      images: entry.images,
-      warnings: entry.warnings,
-      providerMetadata: withImageInfo(entry.providerMetadata, info, entry.images.length),
-      response: {
-        timestamp: entry.response?.timestamp ?? new Date(),
-        modelId: entry.response?.modelId ?? model.modelId,
-        headers: undefined,
-      },
-    };
-    if (entry.usage !== undefined) result.usage = entry.usage;
-    return result as unknown as ImageResult;
+    return isImageEntry(entry) ? fromEntry(entry, info, model) : direct();
   } finally {
     if (key !== undefined) inflight.delete(key);
   }

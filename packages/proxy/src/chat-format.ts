@@ -164,20 +164,63 @@ export function completionOf(value: ChatValue): Json {
   return value.completion ?? eventsToCompletion(value.events);
 }
 
+/** Adds one tool-call delta to the calls assembled so far (by index; the name and arguments arrive in pieces). */
+function addToolCall(toolCalls: Json[], part: Json): void {
+  const at = typeof part.index === 'number' ? part.index : toolCalls.length;
+  let call = toolCalls[at];
+  if (!call) {
+    call = { id: '', type: 'function', function: { name: '', arguments: '' } };
+    toolCalls[at] = call;
+  }
+  if (typeof part.id === 'string') call.id = part.id;
+  if (typeof part.type === 'string') call.type = part.type;
+  const fn = isObject(part.function) ? part.function : {};
+  const target = call.function as Json;
+  for (const [key, piece] of Object.entries(fn)) merge(target, key, piece);
+}
+
+/** Adds one chunk's choice (its delta, logprobs and finish reason) to the choice assembled so far. */
+function addChoice(assembled: Assembled, choice: Json): void {
+  const delta = isObject(choice.delta) ? choice.delta : {};
+  for (const [name, value] of Object.entries(delta)) {
+    if (name === 'tool_calls' && Array.isArray(value)) {
+      for (const part of value as Json[]) addToolCall(assembled.toolCalls, part);
+    } else if (name === 'role') {
+      if (typeof value === 'string') assembled.message.role = value;
+    } else if (name === 'content' && assembled.message.content === null) {
+      assembled.message.content = value;
+    } else {
+      merge(assembled.message, name, value);
+    }
+  }
+  if (isObject(choice.logprobs)) {
+    assembled.logprobs ??= {};
+    for (const [name, value] of Object.entries(choice.logprobs)) merge(assembled.logprobs, name, value);
+  }
+  if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+    assembled.finishReason = choice.finish_reason;
+  }
+}
+
+function parsedChunks(events: readonly string[]): Json[] {
+  const chunks: Json[] = [];
+  for (const event of events) {
+    try {
+      const chunk = JSON.parse(event) as Json;
+      if (isObject(chunk)) chunks.push(chunk);
+    } catch {
+      // Not JSON (a comment or a keep-alive): not part of the answer.
+    }
+  }
+  return chunks;
+}
+
 /** The `chat.completion` a recorded stream adds up to: deltas concatenated, tool calls assembled by index. */
 export function eventsToCompletion(events: readonly string[]): Json {
   const choices = new Map<number, Assembled>();
-  let head: Json | undefined;
+  const chunks = parsedChunks(events);
   let usage: unknown;
-  for (const event of events) {
-    let chunk: Json;
-    try {
-      chunk = JSON.parse(event) as Json;
-    } catch {
-      continue;
-    }
-    if (!isObject(chunk)) continue;
-    head ??= chunk;
+  for (const chunk of chunks) {
     if (isObject(chunk.usage)) usage = chunk.usage;
     if (!Array.isArray(chunk.choices)) continue;
     for (const choice of chunk.choices as Json[]) {
@@ -193,40 +236,10 @@ export function eventsToCompletion(events: readonly string[]): Json {
         };
         choices.set(index, assembled);
       }
-      const delta = isObject(choice.delta) ? choice.delta : {};
-      for (const [name, value] of Object.entries(delta)) {
-        if (name === 'tool_calls' && Array.isArray(value)) {
-          for (const part of value as Json[]) {
-            const at = typeof part.index === 'number' ? part.index : assembled.toolCalls.length;
-            let call = assembled.toolCalls[at];
-            if (!call) {
-              call = { id: '', type: 'function', function: { name: '', arguments: '' } };
-              assembled.toolCalls[at] = call;
-            }
-            if (typeof part.id === 'string') call.id = part.id;
-            if (typeof part.type === 'string') call.type = part.type;
-            const fn = isObject(part.function) ? part.function : {};
-            const target = call.function as Json;
-            for (const [key, piece] of Object.entries(fn)) merge(target, key, piece);
-          }
-        } else if (name === 'role') {
-          if (typeof value === 'string') assembled.message.role = value;
-        } else if (name === 'content' && assembled.message.content === null) {
-          assembled.message.content = value;
-        } else {
-          merge(assembled.message, name, value);
-        }
-      }
-      if (isObject(choice.logprobs)) {
-        assembled.logprobs ??= {};
-        for (const [name, value] of Object.entries(choice.logprobs)) merge(assembled.logprobs, name, value);
-      }
-      if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
-        assembled.finishReason = choice.finish_reason;
-      }
+      addChoice(assembled, choice);
     }
   }
-  const first = head ?? {};
+  const first = chunks[0] ?? {};
   const completion: Json = {
     id: first.id,
     object: 'chat.completion',

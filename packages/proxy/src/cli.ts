@@ -16,12 +16,14 @@ export { redact };
 
 interface Flags {
   upstream: string;
+  anthropicUpstream?: string;
   store: string;
   port: number;
   host: string;
   ttl?: string;
   cache: string;
   chatTtl?: string;
+  messagesTtl?: string;
   embeddingsTtl?: string;
   imagesTtl?: string;
   modelsTtl?: string;
@@ -88,6 +90,12 @@ export function buildProgram(): Command {
         .makeOptionMandatory(),
     )
     .addOption(
+      new Option(
+        '--anthropic-upstream <url>',
+        "Anthropic Messages API for /v1/messages, e.g. 'https://api.anthropic.com' (default: --upstream)",
+      ).env('LLMEMO_ANTHROPIC_UPSTREAM'),
+    )
+    .addOption(
       new Option('--store <url>', "cache store: 'memory://', 'sqlite://<path>', 'redis://host:6379'")
         .env('LLMEMO_STORE')
         .default('memory://'),
@@ -110,6 +118,7 @@ export function buildProgram(): Command {
         .default(CACHEABLE_ENDPOINTS.join(',')),
     )
     .addOption(new Option('--chat-ttl <duration>', 'ttl for chat completions').env('LLMEMO_CHAT_TTL'))
+    .addOption(new Option('--messages-ttl <duration>', 'ttl for Anthropic messages').env('LLMEMO_MESSAGES_TTL'))
     .addOption(new Option('--embeddings-ttl <duration>', 'ttl for embeddings').env('LLMEMO_EMBEDDINGS_TTL'))
     .addOption(new Option('--images-ttl <duration>', 'ttl for image generations').env('LLMEMO_IMAGES_TTL'))
     .addOption(new Option('--models-ttl <duration>', "ttl for the model list (default '5m')").env('LLMEMO_MODELS_TTL'))
@@ -239,6 +248,7 @@ function endpointsFrom(flags: Flags): ProxyEndpoints {
   }
   const ttls: Record<CacheableEndpoint, string | undefined> = {
     chat: flags.chatTtl,
+    messages: flags.messagesTtl,
     embeddings: flags.embeddingsTtl,
     images: flags.imagesTtl,
     models: flags.modelsTtl,
@@ -269,6 +279,7 @@ export function optionsFrom(flags: Flags, env: NodeJS.ProcessEnv = process.env, 
   if (flags.storeTimeout !== undefined) cache.timeoutMs = flags.storeTimeout;
   const options: StartProxyOptions = {
     upstream: flags.upstream,
+    ...(flags.anthropicUpstream !== undefined && { anthropicUpstream: flags.anthropicUpstream }),
     port: flags.port,
     host: flags.host,
     cache,

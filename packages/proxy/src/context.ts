@@ -22,6 +22,8 @@ export interface ProxyContext {
   options: ResolvedProxyOptions;
   cache: ResponseCache;
   upstream: Upstream;
+  /** Where /v1/messages goes: the same Upstream as `upstream` unless `anthropicUpstream` names another. */
+  anthropic: Upstream;
   flights: StreamFlight<Uint8Array, StreamMeta>;
   metrics: ProxyMetrics;
   secret: NamespaceSecret;

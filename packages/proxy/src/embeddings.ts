@@ -4,9 +4,9 @@ import { recordOf } from './access-log.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
 import { failure } from './forward.js';
 import { parseBody, toJson } from './json-body.js';
-import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import { bypassed, type Incoming, incomingOf, plan, readRequestBody } from './prepare.js';
 import { cacheRequest } from './request-key.js';
-import { PassThrough } from './upstream.js';
+import { PassThrough, type UpstreamReply } from './upstream.js';
 
 /**
  * One cached input's vector, in the form the upstream sent it: float numbers, or base64 of little-endian float32
@@ -57,6 +57,93 @@ function validEmbedding(value: unknown): value is number[] | string {
 
 type Missed = Extract<Lookup<EmbeddingValue>, { hit: false }>;
 
+/** Inputs that missed and share one entry (identical inputs in one batch go upstream once). */
+interface Group {
+  item: unknown;
+  at: number[];
+  lookup: Missed;
+}
+
+/** The cached vectors in the order asked, and the distinct misses to fetch. */
+function grouped(items: unknown[], lookups: Lookup<EmbeddingValue>[]) {
+  const vectors: (EmbeddingValue | undefined)[] = lookups.map((lookup) => (lookup.hit ? lookup.value : undefined));
+  const missing = new Map<string, Group>();
+  let oldest = 0;
+  for (const [at, lookup] of lookups.entries()) {
+    if (lookup.hit) {
+      oldest = Math.max(oldest, lookup.age);
+      continue;
+    }
+    const key = lookup.key ?? `#${at}`;
+    const group = missing.get(key);
+    if (group) group.at.push(at);
+    else missing.set(key, { item: items[at], at: [at], lookup });
+  }
+  const groups = [...missing.values()];
+  const hits = items.length - groups.reduce((sum, group) => sum + group.at.length, 0);
+  return { vectors, groups, oldest, hits };
+}
+
+/** The upstream's answer for the misses, taken apart per input. */
+interface Fetched {
+  reply: UpstreamReply;
+  byIndex: Map<number, unknown>;
+  usage: Json;
+  responseModel: string | undefined;
+  /** Each input's share of the call's time. */
+  ms: number;
+}
+
+/** One upstream request for every miss; an answer that cannot be taken apart passes through untouched. */
+async function fetchMisses(
+  context: ProxyContext,
+  c: Context,
+  incoming: Incoming,
+  sent: string | Uint8Array,
+  count: number,
+): Promise<Fetched> {
+  const started = performance.now();
+  context.metrics.upstreamRequest('embeddings');
+  const reply = await context.upstream.reply('POST', incoming.path, incoming.headers, sent, recordOf(c));
+  if (!reply.ok) throw new PassThrough(reply);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(reply.text());
+  } catch {
+    throw new PassThrough(reply);
+  }
+  const data = isObject(parsed) && Array.isArray(parsed.data) ? (parsed.data as unknown[]) : [];
+  const byIndex = new Map<number, unknown>();
+  for (const [position, item] of data.entries()) {
+    if (isObject(item)) byIndex.set(typeof item.index === 'number' ? item.index : position, item.embedding);
+  }
+  if (byIndex.size !== count || ![...byIndex.values()].every(validEmbedding)) throw new PassThrough(reply);
+  const body = parsed as Json;
+  return {
+    reply,
+    byIndex,
+    usage: isObject(body.usage) ? body.usage : { prompt_tokens: 0, total_tokens: 0 },
+    responseModel: typeof body.model === 'string' ? body.model : undefined,
+    ms: (performance.now() - started) / count,
+  };
+}
+
+/** Fills the answer's gaps with the fetched vectors and stores each one under its input's entry. */
+function commitMisses(groups: Group[], fetched: Fetched, vectors: (EmbeddingValue | undefined)[]): void {
+  const { byIndex, responseModel, ms } = fetched;
+  const tokens = apportion(
+    fetched.usage.prompt_tokens,
+    groups.map((group) => JSON.stringify(group.item).length),
+  );
+  for (const [index, group] of groups.entries()) {
+    const value: EmbeddingValue = { embedding: byIndex.get(index) as number[] | string, ms };
+    if (responseModel !== undefined) value.model = responseModel;
+    for (const at of group.at) vectors[at] = value;
+    const metadata = { usage: { inputTokens: tokens[index] ?? 0 }, ...(responseModel && { responseModel }) };
+    void group.lookup.commit(value, { metadata });
+  }
+}
+
 /**
  * POST /v1/embeddings, cached per input: only the inputs not in the cache go upstream (once each, in one request),
  * and the answer is put back together in the order asked. `usage` counts the tokens this request spent upstream,
@@ -77,11 +164,8 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
   const planned = await plan(context, c, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { directives, scope } = planned;
-  const { path, headers } = incoming;
-  const record = recordOf(c);
   const model = body.model as string;
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
-  const base64 = body.encoding_format === 'base64';
   try {
     const lookups = await Promise.all(
       inputs.items.map((item) =>
@@ -91,89 +175,35 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
         ),
       ),
     );
-    const vectors: (EmbeddingValue | undefined)[] = lookups.map((lookup) => (lookup.hit ? lookup.value : undefined));
-    // Identical inputs in one batch are one entry and go upstream once.
-    const missing = new Map<string, { item: unknown; at: number[]; lookup: Missed }>();
-    let oldest = 0;
-    for (const [at, lookup] of lookups.entries()) {
-      if (lookup.hit) {
-        oldest = Math.max(oldest, lookup.age);
-        continue;
-      }
-      const group = lookup.key ?? `#${at}`;
-      const entry = missing.get(group);
-      if (entry) entry.at.push(at);
-      else missing.set(group, { item: inputs.items[at], at: [at], lookup });
-    }
-    const hits = inputs.items.length - [...missing.values()].reduce((sum, entry) => sum + entry.at.length, 0);
+    const { vectors, groups, oldest, hits } = grouped(inputs.items, lookups);
     context.metrics.hit(
       'embeddings',
       lookups.reduce((sum, l) => sum + (l.hit ? l.value.ms : 0), 0),
       hits,
     );
-    context.metrics.miss('embeddings', missing.size);
+    context.metrics.miss('embeddings', groups.length);
 
     let usage: Json = { prompt_tokens: 0, total_tokens: 0 };
     let responseModel: string | undefined;
-    if (missing.size > 0) {
-      const groups = [...missing.values()];
+    if (groups.length > 0) {
       // When every input missed, once each, the client's own bytes go upstream and its answer comes back as is.
       const whole = groups.length === inputs.items.length;
       const sent = whole
         ? raw
         : toJson({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
-      const started = performance.now();
-      context.metrics.upstreamRequest('embeddings');
-      const reply = await context.upstream.reply('POST', path, headers, sent, record);
-      if (!reply.ok) throw new PassThrough(reply);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(reply.text());
-      } catch {
-        throw new PassThrough(reply);
-      }
-      const data = isObject(parsed) && Array.isArray(parsed.data) ? (parsed.data as unknown[]) : [];
-      const byIndex = new Map<number, unknown>();
-      for (const [position, item] of data.entries()) {
-        if (isObject(item)) byIndex.set(typeof item.index === 'number' ? item.index : position, item.embedding);
-      }
-      if (byIndex.size !== groups.length || ![...byIndex.values()].every(validEmbedding)) {
-        // Not an answer we can take apart: hand it over untouched, store nothing.
-        throw new PassThrough(reply);
-      }
-      const parsedBody = parsed as Json;
-      if (isObject(parsedBody.usage)) usage = parsedBody.usage;
-      responseModel = typeof parsedBody.model === 'string' ? parsedBody.model : undefined;
-      const ms = (performance.now() - started) / groups.length;
-      const tokens = apportion(
-        usage.prompt_tokens,
-        groups.map((group) => JSON.stringify(group.item).length),
-      );
-      for (const [index, group] of groups.entries()) {
-        const value: EmbeddingValue = { embedding: byIndex.get(index) as number[] | string, ms };
-        if (responseModel !== undefined) value.model = responseModel;
-        for (const at of group.at) vectors[at] = value;
-        const metadata = { usage: { inputTokens: tokens[index] ?? 0 }, ...(responseModel && { responseModel }) };
-        void group.lookup.commit(value, { metadata });
-      }
+      const fetched = await fetchMisses(context, c, incoming, sent, groups.length);
+      commitMisses(groups, fetched, vectors);
+      ({ usage, responseModel } = fetched);
       if (whole) {
-        return reply.toResponse({
+        return fetched.reply.toResponse({
           ...cacheHeaders('MISS', { key: single(lookups), namespace: directives.namespace }),
           'x-llmemo-hits': `0/${inputs.items.length}`,
         });
       }
     }
-    const answer = {
-      object: 'list',
-      data: vectors.map((value, index) => ({
-        object: 'embedding',
-        index,
-        embedding: base64 ? toBase64(value!.embedding) : toFloats(value!.embedding),
-      })),
-      model: responseModel ?? vectors.find((value) => value?.model)?.model ?? model,
-      usage,
-    };
-    const status = missing.size === 0 ? 'HIT' : 'MISS';
+    const answered = responseModel ?? vectors.find((value) => value?.model)?.model ?? model;
+    const answer = listOf(vectors as EmbeddingValue[], body.encoding_format === 'base64', answered, usage);
+    const status = groups.length === 0 ? 'HIT' : 'MISS';
     return jsonResponse(answer, {
       ...cacheHeaders(status, {
         key: single(lookups),
@@ -185,6 +215,20 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
   } catch (error) {
     return failure(context, error);
   }
+}
+
+/** The OpenAI list answer, each vector in the encoding the client asked for. */
+function listOf(vectors: EmbeddingValue[], base64: boolean, model: string, usage: Json): Json {
+  return {
+    object: 'list',
+    data: vectors.map((value, index) => ({
+      object: 'embedding',
+      index,
+      embedding: base64 ? toBase64(value.embedding) : toFloats(value.embedding),
+    })),
+    model,
+    usage,
+  };
 }
 
 /** The key of a one-input request (a batch has one key per input, so none is reported). */

@@ -30,7 +30,8 @@ export async function forward(
   context.metrics.upstreamRequest(endpoint);
   try {
     const started = performance.now();
-    const response = await context.upstream.request(method, path, headers, body);
+    const upstream = endpoint === 'messages' ? context.anthropic : context.upstream;
+    const response = await upstream.request(method, path, headers, body);
     const out = responseHeaders(response.headers);
     out.set('x-cache', 'BYPASS');
     for (const [name, value] of Object.entries(extra)) out.set(name, value);

@@ -1,8 +1,11 @@
+import type { CacheRequest, ComputeOptions } from '@llmemo/core';
 import type { Context } from 'hono';
 import { recordOf } from './access-log.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import type { Directives } from './directives.js';
 import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
+import type { ResolvedProxyOptions } from './options.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
 import { cacheRequest } from './request-key.js';
 import { PassThrough, type UpstreamReply } from './upstream.js';
@@ -17,7 +20,7 @@ export interface ImageValue {
 const WIRE_FIELDS = ['model', 'prompt', 'n'];
 
 /** GPT Image models always answer base64; DALL-E (and unknown models) answer URLs unless asked for b64_json. */
-function answersWithUrls(body: Json): boolean {
+export function answersWithUrls(body: Json): boolean {
   if (body.response_format === 'b64_json') return false;
   if (body.response_format === 'url') return true;
   return !(typeof body.model === 'string' && /^(gpt-image|chatgpt-image)/.test(body.model));
@@ -47,17 +50,54 @@ export async function imageGenerations(context: ProxyContext, c: Context): Promi
   const planned = await plan(context, c, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { directives, scope } = planned;
-  const { path, headers } = incoming;
-  const record = recordOf(c);
-  const urls = answersWithUrls(body);
-  if (urls) {
-    const ttl = directives.ttl === undefined ? context.cache.defaults.ttl : directives.ttl;
-    directives.ttl = ttl === null ? endpoint.urlTtl : Math.min(Number(ttl), endpoint.urlTtl);
-  }
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   if (n !== 1) params.n = n;
   const model = typeof body.model === 'string' ? body.model : '';
   const request = cacheRequest(context, 'image', model, body.prompt, params, scope);
+  return cachedImages(context, c, { request, directives, endpoint, raw, urls: answersWithUrls(body) });
+}
+
+export interface ImageCall {
+  request: CacheRequest;
+  directives: Directives;
+  endpoint: NonNullable<ResolvedProxyOptions['endpoints']['images']>;
+  /** The client's body, sent upstream as is. */
+  raw: Uint8Array;
+  /** The answer will hold image URLs (which the provider expires), so the entry's ttl is capped at urlTtl. */
+  urls: boolean;
+}
+
+/** Which answers are stored (those holding images; URLs only when expected), with their token usage. */
+function storing(urls: boolean): Pick<ComputeOptions<ImageValue>, 'cacheable' | 'metadata'> {
+  return {
+    cacheable: ({ body: answer }) => {
+      if (!Array.isArray(answer.data) || answer.data.length === 0) return 'the answer holds no images';
+      if (!urls && hasUrls(answer)) return 'the answer holds image URLs, which expire';
+      return true;
+    },
+    metadata: ({ body: answer }) => {
+      const usage = isObject(answer.usage) ? answer.usage : undefined;
+      if (!usage) return undefined;
+      const tokens: { inputTokens?: number; outputTokens?: number } = {};
+      if (typeof usage.input_tokens === 'number') tokens.inputTokens = usage.input_tokens;
+      if (typeof usage.output_tokens === 'number') tokens.outputTokens = usage.output_tokens;
+      return { usage: tokens };
+    },
+  };
+}
+
+/** One cached images request (generation or edit): the upstream's JSON answer, stored when it holds images. */
+export async function cachedImages(
+  context: ProxyContext,
+  c: Context,
+  { request, directives, endpoint, raw, urls }: ImageCall,
+): Promise<Response> {
+  const { path, headers } = incomingOf(c);
+  const record = recordOf(c);
+  if (urls) {
+    const ttl = directives.ttl === undefined ? context.cache.defaults.ttl : directives.ttl;
+    directives.ttl = ttl === null ? endpoint.urlTtl : Math.min(Number(ttl), endpoint.urlTtl);
+  }
   let fetched: UpstreamReply | undefined;
   try {
     const result = await context.cache.getOrCompute(
@@ -76,22 +116,7 @@ export async function imageGenerations(context: ProxyContext, c: Context): Promi
         fetched = reply;
         return { body: parsed, ms: performance.now() - started };
       },
-      {
-        ...directives,
-        cacheable: ({ body: answer }) => {
-          if (!Array.isArray(answer.data) || answer.data.length === 0) return 'the answer holds no images';
-          if (!urls && hasUrls(answer)) return 'the answer holds image URLs, which expire';
-          return true;
-        },
-        metadata: ({ body: answer }) => {
-          const usage = isObject(answer.usage) ? answer.usage : undefined;
-          if (!usage) return undefined;
-          const tokens: { inputTokens?: number; outputTokens?: number } = {};
-          if (typeof usage.input_tokens === 'number') tokens.inputTokens = usage.input_tokens;
-          if (typeof usage.output_tokens === 'number') tokens.outputTokens = usage.output_tokens;
-          return { usage: tokens };
-        },
-      },
+      { ...directives, ...storing(urls) },
     );
     const namespace = directives.namespace;
     if (result.hit) {

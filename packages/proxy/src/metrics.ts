@@ -1,7 +1,7 @@
 import { KEY_PREFIX, type ResponseCache } from '@llmemo/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type EndpointLabel = 'chat' | 'embeddings' | 'images' | 'models' | 'other';
+export type EndpointLabel = 'chat' | 'messages' | 'embeddings' | 'images' | 'models' | 'other';
 
 /** Entries in the store, where the store can count cheaply (memory, SQLite); Redis would need a full SCAN. */
 async function countEntries(cache: ResponseCache): Promise<number | undefined> {

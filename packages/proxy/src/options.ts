@@ -14,7 +14,7 @@ import { NAMESPACE_SECRET_ENV } from './namespace-secret.js';
 import { DERIVED_PREFIX, secretDigest } from './tenancy.js';
 
 /** The endpoints the proxy can cache. Every other path is passed through untouched and never cached. */
-export const CACHEABLE_ENDPOINTS = ['chat', 'embeddings', 'images', 'models'] as const;
+export const CACHEABLE_ENDPOINTS = ['chat', 'messages', 'embeddings', 'images', 'models'] as const;
 export type CacheableEndpoint = (typeof CACHEABLE_ENDPOINTS)[number];
 
 export interface EndpointOptions {
@@ -32,9 +32,11 @@ export interface ImageEndpointOptions extends EndpointOptions {
 export interface ProxyEndpoints {
   /** POST /v1/chat/completions, streamed and not. Default on. */
   chat?: boolean | EndpointOptions;
+  /** POST /v1/messages (the Anthropic Messages API, sent to `anthropicUpstream`), streamed and not. Default on. */
+  messages?: boolean | EndpointOptions;
   /** POST /v1/embeddings, cached per input. Default on. */
   embeddings?: boolean | EndpointOptions;
-  /** POST /v1/images/generations, `n = 1` only by default. Default on. */
+  /** POST /v1/images/generations (`n = 1` only by default) and /v1/images/edits (`n = 1` only). Default on. */
   images?: boolean | ImageEndpointOptions;
   /** GET /v1/models. Default on with a ttl of '5m'. */
   models?: boolean | EndpointOptions;
@@ -45,6 +47,12 @@ export type ReplayPacing = 'instant' | 'recorded' | number;
 export interface ProxyOptions {
   /** The OpenAI-compatible server to forward to, e.g. 'https://api.openai.com' or 'http://localhost:8000/v1'. */
   upstream: string | URL;
+  /**
+   * Where POST /v1/messages (and everything else under /v1/messages) goes: an Anthropic Messages API, e.g.
+   * 'https://api.anthropic.com'. Default: `upstream` (a gateway that speaks both), so no request reaches a host
+   * you did not name.
+   */
+  anthropicUpstream?: string | URL;
   /**
    * A cache you created (the proxy never closes it), or options for one (the proxy creates and closes it).
    * Default `{ store: 'memory://' }`.
@@ -114,10 +122,12 @@ export interface ResolvedEndpoint {
 
 export interface ResolvedProxyOptions {
   upstream: URL;
+  anthropicUpstream: URL;
   cache: ResponseCache;
   ownsCache: boolean;
   endpoints: {
     chat: ResolvedEndpoint | undefined;
+    messages: ResolvedEndpoint | undefined;
     embeddings: ResolvedEndpoint | undefined;
     images: (ResolvedEndpoint & { cacheMultiple: boolean; urlTtl: number }) | undefined;
     models: ResolvedEndpoint | undefined;
@@ -158,6 +168,7 @@ export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 
 const OPTION_NAMES = [
   'upstream',
+  'anthropicUpstream',
   'cache',
   'endpoints',
   'provider',
@@ -185,7 +196,7 @@ function invalid(message: string): LlmemoError {
   return new LlmemoError('INVALID_OPTIONS', message);
 }
 
-function resolveUpstream(value: unknown): URL {
+function resolveUpstream(value: unknown, option = 'upstream'): URL {
   if (value === undefined || value === '') {
     throw invalid(
       "createProxy needs `upstream`, the OpenAI-compatible server to forward to, e.g. 'https://api.openai.com'.",
@@ -195,13 +206,13 @@ function resolveUpstream(value: unknown): URL {
   try {
     url = new URL(String(value));
   } catch {
-    throw invalid(`upstream must be an http(s) URL such as 'https://api.openai.com'; got ${JSON.stringify(value)}.`);
+    throw invalid(`${option} must be an http(s) URL such as 'https://api.openai.com'; got ${JSON.stringify(value)}.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(`upstream must be an http:// or https:// URL; got ${JSON.stringify(String(value))}.`);
+    throw invalid(`${option} must be an http:// or https:// URL; got ${JSON.stringify(String(value))}.`);
   }
   if (url.search || url.hash) {
-    throw invalid(`upstream must not have a query or fragment; got ${JSON.stringify(String(value))}.`);
+    throw invalid(`${option} must not have a query or fragment; got ${JSON.stringify(String(value))}.`);
   }
   return url;
 }
@@ -257,6 +268,7 @@ function resolveEndpoints(value: unknown): ResolvedProxyOptions['endpoints'] {
   const imageOptions = (typeof given.images === 'object' ? given.images : {}) as ImageEndpointOptions;
   return {
     chat: endpoint(given.chat, 'chat'),
+    messages: endpoint(given.messages, 'messages'),
     embeddings: endpoint(given.embeddings, 'embeddings'),
     images: images && {
       ...images,
@@ -334,6 +346,10 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     }
   }
   const upstream = resolveUpstream(options.upstream);
+  const anthropicUpstream =
+    options.anthropicUpstream === undefined || options.anthropicUpstream === ''
+      ? upstream
+      : resolveUpstream(options.anthropicUpstream, 'anthropicUpstream');
   const endpoints = resolveEndpoints(options.endpoints);
   const ignoreParams = options.ignoreParams ?? [];
   if (!Array.isArray(ignoreParams) || ignoreParams.some((p) => typeof p !== 'string')) {
@@ -353,6 +369,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   }
   const resolved = {
     upstream,
+    anthropicUpstream,
     endpoints,
     provider: label(options.provider, 'provider', upstream.host),
     namespaceHeader: boolean(options.namespaceHeader, 'namespaceHeader', true),

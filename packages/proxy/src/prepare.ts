@@ -9,7 +9,7 @@ import type { EndpointLabel } from './metrics.js';
 import type { ResolvedEndpoint } from './options.js';
 import { type KeyScope, keyScope } from './request-key.js';
 import { tenancyOf } from './tenancy.js';
-import { requestHeaders } from './upstream.js';
+import { requestHeaders, type Upstream } from './upstream.js';
 
 /** Never forwarded on cached endpoints: our directive, and compression (the proxy reads and stores the body). */
 export const DROPPED_REQUEST_HEADERS = ['cache-control', 'accept-encoding', 'content-length'];
@@ -56,6 +56,7 @@ export async function plan(
   c: Context,
   endpoint: ResolvedEndpoint,
   incoming: Incoming,
+  upstream: Upstream = context.upstream,
 ): Promise<Plan | { bypass: string }> {
   const headers = c.req.raw.headers;
   const requested = directivesOf(headers, endpoint, context.options);
@@ -64,7 +65,7 @@ export async function plan(
   if (tenancy.bypass !== undefined) return { bypass: tenancy.bypass };
   noteNamespace(c, tenancy.namespace);
   const directives: Directives = { ...requested, namespace: tenancy.namespace };
-  return { directives, scope: keyScope(context, incoming.pathname, incoming.query, incoming.headers) };
+  return { directives, scope: keyScope(context, incoming.pathname, incoming.query, incoming.headers, upstream) };
 }
 
 /**
@@ -84,6 +85,7 @@ export function countBypass(context: ProxyContext, label: EndpointLabel, model: 
 /** The core kind each endpoint's entries are stored under. */
 export const KINDS: Record<EndpointLabel, string> = {
   chat: 'chat',
+  messages: 'message',
   embeddings: 'embedding',
   images: 'image',
   models: 'models',

@@ -15,7 +15,9 @@ import { embeddings } from './embeddings.js';
 import { registerEntryMetrics } from './entry-metrics.js';
 import { BadRequest, errorResponse } from './errors.js';
 import { healthRoutes } from './health.js';
+import { imageEdits } from './image-edits.js';
 import { imageGenerations } from './images.js';
+import { anthropicMessages } from './messages.js';
 import { type EndpointLabel, ProxyMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { NamespaceSecret } from './namespace-secret.js';
@@ -61,10 +63,15 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
   // One scan of the entries feeds both the dashboard and the /metrics histograms.
   const snapshots = new SnapshotCache(resolved.cache);
   registerEntryMetrics(metrics.registry, resolved.cache, snapshots);
+  const upstream = new Upstream(resolved.upstream, resolved.upstreamTimeoutMs);
   const context: ProxyContext = {
     options: resolved,
     cache: resolved.cache,
-    upstream: new Upstream(resolved.upstream, resolved.upstreamTimeoutMs),
+    upstream,
+    anthropic:
+      resolved.anthropicUpstream.href === resolved.upstream.href
+        ? upstream
+        : new Upstream(resolved.anthropicUpstream, resolved.upstreamTimeoutMs),
     flights: new StreamFlight<Uint8Array, StreamMeta>(),
     metrics,
     secret: new NamespaceSecret(resolved.cache.store, resolved.namespaceSecret, resolved.logger),
@@ -89,8 +96,12 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
   healthRoutes(app, context);
 
   app.post('/v1/chat/completions', measured(metrics, 'chat'), route(chatCompletions));
+  app.post('/v1/messages', measured(metrics, 'messages'), route(anthropicMessages));
+  // The rest of the Messages API (count_tokens, batches) goes where messages go, uncached.
+  app.all('/v1/messages/*', measured(metrics, 'messages'), passThrough(context, 'messages'));
   app.post('/v1/embeddings', measured(metrics, 'embeddings'), route(embeddings));
   app.post('/v1/images/generations', measured(metrics, 'images'), route(imageGenerations));
+  app.post('/v1/images/edits', measured(metrics, 'images'), route(imageEdits));
   app.get('/v1/models', measured(metrics, 'models'), route(listModels));
   if (resolved.metrics) {
     app.get('/metrics', async (c) =>
@@ -130,6 +141,7 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     ready: async () => (await context.secret.get()) !== undefined,
     async close() {
       await context.upstream.close().catch(() => {});
+      if (context.anthropic !== context.upstream) await context.anthropic.close().catch(() => {});
       if (resolved.ownsCache) await resolved.cache.close();
     },
   };

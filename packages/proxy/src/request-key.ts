@@ -35,8 +35,9 @@ export function keyScope(
   pathname: string,
   query: URLSearchParams | undefined,
   headers: Record<string, string>,
+  upstream = context.upstream,
 ): KeyScope {
-  const { upstream, options } = context;
+  const { options } = context;
   const search = query ? canonicalQuery(query, options.credentials) : '';
   const keyHeaders: Record<string, string> = {};
   const credentialHeaders = options.credentials.headers;
@@ -58,10 +59,11 @@ export function cacheRequest(
   input: unknown,
   body: Json,
   scope: KeyScope,
+  provider = context.options.provider,
 ): CacheRequest {
   return {
     kind,
-    provider: context.options.provider,
+    provider,
     model,
     specVersion: PROXY_SPEC_VERSION,
     endpoint: scope.endpoint,

@@ -71,7 +71,7 @@ export function keepOwnTokens(context: ProxyContext): MiddlewareHandler {
 }
 
 /** Everything that is not the proxy's own nor cached goes upstream untouched, body streamed, never cached. */
-export function passThrough(context: ProxyContext) {
+export function passThrough(context: ProxyContext, label: 'other' | 'messages' = 'other') {
   return (c: Context): Promise<Response> | Response => {
     const method = c.req.method;
     const path = pathOf(c);
@@ -85,6 +85,6 @@ export function passThrough(context: ProxyContext) {
       const web = incoming ? null : c.req.raw.body;
       body = incoming ?? (web ? Readable.fromWeb(web as NodeReadableStream<Uint8Array>) : null);
     }
-    return forward(context, 'other', method, path, requestHeaders(c.req.raw.headers), body, {}, recordOf(c));
+    return forward(context, label, method, path, requestHeaders(c.req.raw.headers), body, {}, recordOf(c));
   };
 }

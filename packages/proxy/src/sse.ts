@@ -1,13 +1,15 @@
 /**
- * Server-sent events, just what an OpenAI-style stream needs. Hand-written rather than eventsource-parser (not a
- * dependency here): the proxy passes the upstream bytes through untouched and only needs the `data:` payloads on
- * the side, to record them.
+ * Server-sent events, just what OpenAI-style and Anthropic streams need. Hand-written rather than
+ * eventsource-parser (not a dependency here): the proxy passes the upstream bytes through untouched and only needs
+ * the `data:` payloads (and event names) on the side, to record them.
  */
 
 /** Reads an SSE byte stream incrementally and keeps each event's data payload and its arrival time. */
 export class SseRecorder {
   /** The `data:` payloads, in order, without the final `[DONE]`. */
   readonly events: string[] = [];
+  /** Each event's `event:` name, '' when it had none (OpenAI-style streams never name events). */
+  readonly names: string[] = [];
   /** Milliseconds from the first byte to each event. */
   readonly offsets: number[] = [];
   /** The stream ended with `data: [DONE]`. */
@@ -71,7 +73,8 @@ export class SseRecorder {
   }
 
   private dispatch(): void {
-    if (this.eventName !== '' && this.eventName !== 'message') this.namedEvents = true;
+    const name = this.eventName;
+    if (name !== '' && name !== 'message') this.namedEvents = true;
     this.eventName = '';
     if (this.data.length === 0) return;
     const payload = this.data.join('\n');
@@ -81,6 +84,7 @@ export class SseRecorder {
       return;
     }
     this.events.push(payload);
+    this.names.push(name);
     this.offsets.push(Math.round(performance.now() - this.startedAt));
   }
 }
@@ -102,37 +106,69 @@ export function pacedEvents(
   events: readonly string[],
   delayBefore: (index: number) => number,
 ): ReadableStream<Uint8Array> {
+  return pacedBlocks(
+    [...events, '[DONE]'].map((payload) => `data: ${payload}\n\n`),
+    delayBefore,
+  );
+}
+
+/** Replays wire-form event blocks (`event: …\ndata: …\n\n`) with a delay before each one after the first. */
+export function pacedBlocks(
+  blocks: readonly string[],
+  delayBefore: (index: number) => number,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let index = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (index > events.length) {
+      if (index >= blocks.length) {
         controller.close();
         return;
       }
       const delay = index === 0 ? 0 : Math.max(0, delayBefore(index));
       if (delay > 0) await new Promise<void>((resolve) => (timer = setTimeout(resolve, delay)));
-      const payload = index === events.length ? '[DONE]' : events[index]!;
+      controller.enqueue(encoder.encode(blocks[index]!));
       index++;
-      controller.enqueue(encoder.encode(`data: ${payload}\n\n`));
     },
     cancel() {
       clearTimeout(timer);
-      index = events.length + 1;
+      index = blocks.length;
     },
   });
 }
 
+/** How a replay is paced: the proxy's `replay` option, over the arrival offsets recorded with the events. */
+export function replayStream(
+  pacing: 'instant' | 'recorded' | number,
+  blocks: readonly string[],
+  offsets: readonly number[],
+): string | ReadableStream<Uint8Array> {
+  if (pacing === 'instant') return blocks.join('');
+  const delay =
+    pacing === 'recorded'
+      ? (index: number) => (offsets[index] ?? offsets[index - 1] ?? 0) - (offsets[index - 1] ?? 0)
+      : () => pacing;
+  return pacedBlocks(blocks, delay);
+}
+
+/** OpenAI's in-band failure: one last `data: {"error": …}` event (the official clients raise it as an APIError). */
+export function openAIErrorEvent(message: string): string {
+  const body = { error: { message, type: 'upstream_error', param: null, code: 'upstream_stream_interrupted' } };
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
 /**
- * The client's copy of an upstream stream that may break off. A break between two events becomes one last event,
- * `data: {"error": …}`, the way OpenAI reports a failure mid-stream (the official clients raise it as an APIError);
- * a break inside an event cannot be reported in-band, so the connection is cut (`cut`), as the upstream's was.
+ * The client's copy of an upstream stream that may break off. A break between two events becomes one last event
+ * in the API's own form (`errorEvent`; OpenAI's `data: {"error": …}` by default), the way the provider reports a
+ * failure mid-stream; a break inside an event cannot be reported in-band, so the connection is cut (`cut`), as the
+ * upstream's was.
  */
 export function reportBreaks(
   stream: ReadableStream<Uint8Array>,
   describe: (error: unknown) => string,
   cut: (error: unknown) => boolean,
+  errorEvent: (message: string) => string = openAIErrorEvent,
 ): ReadableStream<Uint8Array> {
   const reader = stream.getReader();
   // The last four bytes sent: an event ends with a blank line (LF LF, CR CR or CRLF CRLF). None sent counts too.
@@ -152,15 +188,7 @@ export function reportBreaks(
           controller.enqueue(value);
         } catch (error) {
           if ((tail & 0xffff) === 0x0a0a || (tail & 0xffff) === 0x0d0d || tail === 0x0d0a0d0a) {
-            const body = {
-              error: {
-                message: describe(error),
-                type: 'upstream_error',
-                param: null,
-                code: 'upstream_stream_interrupted',
-              },
-            };
-            controller.enqueue(new TextEncoder().encode(`data: ${JSON.stringify(body)}\n\n`));
+            controller.enqueue(new TextEncoder().encode(errorEvent(describe(error))));
             controller.close();
           } else if (cut(error)) {
             controller.close();

@@ -207,6 +207,13 @@ describe('options are checked at createProxy', () => {
   const bad: [string, object, RegExp][] = [
     ['missing upstream', {}, /needs `upstream`/],
     ['non-http upstream', { upstream: 'ftp://x' }, /http/],
+    ['non-http anthropicUpstream', { upstream: 'http://x', anthropicUpstream: 'ftp://y' }, /anthropicUpstream/],
+    [
+      'anthropicUpstream with a query',
+      { upstream: 'http://x', anthropicUpstream: 'http://y/?k=1' },
+      /anthropicUpstream/,
+    ],
+    ['bad messages ttl', { upstream: 'http://x', endpoints: { messages: { ttl: 'soon' } } }, /endpoints.messages.ttl/],
     ['unknown option', { upstream: 'http://x', ttl: '1h' }, /no option 'ttl'/],
     ['unknown endpoint', { upstream: 'http://x', endpoints: { audio: true } }, /no 'audio'/],
     ['bad endpoint ttl', { upstream: 'http://x', endpoints: { chat: { ttl: 'soon' } } }, /endpoints.chat.ttl/],

@@ -143,9 +143,14 @@ describe('issue 10 item 6: bounded under abuse', () => {
     expect(refused.length).toBeGreaterThan(0);
     for (const result of refused) expect(result.head.toLowerCase()).toContain('retry-after:');
     expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
+    // What "near baseline" allows: the bodies themselves are gone (without the proxy's collection after a burst, RSS
+    // stays at the peak, +350 MiB measured), but the runtime keeps some freed pages mapped, more on newer Nodes
+    // (measured after the burst: Node 20 +18 MiB, Node 26 +81 and +103 MiB). Holding on to the four accepted bodies
+    // and their parsed copies would keep ~240 MiB, so 160 MiB still catches that without tracking the allocator.
+    const allowance = 160 * 1024 * 1024;
     let after = proxy.rss();
     // Give the collector a few seconds to hand the bodies back.
-    for (let i = 0; i < 120 && after > baseline + 64 * 1024 * 1024; i++) {
+    for (let i = 0; i < 120 && after > baseline + allowance; i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       after = proxy.rss();
     }
@@ -153,7 +158,7 @@ describe('issue 10 item 6: bounded under abuse', () => {
     console.info(
       `16 × 30 MiB: ${statuses.join(',')}; RSS baseline ${mib(baseline)}, at the end of the burst ${mib(peak)}, after ${mib(after)}`,
     );
-    expect(after - baseline).toBeLessThan(64 * 1024 * 1024);
+    expect(after - baseline).toBeLessThan(allowance);
     // Still serving.
     expect((await ask(proxy, { headers: bearer(key), prompt: 'after' })).status).toBe(200);
   });

@@ -31,6 +31,11 @@ export interface AnthropicReply {
   };
   /** The model id reported; defaults to the requested one. */
   readonly model?: string;
+  /**
+   * Streams only: after `message_start` and the first block, an `error` event (e.g. 'overloaded_error') ends the
+   * stream with a 200, as the API reports a failure mid-stream.
+   */
+  readonly streamError?: string;
 }
 
 type Block = Record<string, unknown>;
@@ -81,6 +86,7 @@ export function viewOf(recorded: RecordedRequest): AnthropicRequest {
 }
 
 interface Resolved {
+  streamError?: string;
   id: string;
   model: string;
   content: Block[];
@@ -103,6 +109,7 @@ export function resolve(reply: AnthropicReply, request: AnthropicRequest): Resol
   const inputTokens =
     reply.usage?.inputTokens ?? request.messages.reduce((sum, m) => sum + countTokens(JSON.stringify(m.content)), 0);
   return {
+    ...(reply.streamError !== undefined && { streamError: reply.streamError }),
     id: nextId('msg_'),
     model: reply.model ?? request.model,
     content,
@@ -171,6 +178,14 @@ export function messageEvents(resolved: Resolved): SseEvent[] {
   resolved.content.forEach((block, index) => {
     events.push(...blockEvents(block, index, resolved.chunks));
   });
+  if (resolved.streamError !== undefined) {
+    events.splice(
+      events.findIndex((item) => item.event === 'content_block_stop') + 1,
+      Number.POSITIVE_INFINITY,
+      event('error', { error: { type: resolved.streamError, message: 'Overloaded' } }),
+    );
+    return events;
+  }
   events.push(
     event('message_delta', {
       delta: { stop_reason: resolved.stopReason, stop_sequence: null },

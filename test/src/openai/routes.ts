@@ -5,6 +5,7 @@ import { embeddingInputs, embeddingsResponse } from './embeddings.js';
 import { sendError, sendJson, wait } from './http.js';
 import { imagesResponse } from './images.js';
 import { modelList, modelObject } from './models.js';
+import type { RecordedFile } from './multipart.js';
 import { normalizeChatRequest, normalizeResponsesRequest } from './normalize.js';
 import { responseEvents, responseObject } from './responses.js';
 import { resolveReply } from './script.js';
@@ -22,6 +23,10 @@ export interface RouteContext {
 }
 
 type Body = Record<string, unknown>;
+
+function isFile(value: unknown): value is RecordedFile {
+  return typeof value === 'object' && value !== null && typeof (value as RecordedFile).sha256 === 'string';
+}
 
 function bodyOf(request: RecordedRequest): Body | undefined {
   const { body } = request;
@@ -99,6 +104,21 @@ export async function route(context: RouteContext, recorded: RecordedRequest, re
   if (post && under(path, '/images/generations')) {
     if (typeof body?.prompt !== 'string') return missing(res, 'prompt');
     const response = imagesResponse({ ...body, prompt: body.prompt }, (png) => {
+      const name = `${nextId('img-')}.png`;
+      context.images.set(name, png);
+      return `${context.origin()}/files/images/${name}`;
+    });
+    return answer(context, res, response);
+  }
+
+  if (post && under(path, '/images/edits')) {
+    if (typeof body?.prompt !== 'string') return missing(res, 'prompt');
+    const images = [body.image, body['image[]']].flat().filter((file) => isFile(file));
+    if (images.length === 0) return missing(res, 'image');
+    // Each edit depends on the prompt, every input image's bytes (in order) and the mask's, so tests can tell them apart.
+    const inputs = [...images, ...(isFile(body.mask) ? [body.mask] : [])].map((file) => file.sha256).join(',');
+    const n = body.n === undefined ? undefined : Number(body.n);
+    const response = imagesResponse({ ...body, n, prompt: `${body.prompt}\u0000${inputs}` }, (png) => {
       const name = `${nextId('img-')}.png`;
       context.images.set(name, png);
       return `${context.origin()}/files/images/${name}`;

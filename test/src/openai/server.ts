@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Controls, matches } from './controls.js';
-import { parseJsonBody, readBody, sendError } from './http.js';
+import { type ParsedBody, parseJsonBody, readBytes, sendError } from './http.js';
 import { DEFAULT_MODELS } from './models.js';
+import { parseMultipart } from './multipart.js';
 import { type RouteContext, route } from './routes.js';
 import type {
   OpenAITestServer,
@@ -37,8 +38,11 @@ export async function createOpenAITestServer(options: OpenAITestServerOptions = 
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
-    const parsed = parseJsonBody(raw);
+    const bytes = await readBytes(req);
+    const contentType = req.headers['content-type'] ?? '';
+    // Multipart bodies (images/edits) are recorded as their fields, files as name, type, size and SHA-256.
+    const form = /^multipart\/form-data/i.test(contentType) ? await parseMultipart(bytes, contentType) : undefined;
+    const parsed: ParsedBody = form ? { ok: true, value: form } : parseJsonBody(bytes.toString('utf8'));
     const target = new URL(req.url ?? '/', 'http://localhost');
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
