@@ -9,7 +9,8 @@ import { startRedisServer } from '@llmemo/test-support/redis';
 import Keyv from 'keyv';
 import stringify from 'safe-stable-stringify';
 import { chatRequest } from './fixtures.js';
-import { measure, type Row, type Suite, table } from './harness.js';
+import { added, bestOf, type Row, type Suite, table } from './harness.js';
+import { prepassDigest } from './prepass-canonical.js';
 
 async function keyDerivation(): Promise<string> {
   const cache = createCache();
@@ -17,76 +18,143 @@ async function keyDerivation(): Promise<string> {
   for (const size of [2_000, 20_000, 200_000]) {
     const request = chatRequest(size);
     const actual = Buffer.byteLength(JSON.stringify(request));
-    const results = await measure({
+    if (!cache.key(request).endsWith(`:${prepassDigest(request)}`)) {
+      throw new Error('the pre-pass canonicalizer does not give core’s digest: the comparison would be unfair');
+    }
+    const results = await bestOf(3, {
       llmemo: () => cache.key(request),
+      prepass: () => prepassDigest(request),
       baseline: () =>
         createHash('sha256')
           .update(stringify(request) as string)
           .digest('hex'),
     });
-    rows.push({
-      scenario: `key for a ${Math.round(actual / 1000)} KB chat request`,
-      measured: results.llmemo!,
-      baseline: results.baseline!,
-      target: '≤ 1.5×',
-    });
+    const kb = Math.round(actual / 1000);
+    rows.push(
+      {
+        scenario: `key for a ${kb} KB chat request (one-pass writer, core)`,
+        measured: results.llmemo!,
+        baseline: results.baseline!,
+        target: '≤ 1.5×',
+      },
+      {
+        scenario: `same, pre-pass + safe-stable-stringify (issue 12's candidate)`,
+        measured: results.prepass!,
+        baseline: results.baseline!,
+        target: '≤ 1.5× to replace the writer',
+      },
+    );
   }
   return table('Key derivation: cache.key(request) vs sha256(safe-stable-stringify(request))', rows);
 }
 
-async function hitPath(): Promise<string> {
-  const redis = await startRedisServer();
-  const dir = mkdtempSync(join(tmpdir(), 'llmemo-bench-'));
+const ANSWER = {
+  content: [{ type: 'text', text: 'The weather in Paris is mild. '.repeat(20) }],
+  finishReason: 'stop',
+};
+
+async function hitPath(redisUrl: string, dir: string): Promise<string> {
   const rows: Row[] = [];
-  try {
-    const request = chatRequest(2_000);
-    const answer = {
-      content: [{ type: 'text', text: 'The weather in Paris is mild. '.repeat(20) }],
-      finishReason: 'stop',
+  const request = chatRequest(2_000);
+  const stores: [string, string, () => Keyv][] = [
+    ['memory', 'memory://', () => new Keyv()],
+    [
+      'SQLite',
+      `sqlite://${join(dir, 'ours.sqlite')}`,
+      () => new Keyv(new KeyvSqlite(`sqlite://${join(dir, 'raw.sqlite')}`)),
+    ],
+    ['Redis', redisUrl, () => new Keyv(new KeyvRedis(redisUrl))],
+  ];
+  for (const [name, url, rawKeyv] of stores) {
+    const cache = createCache({ store: url, timeoutMs: 5000 });
+    await cache.set(request, ANSWER);
+    const key = cache.key(request);
+    const stored = await cache.store.get(key);
+    const raw = rawKeyv();
+    raw.on('error', () => {});
+    await raw.set(key, stored);
+    const compute = () => {
+      throw new Error('a hit must not compute');
     };
-    const stores: [string, string, () => Keyv][] = [
-      ['memory', 'memory://', () => new Keyv()],
-      [
-        'SQLite',
-        `sqlite://${join(dir, 'ours.sqlite')}`,
-        () => new Keyv(new KeyvSqlite(`sqlite://${join(dir, 'raw.sqlite')}`)),
-      ],
-      ['Redis', redis.url, () => new Keyv(new KeyvRedis(redis.url))],
-    ];
-    for (const [name, url, rawKeyv] of stores) {
-      const cache = createCache({ store: url, timeoutMs: 5000 });
-      await cache.set(request, answer);
-      const key = cache.key(request);
-      const stored = await cache.store.get(key);
-      const raw = rawKeyv();
-      raw.on('error', () => {});
-      await raw.set(key, stored);
-      const compute = () => {
-        throw new Error('a hit must not compute');
-      };
-      const results = await measure({
-        llmemo: () => cache.getOrCompute(request, compute),
-        baseline: () => raw.get(key),
-      });
-      rows.push({
-        scenario: `hit on ${name} (2 KB request, ${Buffer.byteLength(stored ?? '')} B entry)`,
-        measured: results.llmemo!,
-        baseline: results.baseline!,
-        target: name === 'memory' ? '≤ 30 µs' : name === 'Redis' ? '≤ 1.3×' : '',
-      });
-      await cache.close();
-      await raw.disconnect?.();
-    }
-  } finally {
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    // Interleaved rounds, fastest kept: on a shared machine one round can land in another process's burst.
+    const results = await bestOf(3, {
+      llmemo: () => cache.getOrCompute(request, compute),
+      baseline: () => raw.get(key),
+    });
+    rows.push({
+      scenario: `hit on ${name} (2 KB request, ${Buffer.byteLength(stored ?? '')} B entry) vs a raw Keyv get`,
+      measured: results.llmemo!,
+      baseline: results.baseline!,
+      target: name === 'memory' ? '≤ 30 µs' : name === 'Redis' ? '≤ 1.4×' : '',
+      ...(name === 'Redis' ? { today: '1.6–2.3×' } : {}),
+    });
+    await cache.close();
+    await raw.disconnect?.();
   }
   return table('Hit path: getOrCompute on a hit (key + get + decode) vs a raw Keyv get of the same value', rows);
+}
+
+/**
+ * What a miss adds to the provider call it wraps: key, lookup, and the write queued behind the answer (its cost
+ * lands in later iterations, as it would in an app). Every call is a new request, so every call misses; the
+ * baseline builds the same requests and calls the same instant "provider" without a cache.
+ */
+async function missLatency(redisUrl: string): Promise<string> {
+  const rows: Row[] = [];
+  const base = chatRequest(2_000);
+  let n = 0;
+  const next = () => ({ ...base, params: { ...base.params, seed: n++ } });
+  const provider = async () => ANSWER;
+  const raw = new Keyv(new KeyvRedis(redisUrl));
+  raw.on('error', () => {});
+  await raw.set('round-trip', 'x');
+  for (const [name, url] of [
+    ['memory', 'memory://'],
+    ['Redis', redisUrl],
+  ] as const) {
+    const cache = createCache({ store: url, timeoutMs: 5000, namespace: `miss-${name}` });
+    if ((await cache.getOrCompute(next(), provider)).hit) throw new Error('a fresh request hit');
+    const results = await bestOf(3, {
+      llmemo: () => cache.getOrCompute(next(), provider),
+      plain: () => {
+        next();
+        return provider();
+      },
+      ...(name === 'Redis' ? { roundTrip: () => raw.get('round-trip') } : {}),
+    });
+    await cache.flush();
+    if (name === 'memory') {
+      rows.push({
+        scenario: 'added latency of a miss, memory (getOrCompute − the bare call)',
+        measured: added('memory', results.llmemo!, results.plain!),
+        target: '≤ 30 µs',
+        today: 'unmeasured',
+      });
+    } else {
+      rows.push({
+        scenario: 'added latency of a miss, Redis (getOrCompute − the bare call) vs one round trip (a raw Keyv get)',
+        measured: added('Redis', results.llmemo!, results.plain!),
+        baseline: results.roundTrip!,
+        target: '≤ 1 round trip (≤ 1.0×)',
+        today: 'unmeasured',
+      });
+    }
+    await cache.close();
+  }
+  await raw.disconnect();
+  return table('Miss path: what getOrCompute adds to an instant provider call (2 KB request, every call a miss)', rows);
 }
 
 export const suite: Suite = {
   name: 'core',
   async run() {
-    return `${await keyDerivation()}\n${await hitPath()}`;
+    const redis = await startRedisServer();
+    const dir = mkdtempSync(join(tmpdir(), 'llmemo-bench-'));
+    try {
+      return `${await keyDerivation()}\n${await hitPath(redis.url, dir)}\n${await missLatency(redis.url)}`;
+    } finally {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };

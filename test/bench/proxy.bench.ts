@@ -1,12 +1,18 @@
 // `pnpm --filter @llmemo/bench bench proxy`: what the caching proxy costs a client. A hit through the proxy is
 // compared with the same request sent straight to the local OpenAI-compatible test server (which answers at once,
 // so the ratio is the proxy's whole overhead, not an LLM's latency). Uses the built @llmemo/proxy.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { startProxy } from '@llmemo/proxy';
 import { createOpenAITestServer } from '@llmemo/test-support/openai';
 import { startRedisServer } from '@llmemo/test-support/redis';
 import { Agent, request } from 'undici';
-import { type Measurement, measure, type Row, type Suite, table } from './harness.js';
+import { added, type Measurement, measure, type Row, type Suite, table } from './harness.js';
 
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const tsx = fileURLToPath(import.meta.resolve('tsx'));
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 8 });
 
 async function send(url: string, body: unknown, headers: Record<string, string> = {}): Promise<string> {
@@ -32,6 +38,72 @@ const embeddings = {
   model: 'text-embedding-3-small',
   input: Array.from({ length: 16 }, (_, i) => `document ${i}: ${prompt.slice(0, 200)}`),
 };
+
+/** Microseconds from sending a streamed request to its first body bytes (the rest is read and dropped). */
+async function timeToFirstToken(url: string, body: unknown, headers: Record<string, string>): Promise<number> {
+  const started = performance.now();
+  const response = await request(url, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', ...headers },
+    body: JSON.stringify(body),
+  });
+  let first = 0;
+  for await (const _chunk of response.body) first ||= performance.now();
+  if (response.statusCode !== 200 || first === 0) throw new Error(`${url} answered ${response.statusCode}`);
+  return (first - started) * 1000;
+}
+
+function summary(name: string, samples: number[]): Measurement {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
+  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+  const p50 = sorted[Math.floor(sorted.length / 2)]!;
+  return { name, meanUs: mean, p50Us: p50, p99Us: p99, samples: sorted.length };
+}
+
+/**
+ * Added time to first token of a streamed miss: the proxy's first bytes minus the upstream's, in alternating
+ * requests (so a burst of other work on the machine hits both sides alike); medians, which one slow request
+ * cannot move.
+ */
+async function firstTokenRow(): Promise<Row> {
+  const upstream = spawn(process.execPath, ['--import', tsx, here('./upstream-worker.ts'), '50', '1'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(createInterface({ input: upstream.stdout! }), 'line')) as [string];
+  const direct = line.trim();
+  const proxy = await startProxy({ upstream: direct, port: 0 });
+  const proxied: number[] = [];
+  const straight: number[] = [];
+  const headers = { 'cache-control': 'no-cache' };
+  try {
+    for (let i = 0; i < 20; i++) await timeToFirstToken(`${proxy.url}/chat/completions`, missed, headers);
+    await firstTokens(proxy.url, direct, proxied, straight);
+  } finally {
+    await proxy.close();
+    upstream.stdin!.end();
+    await once(upstream, 'exit');
+  }
+  const ours = summary('proxied', proxied);
+  const upstreamOnly = summary('direct', straight);
+  return {
+    scenario:
+      'chat, streamed miss: added time to first token (proxy − upstream; the upstream in its own process, 50 deltas 1 ms apart)',
+    measured: added('added', ours, upstreamOnly),
+    baseline: upstreamOnly,
+    target: '≤ 1 ms added',
+    today: 'unmeasured',
+  };
+}
+
+async function firstTokens(proxyUrl: string, direct: string, proxied: number[], straight: number[]): Promise<void> {
+  const headers = { 'cache-control': 'no-cache' };
+  for (let i = 0; i < 150; i++) {
+    proxied.push(await timeToFirstToken(`${proxyUrl}/chat/completions`, missed, headers));
+    straight.push(await timeToFirstToken(`${direct}/chat/completions`, missed, headers));
+  }
+}
 
 export const suite: Suite = {
   name: 'proxy',
@@ -81,7 +153,13 @@ export const suite: Suite = {
         }
       }
       rows.push(
-        { scenario: 'chat, not streamed: hit (memory)', measured: results.hitChat!, baseline: results.directChat! },
+        {
+          scenario: 'chat, not streamed: hit (memory)',
+          measured: results.hitChat!,
+          baseline: results.directChat!,
+          target: '≤ 1.3×',
+          today: '1.70×',
+        },
         { scenario: 'chat, not streamed: hit (Redis)', measured: results.redisHitChat!, baseline: results.directChat! },
         {
           scenario: 'chat, streamed (200 deltas): hit replay',
@@ -97,7 +175,10 @@ export const suite: Suite = {
           scenario: 'chat, streamed: miss (fetch + record + write)',
           measured: results.missStream!,
           baseline: results.directStream!,
+          target: '≤ 1.2×',
+          today: '2.0×',
         },
+        await firstTokenRow(),
         {
           scenario: 'embeddings, 16 inputs × 256 dims: full hit',
           measured: results.hitEmbeddings!,

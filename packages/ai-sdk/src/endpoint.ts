@@ -57,22 +57,32 @@ export function modelUrl(model: { readonly modelId: string }): string | undefine
   }
 }
 
-/** Memoized per model object: a provider model's config does not change after it is created. */
-const urls = new WeakMap<object, string | undefined>();
-
-function memoUrl(model: { readonly modelId: string }): string | undefined {
-  if (urls.has(model)) return urls.get(model);
-  const url = modelUrl(model);
-  urls.set(model, url);
-  return url;
-}
+/**
+ * Labels by scope and URL. Building one parses the URL, so it is memoized, but by the URL itself, read from the
+ * model on every call (a template string for most providers): a model whose endpoint changes after its first call,
+ * say an Azure model whose resource comes from AZURE_RESOURCE_NAME, gets the new endpoint's label at once, never a
+ * label remembered for the model object.
+ */
+const labels = new Map<string | undefined, Map<string | undefined, string | undefined>>();
+const MAX_LABELS = 256;
 
 /**
  * `CacheRequest.endpoint` for a call to `model`: its URL as the provider builds it (credentials in it removed) and
  * the middleware's `scope`. Undefined when neither exists, so such requests keep the keys they had.
  */
 export function endpointOf(model: { readonly modelId: string }, scope: string | undefined): string | undefined {
-  return endpointLabel({ url: memoUrl(model), scope });
+  const url = modelUrl(model);
+  let byUrl = labels.get(scope);
+  if (byUrl === undefined) {
+    if (labels.size >= MAX_LABELS) labels.clear();
+    byUrl = new Map();
+    labels.set(scope, byUrl);
+  }
+  if (byUrl.has(url)) return byUrl.get(url);
+  if (byUrl.size >= MAX_LABELS) byUrl.clear();
+  const label = endpointLabel({ url, scope });
+  byUrl.set(url, label);
+  return label;
 }
 
 /** Validates the `scope` option: a non-empty string. */

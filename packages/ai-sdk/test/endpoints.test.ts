@@ -115,6 +115,34 @@ describe.each(PERSISTENT_STORES)('AI SDK endpoints on %s', (store) => {
     expect(server.count()).toBe(4);
   });
 
+  it('a model whose endpoint changes after its first call never serves the old endpoint’s entry', async () => {
+    // An Azure model without resourceName reads AZURE_RESOURCE_NAME on every request: one model object, two
+    // resources. Keyed by what the model was on its first call, the second resource would get the first's answer.
+    echoWhere();
+    const cache = newCache(store);
+    const before = process.env.AZURE_RESOURCE_NAME;
+    try {
+      const model = cached(createAzure({ apiKey: 'k', fetch: azureFetch() }).chat('gpt4o-prod'), cache);
+      process.env.AZURE_RESOURCE_NAME = 'east';
+      const east = await generateText({ model, prompt: 'Which resource?' });
+      await cache.flush();
+      process.env.AZURE_RESOURCE_NAME = 'west';
+      const west = await generateText({ model, prompt: 'Which resource?' });
+      await cache.flush();
+      expect(east.text).toMatch(/^served by \/east\.openai\.azure\.com\//);
+      expect(west.text).toMatch(/^served by \/west\.openai\.azure\.com\//);
+      expect(llmemoOf(west.providerMetadata)?.hit).toBe(false);
+      // Each resource still hits its own entry.
+      const again = await generateText({ model, prompt: 'Which resource?' });
+      expect(again.text).toBe(west.text);
+      expect(llmemoOf(again.providerMetadata)?.hit).toBe(true);
+      expect(server.count()).toBe(2);
+    } finally {
+      if (before === undefined) delete process.env.AZURE_RESOURCE_NAME;
+      else process.env.AZURE_RESOURCE_NAME = before;
+    }
+  });
+
   it('embeddings and images of two endpoints never share an entry', async () => {
     const cache = newCache(store);
     const a = createOpenAI({ baseURL: `${server.origin}/a/v1`, apiKey: 'k' });

@@ -4,10 +4,15 @@ import { LlmemoError } from './errors.js';
 /**
  * Canonical serialization: the single walk that turns a request into the exact text we hash.
  *
- * Hand-written rather than safe-stable-stringify + a replacer: we must normalize text, hash binary data and
- * drop transport objects during the walk, and doing it in one pass that writes the output directly is what keeps
- * key derivation within 1.5x of a bare stable-stringify (see `pnpm bench`). The rules are the public spec in
- * packages/core/README.md ("Canonicalization spec", v2); changing them means bumping KEY_VERSION.
+ * Hand-written rather than safe-stable-stringify, the serializer the design names, because it is measurably faster
+ * and key derivation is the largest cost of a hit. Issue 12's alternative, normalizing in a pre-pass and
+ * serializing the result with safe-stable-stringify (`test/bench/prepass-canonical.ts`, same digests), measured
+ * against bare `sha256(safe-stable-stringify(request))` in `pnpm bench core` (seven runs, 2026-12-02, 2 shared
+ * vCPUs): 0.94–1.58x for a 2 KB request, 1.10–1.62x for 21 KB, 1.16–1.39x for 211 KB; this writer 0.63–1.15x,
+ * 0.79–1.23x and 0.75–1.04x. The pre-pass copies the whole request before the serializer walks it again, and it
+ * still lacks the raw bytes tokens of file fields, which no JSON serializer emits (a marker and a post-pass over
+ * the output would add to it). The rules are the public spec in packages/core/README.md ("Canonicalization spec",
+ * v2); changing them means bumping KEY_VERSION.
  */
 
 export interface TextNormalization {
@@ -43,6 +48,9 @@ const MEDIA_TYPE_KEYS = ['mediaType', 'mimeType', 'media_type', 'mime_type'] as 
 /** Characters JSON.stringify would escape (controls, quote, backslash, lone surrogates), as safe-stable-stringify does. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NEEDS_ESCAPING = /[\u0000-\u001f\u0022\u005c\ud800-\udfff]/;
+/** Anything but printable ASCII: a control character (CR and tab among them), a quote, a backslash, non-ASCII. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const NOT_PLAIN_ASCII = /[\u0000-\u001f\u0022\u005c\u007f-\uffff]/;
 /** A character outside the standard base64 alphabet (padding excluded). A plain class: linear on megabytes. */
 const NOT_BASE64 = /[^A-Za-z0-9+/]/;
 /** Last data characters whose unused low bits are zero, before `==` and before `=`. */
@@ -183,6 +191,17 @@ export class Canonicalizer {
   private text(value: string, prose: boolean): void {
     const norm = this.norm;
     let text = value;
+    // Most prompt text is printable ASCII: one scan proves there is no CR, nothing NFC could change and nothing to
+    // escape, where the general path below scans for each of the three.
+    if (!NOT_PLAIN_ASCII.test(text)) {
+      if (norm !== null && prose) {
+        if (norm.collapseWhitespace) text = text.replace(/\s+/g, ' ');
+        if (norm.trim) text = text.trim();
+      }
+      this.out += `"${text}"`;
+      if (this.out.length > DRAIN_AT) this.drain();
+      return;
+    }
     if (norm !== null) {
       if (norm.lineEndings && text.indexOf('\r') !== -1) text = text.replace(/\r\n?/g, '\n');
       // NFC cannot change pure ASCII, and a native byte count is ~5x cheaper than a regex scan for that.
@@ -293,7 +312,7 @@ export class Canonicalizer {
    * wrapper); otherwise the object's own media type property decides whether its `data` is one.
    */
   private record(object: Record<string, unknown>, file?: FileField): void {
-    const keys = Object.keys(object).sort();
+    const keys = sortedKeys(object);
     if (file === undefined && 'data' in object) {
       const mediaType = fileMediaType(object);
       if (mediaType !== undefined) file = { key: 'data', mediaType: mediaType ?? undefined };
@@ -353,6 +372,29 @@ export class Canonicalizer {
     this.record(object, file);
     stack.pop();
   }
+}
+
+/** Objects with more keys than this are sorted by Array.prototype.sort; smaller ones (nearly all) by insertion. */
+const INSERTION_SORT_MAX = 16;
+
+/**
+ * The object's own enumerable keys in code-unit order, the order `Array.prototype.sort()` gives. A request is mostly
+ * objects of two to six keys, where an insertion sort with `>` (which compares strings by code units too) costs a
+ * quarter of the generic sort's call.
+ */
+export function sortedKeys(object: object): string[] {
+  const keys = Object.keys(object);
+  if (keys.length > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -163,3 +163,60 @@ function decodeNode(node: unknown): unknown {
 export function decode<T = unknown>(text: string): T {
   return decodeNode(JSON.parse(text)) as T;
 }
+
+/**
+ * A deep copy of a value `decode` returned, with the same types (the revived Dates, bytes, URLs, Maps and Sets are
+ * new objects too). Strings are immutable and shared, so a copy costs one allocation per object, not per byte: for
+ * a typical answer several times cheaper than decoding the text again. Hand-written because structuredClone
+ * serializes through the host (slower than JSON.parse here) and turns Buffers into plain Uint8Arrays.
+ */
+export function copyDecoded<T>(value: T): T {
+  return copyNode(value) as T;
+}
+
+function copyNode(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyNode(value[i]);
+    return out;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    const source = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(source)) {
+      // JSON.parse makes `__proto__` an own property; assigning it would set the copy's prototype instead.
+      if (key === '__proto__') {
+        Object.defineProperty(out, key, {
+          value: copyNode(source[key]),
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      } else {
+        out[key] = copyNode(source[key]);
+      }
+    }
+    return out;
+  }
+  return copySpecial(value);
+}
+
+/** The revived types: each copied into a new object of the same type. */
+function copySpecial(value: object): unknown {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (value instanceof ArrayBuffer) return value.slice(0);
+  if (ArrayBuffer.isView(value)) {
+    const Ctor = value.constructor as new (source: ArrayBufferView) => ArrayBufferView;
+    return new Ctor(value);
+  }
+  if (value instanceof URL) return new URL(value.href);
+  if (value instanceof Map) return new Map([...value].map(([k, item]) => [copyNode(k), copyNode(item)]));
+  if (value instanceof Set) return new Set([...value].map(copyNode));
+  // decode never returns anything else (an object with a null prototype included); copied field by field anyway.
+  const out: Record<string, unknown> = Object.create(Object.getPrototypeOf(value));
+  for (const key of Object.keys(value)) out[key] = copyNode((value as Record<string, unknown>)[key]);
+  return out;
+}

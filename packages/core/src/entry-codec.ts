@@ -1,6 +1,7 @@
 import { canonicalize } from './canonicalize.js';
 import { decode } from './codec.js';
 import { type Compression, compress, decompress } from './compression.js';
+import { DecodedEntries } from './decoded-entries.js';
 import type { Keyring } from './encryption.js';
 import { BOUND_META_FIELDS, type BodyEncoding, type EntryMeta, type Envelope, validateEnvelope } from './envelope.js';
 import { LlmemoError, type LlmemoErrorCode } from './errors.js';
@@ -31,6 +32,9 @@ const NOT_ENCRYPTED =
  * threshold) and then encrypted, and is then stored as base64.
  */
 export class EntryCodec {
+  /** Repeated hits on one entry copy its decoded form instead of decoding it again. */
+  private readonly decoded = new DecodedEntries();
+
   constructor(
     readonly keyring: Keyring | undefined,
     readonly compression: Compression | undefined,
@@ -75,14 +79,21 @@ export class EntryCodec {
     expected: { digest: string; kind: string },
     storedKey: string,
   ): { entry: Envelope<T>; rotated: boolean; bodyJson?: string } {
+    const known = this.decoded.get<T>(storedKey, text);
+    if (known !== undefined && known.digest === expected.digest && known.kind === expected.kind) {
+      return { entry: known, rotated: false };
+    }
     const entry = validateEnvelope<T>(decode(text), expected);
     if (entry.enc === undefined) {
       if (this.keyring) throw new UnreadableEntry('DECRYPT_FAILED', NOT_ENCRYPTED, true);
+      this.decoded.remember(storedKey, text, entry);
       return { entry, rotated: false };
     }
     const { body, rotated } = this.open(entry, entry.body as unknown as string, storedKey);
     entry.body = decode<T>(body);
     delete entry.enc;
+    // A rotated entry is re-written under the current key at once: its text is about to change.
+    if (!rotated) this.decoded.remember(storedKey, text, entry);
     return { entry, rotated, bodyJson: body };
   }
 

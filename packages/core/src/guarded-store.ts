@@ -84,7 +84,11 @@ export class GuardedStore {
   /** Writes the text; false after a reported failure. Call only when `allowed()`. */
   async set(key: string, text: string, ttlMs: number | undefined): Promise<boolean> {
     try {
-      await withTimeout(this.store.set(key, text, ttlMs), this.timeoutMs, () => this.timeoutMessage('set'));
+      // As for get: the in-process LRU cannot hang, so every miss's write skips arming and clearing a timer.
+      const stored = this.store.set(key, text, ttlMs);
+      await (this.store.type === 'memory'
+        ? stored
+        : withTimeout(stored, this.timeoutMs, () => this.timeoutMessage('set')));
       this.breaker?.success();
       return true;
     } catch (error) {

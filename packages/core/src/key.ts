@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { Canonicalizer, isSkipped, type TextNormalization } from './canonicalize.js';
+import { Canonicalizer, isSkipped, sortedKeys, type TextNormalization } from './canonicalize.js';
 import { LlmemoError } from './errors.js';
 import { decodeLabel, escapeLabel, isWellFormed, notWellFormed } from './labels.js';
 import type { CacheRequest } from './request.js';
@@ -126,9 +126,62 @@ function writeParams(
   if (typeof params !== 'object' || Array.isArray(params)) {
     throw new LlmemoError('UNSERIALIZABLE_REQUEST', 'CacheRequest.params must be a plain object.');
   }
+  if (Object.isFrozen(params)) {
+    const text = frozenParamsText(params, derivation);
+    if (text !== undefined) {
+      writer.raw(text);
+      return;
+    }
+  }
+  writeParamsObject(writer, params, derivation);
+}
+
+/**
+ * The canonical text of params that can never change, by object and derivation: an adapter that hands core the
+ * same deeply frozen params on every call (LangChain's parsed llmKey, per model and call options) gets their walk
+ * once. Only plain objects, arrays and primitives, every one frozen and every property a data property: a frozen
+ * object stays frozen, so its text stays what it was, and anything else (a getter, a toJSON, a class instance, a
+ * mutable nested object) is walked every time.
+ */
+const frozenTexts = new WeakMap<KeyDerivation, WeakMap<object, string>>();
+
+function frozenParamsText(params: Record<string, unknown>, derivation: KeyDerivation): string | undefined {
+  let texts = frozenTexts.get(derivation);
+  const known = texts?.get(params);
+  if (known !== undefined) return known;
+  if (!isDeepFrozenData(params, 0)) return undefined;
+  let text = '';
+  const writer = new Canonicalizer(null, {
+    write(piece) {
+      text += piece;
+    },
+  });
+  writeParamsObject(writer, params, derivation);
+  writer.drain();
+  if (texts === undefined) {
+    texts = new WeakMap();
+    frozenTexts.set(derivation, texts);
+  }
+  texts.set(params, text);
+  return text;
+}
+
+function isDeepFrozenData(value: unknown, depth: number): boolean {
+  if (typeof value === 'function' || typeof value === 'symbol') return false;
+  if (value === null || typeof value !== 'object') return true;
+  if (depth > 64 || !Object.isFrozen(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if (!('value' in descriptor) || !isDeepFrozenData(descriptor.value, depth + 1)) return false;
+  }
+  return true;
+}
+
+function writeParamsObject(writer: Canonicalizer, params: Record<string, unknown>, derivation: KeyDerivation): void {
   writer.raw('{');
   let first = true;
-  for (const name of Object.keys(params).sort()) {
+  for (const name of sortedKeys(params)) {
     if (derivation.excludedParams.has(name)) continue;
     let value = params[name];
     if (name === 'headers') {

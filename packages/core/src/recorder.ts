@@ -91,11 +91,12 @@ export class Recorder {
     const computeMs = computeDuration(entry.computeMs) ?? 0;
     this.counters.hit(model, input, output, computeMs);
     if (this.shared) {
-      this.shared.add(derived.namespace, model, 'hits', 1);
-      if (stale) this.shared.add(derived.namespace, model, 'staleHits', 1);
-      this.shared.add(derived.namespace, model, 'inputTokensSaved', input);
-      this.shared.add(derived.namespace, model, 'outputTokensSaved', output);
-      this.shared.add(derived.namespace, model, 'timeSavedMs', computeMs);
+      const row = this.shared.row(derived.namespace, model);
+      row.hits++;
+      if (stale) row.staleHits++;
+      row.inputTokensSaved += input;
+      row.outputTokensSaved += output;
+      row.timeSavedMs += computeMs;
       this.shared.hit(derived.key, Date.now());
       this.shared.schedule();
     }

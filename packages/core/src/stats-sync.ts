@@ -27,6 +27,11 @@ export class StatsSync {
     this.buffer.add(namespace, model, field, amount);
   }
 
+  /** The pending row of this minute for (namespace, model): a hit bumps several of its fields at once. */
+  row(namespace: string, model: string): CounterRow {
+    return this.buffer.current(namespace, model);
+  }
+
   /** One hit of one entry (its count and last-hit time go to the store with the next flush). */
   hit(key: string, at: number): void {
     this.hits.add(key, at);

@@ -180,10 +180,21 @@ export function resolvePrices(option: unknown, name = 'prices'): PriceTable | un
  */
 export class CounterBuffer {
   private pending = new Map<string, CounterRow>();
+  /** The row `current` returned last: a run of calls on one model and minute looks nothing up. */
+  private last: CounterRow | undefined;
 
   add(namespace: string, model: string, field: CounterField, amount: number, now = Date.now()): void {
     if (amount === 0) return;
-    this.row(namespace, model, bucketStart(now, 'minute'))[field] += amount;
+    this.current(namespace, model, now)[field] += amount;
+  }
+
+  /** The pending row of this minute for (namespace, model), to bump several fields of at once. */
+  current(namespace: string, model: string, now = Date.now()): CounterRow {
+    const at = bucketStart(now, 'minute');
+    const last = this.last;
+    if (last !== undefined && last.at === at && last.model === model && last.namespace === namespace) return last;
+    this.last = this.row(namespace, model, at);
+    return this.last;
   }
 
   private row(namespace: string, model: string, at: number): CounterRow {
@@ -203,6 +214,7 @@ export class CounterBuffer {
   take(): CounterRow[] {
     const rows = [...this.pending.values()];
     this.pending = new Map();
+    this.last = undefined;
     return rows;
   }
 
@@ -216,6 +228,7 @@ export class CounterBuffer {
 
   /** Drops pending deltas of a purged namespace (or all), so a flush cannot resurrect its counters. */
   drop(namespace?: string): void {
+    this.last = undefined;
     for (const [id, row] of this.pending) {
       if (namespace === undefined || row.namespace === namespace) this.pending.delete(id);
     }

@@ -44,6 +44,8 @@ describe('GuardedStore', () => {
     stub.mode = 'hang';
     expect(await guarded.get('k')).toBe(STORE_FAILED);
     expect(errors[0]!.error).toMatchObject({ code: 'STORE_TIMEOUT', message: expect.stringContaining('20 ms') });
+    expect(await guarded.set('k', 'v', undefined)).toBe(false);
+    expect(errors[1]).toMatchObject({ operation: 'set', error: { code: 'STORE_TIMEOUT' } });
     await expect(guarded.addCounters([])).rejects.toMatchObject({ code: 'STORE_TIMEOUT' });
   });
 
@@ -77,13 +79,15 @@ describe('GuardedStore', () => {
     expect(errors[0]).toMatchObject({ operation: 'close' });
   });
 
-  it('skips the timer for the in-process memory store', async () => {
+  it('skips the timer for the in-process memory store, on reads and writes', async () => {
     const { stub, guarded } = setup();
     stub.type = 'memory';
     stub.data.set('k', 'v');
     const timers = vi.spyOn(globalThis, 'setTimeout');
     try {
       expect(await guarded.get('k')).toBe('v');
+      expect(await guarded.set('k2', 'v2', undefined)).toBe(true);
+      expect(stub.data.get('k2')).toBe('v2');
       expect(timers).not.toHaveBeenCalled();
     } finally {
       timers.mockRestore();

@@ -225,6 +225,15 @@ function parseEntries(entries: [string, string][], policy: ResolvedLlmKeyPolicy)
   return params;
 }
 
+/** Freezes parsed JSON (plain objects and arrays) all the way down. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /**
  * Memoizes describeLlmKey: one model instance produces the same llmKey on every call, so the hit path parses it
  * once. Bounded, since keys differ per tool set, schema and call options.
@@ -240,7 +249,9 @@ export class LlmKeyReader {
   read(llmKey: string): ModelCall {
     const known = this.memo.get(llmKey);
     if (known) return known;
-    const call = readLlmKey(llmKey, this.policy);
+    // Shared by every call with this llmKey, so frozen: nobody can change another call's key, and core walks
+    // deeply frozen params once (see writeParams in @llmemo/core).
+    const call = deepFreeze(readLlmKey(llmKey, this.policy));
     if (this.memo.size >= this.capacity) this.memo.delete(this.memo.keys().next().value!);
     this.memo.set(llmKey, call);
     return call;
