@@ -23,7 +23,7 @@ describe('openStore', () => {
   it('rejects bounds on a store that does not bound itself, and cross-process coalescing without Redis', () => {
     const adapter = new Map();
     expect(() => openStore(resolveCacheOptions({ store: adapter as never, maxEntries: 5 }), () => {})).toThrow(
-      /maxEntries\/maxBytes bound memory:\/\/ and sqlite:\/\/ stores, not a adapter store/,
+      /maxEntries\/maxBytes bound memory:\/\/, sqlite:\/\/ and file:\/\/ stores, not a adapter store/,
     );
     expect(() => openStore(resolveCacheOptions({ crossProcessCoalescing: true }), () => {})).toThrow(
       /crossProcessCoalescing needs a redis:\/\/ store/,

@@ -19,7 +19,7 @@ describe('createCache rejects bad options at construction', () => {
     [
       'store scheme',
       { store: 'ftp://x' },
-      /store must be 'memory:\/\/', 'sqlite:\/\/<path>', 'redis:\/\/…'.*"ftp:\/\/…"/,
+      /store must be 'memory:\/\/', 'sqlite:\/\/<path>', 'file:\/\/<dir>', 'redis:\/\/…'.*"ftp:\/\/…"/,
     ],
     ['store path', { store: 'sqlite://' }, /needs a path/],
     ['store object', { store: 42 }, /store must be/],
