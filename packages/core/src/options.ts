@@ -51,6 +51,11 @@ export interface ResolvedCallOptions {
 
 export const DEFAULT_TTL_MS = 7 * 86_400_000;
 export const DEFAULT_TIMEOUT_MS = 100;
+/**
+ * A file:// store's default: its files are the recorded fixtures of a test run, where a read that timed out on a
+ * loaded CI machine would be a CACHE_MISS in replay, not a cheap fallback to the provider.
+ */
+export const DEFAULT_FILE_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_ENTRY_BYTES = 8 * 1024 * 1024;
 const MAX_NAMESPACE_LENGTH = 256;
 
@@ -250,7 +255,12 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheCo
   }
   const breaker = resolveBreakerSettings(options.breaker);
   const crossProcess = resolveCrossProcess(options.crossProcessCoalescing);
-  const timeoutMs = resolvePositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs', TIMER_BOUND);
+  const fileStore = typeof options.store === 'string' && /^\s*file:\/\//i.test(options.store);
+  const timeoutMs = resolvePositiveInteger(
+    options.timeoutMs ?? (fileStore ? DEFAULT_FILE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS),
+    'timeoutMs',
+    TIMER_BOUND,
+  );
   const maxEntryBytes = resolvePositiveInteger(options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, 'maxEntryBytes');
   if (options.key !== undefined && typeof options.key !== 'function') {
     throw invalid('key must be a function (request) => string.');

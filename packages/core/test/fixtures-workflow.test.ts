@@ -26,7 +26,7 @@ const request: CacheRequest = {
 };
 
 function open(options: Parameters<typeof createCache>[0]): ResponseCache {
-  const cache = createCache({ timeoutMs: 5000, pruneInterval: false, ...options });
+  const cache = createCache({ pruneInterval: false, ...options });
   caches.push(cache);
   return cache;
 }
@@ -48,6 +48,12 @@ describe('environment configuration', () => {
     expect(withEnvironment({}, { LLMEMO_TTL: 'never' })).toEqual({ ttl: null });
     expect(withEnvironment({}, { LLMEMO_TTL: '60000' })).toEqual({ ttl: 60_000 });
     expect(withEnvironment({}, { LLMEMO_MODE: '  ' })).toEqual({});
+  });
+
+  it('a file:// store waits 5 s for the disk by default (a timed-out read would fail a replay)', () => {
+    expect(open({ store: `file://${join(tempDir(), 'fx')}` }).timeoutMs).toBe(5000);
+    expect(open({ store: `file://${join(tempDir(), 'fx')}`, timeoutMs: 50 }).timeoutMs).toBe(50);
+    expect(createCache({ store: 'memory://' }).timeoutMs).toBe(100);
   });
 
   it('an invalid variable throws INVALID_OPTIONS naming it', () => {
