@@ -2,10 +2,11 @@ import type { Lookup } from '@llmemo/core';
 import type { Context } from 'hono';
 import { recordOf } from './access-log.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import type { Directives } from './directives.js';
 import { failure } from './forward.js';
 import { parseBody, toJson } from './json-body.js';
 import { bypassed, type Incoming, incomingOf, plan, readRequestBody } from './prepare.js';
-import { cacheRequest } from './request-key.js';
+import { cacheRequest, type KeyScope } from './request-key.js';
 import { PassThrough, type UpstreamReply } from './upstream.js';
 
 /**
@@ -144,6 +145,80 @@ function commitMisses(groups: Group[], fetched: Fetched, vectors: (EmbeddingValu
   }
 }
 
+/** A keyable embeddings request the cache may answer. */
+interface Batch {
+  incoming: Incoming;
+  raw: Uint8Array;
+  body: Json;
+  inputs: { items: unknown[]; single: boolean };
+  model: string;
+  directives: Directives;
+}
+
+/** One lookup per input, all at once. */
+function lookupInputs(
+  context: ProxyContext,
+  batch: Batch,
+  params: Json,
+  scope: KeyScope,
+): Promise<Lookup<EmbeddingValue>[]> {
+  return Promise.all(
+    batch.inputs.items.map((item) =>
+      context.cache.lookup<EmbeddingValue>(
+        cacheRequest(context, 'embedding', batch.model, item, params, scope),
+        batch.directives,
+      ),
+    ),
+  );
+}
+
+/** Answers from the cache what it holds, fetches and stores the rest, and puts the answer together. */
+async function answerBatch(
+  context: ProxyContext,
+  c: Context,
+  batch: Batch,
+  lookups: Lookup<EmbeddingValue>[],
+): Promise<Response> {
+  const { incoming, raw, body, inputs, directives } = batch;
+  const { vectors, groups, oldest, hits } = grouped(inputs.items, lookups);
+  context.metrics.hit(
+    'embeddings',
+    lookups.reduce((sum, l) => sum + (l.hit ? l.value.ms : 0), 0),
+    hits,
+  );
+  context.metrics.miss('embeddings', groups.length);
+
+  let usage: Json = { prompt_tokens: 0, total_tokens: 0 };
+  let responseModel: string | undefined;
+  if (groups.length > 0) {
+    // When every input missed, once each, the client's own bytes go upstream and its answer comes back as is.
+    const whole = groups.length === inputs.items.length;
+    const sent = whole
+      ? raw
+      : toJson({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
+    const fetched = await fetchMisses(context, c, incoming, sent, groups.length);
+    commitMisses(groups, fetched, vectors);
+    ({ usage, responseModel } = fetched);
+    if (whole) {
+      return fetched.reply.toResponse({
+        ...cacheHeaders('MISS', { key: single(lookups), namespace: directives.namespace }),
+        'x-llmemo-hits': `0/${inputs.items.length}`,
+      });
+    }
+  }
+  const answered = responseModel ?? vectors.find((value) => value?.model)?.model ?? batch.model;
+  const answer = listOf(vectors as EmbeddingValue[], body.encoding_format === 'base64', answered, usage);
+  const status = groups.length === 0 ? 'HIT' : 'MISS';
+  return jsonResponse(answer, {
+    ...cacheHeaders(status, {
+      key: single(lookups),
+      namespace: directives.namespace,
+      ...(status === 'HIT' && { age: oldest }),
+    }),
+    'x-llmemo-hits': `${hits}/${inputs.items.length}`,
+  });
+}
+
 /**
  * POST /v1/embeddings, cached per input: only the inputs not in the cache go upstream (once each, in one request),
  * and the answer is put back together in the order asked. `usage` counts the tokens this request spent upstream,
@@ -164,54 +239,10 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
   const planned = await plan(context, c, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { directives, scope } = planned;
-  const model = body.model as string;
+  const batch: Batch = { incoming, raw, body, inputs, model: body.model as string, directives };
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   try {
-    const lookups = await Promise.all(
-      inputs.items.map((item) =>
-        context.cache.lookup<EmbeddingValue>(
-          cacheRequest(context, 'embedding', model, item, params, scope),
-          directives,
-        ),
-      ),
-    );
-    const { vectors, groups, oldest, hits } = grouped(inputs.items, lookups);
-    context.metrics.hit(
-      'embeddings',
-      lookups.reduce((sum, l) => sum + (l.hit ? l.value.ms : 0), 0),
-      hits,
-    );
-    context.metrics.miss('embeddings', groups.length);
-
-    let usage: Json = { prompt_tokens: 0, total_tokens: 0 };
-    let responseModel: string | undefined;
-    if (groups.length > 0) {
-      // When every input missed, once each, the client's own bytes go upstream and its answer comes back as is.
-      const whole = groups.length === inputs.items.length;
-      const sent = whole
-        ? raw
-        : toJson({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
-      const fetched = await fetchMisses(context, c, incoming, sent, groups.length);
-      commitMisses(groups, fetched, vectors);
-      ({ usage, responseModel } = fetched);
-      if (whole) {
-        return fetched.reply.toResponse({
-          ...cacheHeaders('MISS', { key: single(lookups), namespace: directives.namespace }),
-          'x-llmemo-hits': `0/${inputs.items.length}`,
-        });
-      }
-    }
-    const answered = responseModel ?? vectors.find((value) => value?.model)?.model ?? model;
-    const answer = listOf(vectors as EmbeddingValue[], body.encoding_format === 'base64', answered, usage);
-    const status = groups.length === 0 ? 'HIT' : 'MISS';
-    return jsonResponse(answer, {
-      ...cacheHeaders(status, {
-        key: single(lookups),
-        namespace: directives.namespace,
-        ...(status === 'HIT' && { age: oldest }),
-      }),
-      'x-llmemo-hits': `${hits}/${inputs.items.length}`,
-    });
+    return await answerBatch(context, c, batch, await lookupInputs(context, batch, params, scope));
   } catch (error) {
     return failure(context, error);
   }

@@ -9,6 +9,54 @@ async function countEntries(cache: ResponseCache): Promise<number | undefined> {
   return typeof store.count === 'function' ? store.count(KEY_PREFIX) : undefined;
 }
 
+/** The cache's own counters (every user of this cache in this process), read at scrape time. */
+function registerCacheMetrics(registry: Registry, cache: ResponseCache): void {
+  const registers = [registry];
+  const fromStats = (name: string, help: string, read: (stats: ReturnType<ResponseCache['stats']>) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read(cache.stats()));
+      },
+    });
+  fromStats('llmemo_cache_hits_total', 'Cache hits (core counter).', (s) => s.hits);
+  fromStats('llmemo_cache_misses_total', 'Cache misses (core counter).', (s) => s.misses);
+  fromStats('llmemo_cache_writes_total', 'Entries written.', (s) => s.writes);
+  fromStats('llmemo_cache_errors_total', 'Store errors the cache failed open on.', (s) => s.errors);
+  fromStats('llmemo_cache_evictions_total', 'Entries evicted by the memory store bounds.', (s) => s.evictions);
+  fromStats('llmemo_cache_skips_total', 'Results not stored (too large, not cacheable, no-store).', (s) => s.skips);
+  fromStats('llmemo_cache_coalesced_total', 'Calls that shared an in-flight computation.', (s) => s.coalesced);
+  fromStats('llmemo_cache_bytes_written_total', 'Bytes of entries written.', (s) => s.bytesWritten);
+  new Counter({
+    name: 'llmemo_cache_tokens_saved_total',
+    help: 'Tokens the hits did not spend, from the usage each entry recorded.',
+    labelNames: ['type'],
+    registers,
+    collect() {
+      const { tokensSaved } = cache.stats();
+      this.reset();
+      this.inc({ type: 'input' }, tokensSaved.input);
+      this.inc({ type: 'output' }, tokensSaved.output);
+    },
+  });
+  new Gauge({
+    name: 'llmemo_cache_entries',
+    help: 'Entries in the store, where it can count them cheaply (memory and SQLite, not Redis).',
+    registers,
+    async collect() {
+      try {
+        const count = await countEntries(cache);
+        if (count !== undefined) this.set(count);
+      } catch {
+        // A store that cannot count right now leaves the gauge at its last value; /metrics must still answer.
+      }
+    },
+  });
+}
+
 /** Prometheus metrics for one proxy, in its own registry (two proxies in one process do not collide). */
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -58,51 +106,7 @@ export class ProxyMetrics {
       labelNames: ['endpoint'],
       registers,
     });
-
-    // The cache's own counters (every user of this cache in this process), read at scrape time.
-    const fromStats = (name: string, help: string, read: (stats: ReturnType<ResponseCache['stats']>) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(cache.stats()));
-        },
-      });
-    fromStats('llmemo_cache_hits_total', 'Cache hits (core counter).', (s) => s.hits);
-    fromStats('llmemo_cache_misses_total', 'Cache misses (core counter).', (s) => s.misses);
-    fromStats('llmemo_cache_writes_total', 'Entries written.', (s) => s.writes);
-    fromStats('llmemo_cache_errors_total', 'Store errors the cache failed open on.', (s) => s.errors);
-    fromStats('llmemo_cache_evictions_total', 'Entries evicted by the memory store bounds.', (s) => s.evictions);
-    fromStats('llmemo_cache_skips_total', 'Results not stored (too large, not cacheable, no-store).', (s) => s.skips);
-    fromStats('llmemo_cache_coalesced_total', 'Calls that shared an in-flight computation.', (s) => s.coalesced);
-    fromStats('llmemo_cache_bytes_written_total', 'Bytes of entries written.', (s) => s.bytesWritten);
-    new Counter({
-      name: 'llmemo_cache_tokens_saved_total',
-      help: 'Tokens the hits did not spend, from the usage each entry recorded.',
-      labelNames: ['type'],
-      registers,
-      collect() {
-        const { tokensSaved } = cache.stats();
-        this.reset();
-        this.inc({ type: 'input' }, tokensSaved.input);
-        this.inc({ type: 'output' }, tokensSaved.output);
-      },
-    });
-    new Gauge({
-      name: 'llmemo_cache_entries',
-      help: 'Entries in the store, where it can count them cheaply (memory and SQLite, not Redis).',
-      registers,
-      async collect() {
-        try {
-          const count = await countEntries(cache);
-          if (count !== undefined) this.set(count);
-        } catch {
-          // A store that cannot count right now leaves the gauge at its last value; /metrics must still answer.
-        }
-      },
-    });
+    registerCacheMetrics(this.registry, cache);
   }
 
   response(endpoint: EndpointLabel, cache: string, seconds: number): void {

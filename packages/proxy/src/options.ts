@@ -2,7 +2,6 @@ import {
   type CacheOptions,
   createCache,
   type Duration,
-  LlmemoError,
   type Logger,
   parseDuration,
   parseTtl,
@@ -11,6 +10,7 @@ import {
 import type { AccessLogEntry } from './access-log.js';
 import { CREDENTIAL_HEADERS, CREDENTIAL_PARAMS, type CredentialNames } from './credentials.js';
 import { NAMESPACE_SECRET_ENV } from './namespace-secret.js';
+import { boolean, invalid, label, names, positiveInteger, secret } from './option-values.js';
 import { DERIVED_PREFIX, secretDigest } from './tenancy.js';
 
 /** The endpoints the proxy can cache. Every other path is passed through untouched and never cached. */
@@ -192,10 +192,6 @@ const OPTION_NAMES = [
   'logger',
 ];
 
-function invalid(message: string): LlmemoError {
-  return new LlmemoError('INVALID_OPTIONS', message);
-}
-
 function resolveUpstream(value: unknown, option = 'upstream'): URL {
   if (value === undefined || value === '') {
     throw invalid(
@@ -215,20 +211,6 @@ function resolveUpstream(value: unknown, option = 'upstream'): URL {
     throw invalid(`${option} must not have a query or fragment; got ${JSON.stringify(String(value))}.`);
   }
   return url;
-}
-
-function boolean(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalid(`${option} must be true or false; got ${JSON.stringify(value)}.`);
-  return value;
-}
-
-function positiveInteger(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw invalid(`${option} must be a positive integer; got ${JSON.stringify(value)}.`);
-  }
-  return value;
 }
 
 function endpoint(
@@ -291,21 +273,6 @@ function resolveReplay(value: unknown): ReplayPacing {
   );
 }
 
-function label(value: unknown, option: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || !wellFormed(value)) {
-    throw invalid(
-      `${option} must be a non-empty, well-formed string of at most 256 characters; got ${JSON.stringify(value)}.`,
-    );
-  }
-  return value;
-}
-
-/** Node 20 has String.prototype.isWellFormed; the TypeScript lib in use does not list it yet. */
-function wellFormed(value: string): boolean {
-  return (value as string & { isWellFormed(): boolean }).isWellFormed();
-}
-
 function anonymous(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const name = label(value, 'anonymousNamespace', '');
@@ -317,24 +284,7 @@ function anonymous(value: unknown): string | undefined {
   return name;
 }
 
-function names(value: unknown, option: string, lower: boolean): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item.trim() === '')) {
-    throw invalid(`${option} must be an array of names.`);
-  }
-  return value.map((item: string) => (lower ? item.trim().toLowerCase() : item.trim()));
-}
-
-function secret(value: unknown, option: string): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || value.length < 16) {
-    throw invalid(`${option} must be a string of at least 16 characters (e.g. \`openssl rand -hex 32\`).`);
-  }
-  return value;
-}
-
-/** Validates everything up front, so a bad option fails at createProxy and never at the first request. */
-export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
+function checkOptionNames(options: ProxyOptions): void {
   if (options === null || typeof options !== 'object') {
     throw invalid("createProxy(options) takes an options object, e.g. { upstream: 'https://api.openai.com' }.");
   }
@@ -345,29 +295,46 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
       );
     }
   }
+}
+
+function ignoredParams(value: unknown): string[] {
+  const ignoreParams = value ?? [];
+  if (!Array.isArray(ignoreParams) || ignoreParams.some((p) => typeof p !== 'string')) {
+    throw invalid('ignoreParams must be an array of body field names.');
+  }
+  return ignoreParams;
+}
+
+function checkAccessLog(value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalid('accessLog must be a function that takes one entry per request.');
+  }
+}
+
+function checkLogger(value: unknown): void {
+  if (value !== undefined && (value === null || typeof value !== 'object')) {
+    throw invalid('logger must be an object with debug/info/warn/error methods, such as console.');
+  }
+}
+
+/** Everything but the cache, validated in the order the options are documented. */
+function resolveSettings(options: ProxyOptions): Omit<ResolvedProxyOptions, 'cache' | 'ownsCache'> {
   const upstream = resolveUpstream(options.upstream);
   const anthropicUpstream =
     options.anthropicUpstream === undefined || options.anthropicUpstream === ''
       ? upstream
       : resolveUpstream(options.anthropicUpstream, 'anthropicUpstream');
   const endpoints = resolveEndpoints(options.endpoints);
-  const ignoreParams = options.ignoreParams ?? [];
-  if (!Array.isArray(ignoreParams) || ignoreParams.some((p) => typeof p !== 'string')) {
-    throw invalid('ignoreParams must be an array of body field names.');
-  }
+  const ignoreParams = ignoredParams(options.ignoreParams);
   const adminToken = secret(options.adminToken, 'adminToken');
   const namespaceToken = secret(options.namespaceToken, 'namespaceToken');
   const namespaceSecret = secret(options.namespaceSecret ?? process.env[NAMESPACE_SECRET_ENV], 'namespaceSecret');
-  if (options.accessLog !== undefined && typeof options.accessLog !== 'function') {
-    throw invalid('accessLog must be a function that takes one entry per request.');
-  }
+  checkAccessLog(options.accessLog);
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES);
   const staleIfError =
     options.staleIfError === undefined ? undefined : parseDuration(options.staleIfError, 'staleIfError');
-  if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
-    throw invalid('logger must be an object with debug/info/warn/error methods, such as console.');
-  }
-  const resolved = {
+  checkLogger(options.logger);
+  return {
     upstream,
     anthropicUpstream,
     endpoints,
@@ -394,13 +361,24 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     staleIfError,
     logger: options.logger,
   };
-  // The cache comes last: creating one opens store connections, which a bad option above must not leave behind.
+}
+
+/** The cache given, or one created from cache options (it then gets the proxy's logger unless it names its own). */
+function resolveCache(options: ProxyOptions): Pick<ResolvedProxyOptions, 'cache' | 'ownsCache'> {
   const given = options.cache;
-  if (given instanceof ResponseCache) return { ...resolved, cache: given, ownsCache: false };
+  if (given instanceof ResponseCache) return { cache: given, ownsCache: false };
   if (given !== undefined && (given === null || typeof given !== 'object')) {
     throw invalid("cache must be a ResponseCache from createCache() or cache options like { store: 'redis://…' }.");
   }
   const cacheOptions: CacheOptions = { ...(given as CacheOptions | undefined) };
   if (cacheOptions.logger === undefined && options.logger !== undefined) cacheOptions.logger = options.logger;
-  return { ...resolved, cache: createCache(cacheOptions), ownsCache: true };
+  return { cache: createCache(cacheOptions), ownsCache: true };
+}
+
+/** Validates everything up front, so a bad option fails at createProxy and never at the first request. */
+export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
+  checkOptionNames(options);
+  const resolved = resolveSettings(options);
+  // The cache comes last: creating one opens store connections, which a bad option above must not leave behind.
+  return { ...resolved, ...resolveCache(options) };
 }

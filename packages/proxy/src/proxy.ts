@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { type ResponseCache, StreamFlight } from '@llmemo/core';
 import { SnapshotCache } from '@llmemo/dashboard';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { accessLog } from './access-log.js';
@@ -21,7 +21,7 @@ import { anthropicMessages } from './messages.js';
 import { type EndpointLabel, ProxyMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { NamespaceSecret } from './namespace-secret.js';
-import { type ProxyOptions, resolveProxyOptions } from './options.js';
+import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options.js';
 import { type Reconfigured, reconfigure } from './reconfigure.js';
 import { keepOwnTokens, passThrough } from './routes.js';
 import { Upstream } from './upstream.js';
@@ -60,19 +60,10 @@ function measured(metrics: ProxyMetrics, endpoint: EndpointLabel): MiddlewareHan
   };
 }
 
-/**
- * Creates the caching proxy: an OpenAI-compatible HTTP server that answers repeated chat, embeddings, images and
- * models requests from the cache and forwards everything else untouched. Invalid options throw `LlmemoError`
- * (INVALID_OPTIONS) here.
- */
-export function createProxy(options: ProxyOptions): LlmemoProxy {
-  const resolved = resolveProxyOptions(options);
-  const metrics = new ProxyMetrics(resolved.cache);
-  // One scan of the entries feeds both the dashboard and the /metrics histograms.
-  const snapshots = new SnapshotCache(resolved.cache);
-  registerEntryMetrics(metrics.registry, resolved.cache, snapshots);
+/** The state every route shares; reconfigure() swaps parts of it in place. */
+function createContext(resolved: ResolvedProxyOptions, metrics: ProxyMetrics): ProxyContext {
   const upstream = new Upstream(resolved.upstream, resolved.upstreamTimeoutMs);
-  const context: ProxyContext = {
+  return {
     options: resolved,
     cache: resolved.cache,
     upstream,
@@ -85,12 +76,11 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     secret: new NamespaceSecret(resolved.cache.store, resolved.namespaceSecret, resolved.logger),
     budget: new BodyBudget(resolved.maxInflightBytes),
   };
-  // Loaded now, so the first request does not wait for it (a failure is logged and retried on use).
-  void context.secret.get();
+}
 
-  const app = new Hono();
-  /** A cached endpoint: the body bytes it holds count against the in-flight budget until its handler is done. */
-  const route = (handler: (context: ProxyContext, c: Context) => Promise<Response>) => async (c: Context) => {
+/** A cached endpoint: the body bytes it holds count against the in-flight budget until its handler is done. */
+function budgeted(context: ProxyContext) {
+  return (handler: (context: ProxyContext, c: Context) => Promise<Response>) => async (c: Context) => {
     const reservation = reserve(c, context.budget);
     try {
       return await handler(context, c);
@@ -98,7 +88,12 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
       reservation.release();
     }
   };
+}
 
+/** The routes, in the order they match. */
+function addRoutes(app: Hono, context: ProxyContext, resolved: ResolvedProxyOptions, snapshots: SnapshotCache): void {
+  const { metrics } = context;
+  const route = budgeted(context);
   if (resolved.accessLog) app.use('*', accessLog(resolved.accessLog));
   app.use('*', keepOwnTokens(context));
   healthRoutes(app, context);
@@ -123,8 +118,11 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
   app.all('/admin/*', (c) => unknownAdminPath(c.req.method, c.req.path));
   // Everything else goes upstream untouched, body streamed, never cached.
   app.all('*', measured(metrics, 'other'), passThrough(context));
+}
 
-  app.onError((error, c) => {
+/** Client errors answer as such; anything else is the proxy's own failure, logged and answered 500. */
+function proxyErrorHandler(resolved: ResolvedProxyOptions): ErrorHandler {
+  return (error, c) => {
     if (error instanceof BadRequest) return error.toResponse();
     if (error instanceof HTTPException) return error.getResponse();
     resolved.logger?.error?.(`llmemo-proxy: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`, {
@@ -135,8 +133,16 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
       `llmemo-proxy failed on this request (a failure of the proxy, not of the upstream): ${(error as Error).message}`,
       { type: 'server_error', code: 'proxy_error' },
     );
-  });
+  };
+}
 
+/** The public face over a built app: handlers, flush, reload (one at a time) and close. */
+function proxyHandle(
+  app: Hono,
+  context: ProxyContext,
+  resolved: ResolvedProxyOptions,
+  options: ProxyOptions,
+): LlmemoProxy {
   // The Node adapter passes { incoming, outgoing } as env: the body is then read straight from the socket.
   const fetch = async (request: Request, env?: unknown) => app.fetch(request, env);
   let applied = options;
@@ -146,7 +152,7 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
     fetch,
     listener: getRequestListener(fetch),
     cache: resolved.cache,
-    metrics: metrics.registry,
+    metrics: context.metrics.registry,
     flush: () => resolved.cache.flush(),
     ready: async () => (await context.secret.get()) !== undefined,
     reconfigure(next: ProxyOptions) {
@@ -164,4 +170,25 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
       if (resolved.ownsCache) await resolved.cache.close();
     },
   };
+}
+
+/**
+ * Creates the caching proxy: an OpenAI-compatible HTTP server that answers repeated chat, embeddings, images and
+ * models requests from the cache and forwards everything else untouched. Invalid options throw `LlmemoError`
+ * (INVALID_OPTIONS) here.
+ */
+export function createProxy(options: ProxyOptions): LlmemoProxy {
+  const resolved = resolveProxyOptions(options);
+  const metrics = new ProxyMetrics(resolved.cache);
+  // One scan of the entries feeds both the dashboard and the /metrics histograms.
+  const snapshots = new SnapshotCache(resolved.cache);
+  registerEntryMetrics(metrics.registry, resolved.cache, snapshots);
+  const context = createContext(resolved, metrics);
+  // Loaded now, so the first request does not wait for it (a failure is logged and retried on use).
+  void context.secret.get();
+
+  const app = new Hono();
+  addRoutes(app, context, resolved, snapshots);
+  app.onError(proxyErrorHandler(resolved));
+  return proxyHandle(app, context, resolved, options);
 }
