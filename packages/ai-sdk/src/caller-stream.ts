@@ -31,6 +31,11 @@ const PREAMBLE = new Set<string>(['stream-start', 'response-metadata', 'raw']);
 
 function noop(): void {}
 
+type Read = ReadableStreamReadResult<StreamPart>;
+
+/** `readNext` asks `pull` to read again (the stream switched to its fallback). */
+const AGAIN = Symbol('again');
+
 /**
  * One caller's view of a (possibly shared) provider stream: its own finish metadata, its own abortSignal, and
  * stale-if-error before the first content part. Until a content part arrives the preamble parts are held (they
@@ -41,123 +46,161 @@ export function callerStream(
   source: ReadableStream<StreamPart>,
   options: CallerStreamOptions,
 ): ReadableStream<StreamPart> {
-  const { signal } = options;
-  let reader = source.getReader();
-  let held: StreamPart[] | undefined = options.fallback ? [] : undefined;
-  let rewrite = true;
-  let finished = false;
-  let controller!: ReadableStreamDefaultController<StreamPart>;
-  /** Parts read from the source (the provider's copy). */
-  let read = 0;
-  /** Set by the abortSignal: the reason, and how many already-produced parts are still to be delivered. */
-  let aborting: { reason: unknown; remaining: number } | undefined;
-
-  const settle = () => {
-    finished = true;
-    signal?.removeEventListener('abort', onAbort);
-  };
-  const leave = (reason: unknown) => {
-    if (finished) return;
-    settle();
-    reader.cancel(reason).catch(noop);
-    options.onLeave?.(reason);
-  };
-  const fail = (reason: unknown) => {
-    leave(reason);
-    try {
-      controller.error(reason);
-    } catch {
-      // Already closed or errored.
-    }
-  };
-  /** Errors with the abort's reason once what was delivered has been read (an error drops queued parts). */
-  const endAbort = () => {
-    release();
-    if ((controller.desiredSize ?? 0) < 0) return;
-    fail(aborting!.reason);
-  };
-  function onAbort() {
-    if (finished || aborting) return;
-    const reason = signal?.reason;
-    const remaining = rewrite && options.produced ? Math.max(0, options.produced() - read) : 0;
-    if (remaining === 0 && !held?.length) {
-      fail(reason);
-      return;
-    }
-    aborting = { reason, remaining };
-    signal?.removeEventListener('abort', onAbort);
-    // This caller leaves the shared call now (the provider stops once nobody reads it); what it sent is delivered.
-    options.onLeave?.(reason);
-    if (remaining === 0) release();
-  }
-  /** Switches to the fallback stream when there is one; true when it did. */
-  const fallBack = (error: unknown): boolean => {
-    const replacement = options.fallback?.(error);
-    if (!replacement) return false;
-    held = undefined;
-    reader.cancel(error).catch(noop);
-    options.onLeave?.(error);
-    reader = replacement.getReader();
-    rewrite = false;
-    return true;
-  };
-  const release = () => {
-    if (!held) return;
-    for (const part of held) controller.enqueue(part);
-    held = undefined;
-  };
-
+  const copy = new CallerCopy(source, options);
   return new ReadableStream<StreamPart>(
     {
-      start(streamController) {
-        controller = streamController;
-        if (!signal) return;
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      },
-      async pull() {
-        for (;;) {
-          if (aborting?.remaining === 0) return endAbort();
-          let next: ReadableStreamReadResult<StreamPart>;
-          try {
-            next = await reader.read();
-          } catch (error) {
-            if (finished) return;
-            if (aborting) return endAbort();
-            if (held && fallBack(error)) continue;
-            settle();
-            controller.error(error);
-            return;
-          }
-          if (finished) return;
-          if (aborting) {
-            if (next.done || aborting.remaining === 0) return endAbort();
-            aborting.remaining--;
-          }
-          if (next.done) {
-            release();
-            settle();
-            controller.close();
-            return;
-          }
-          read++;
-          const part = next.value;
-          if (held) {
-            if (part.type === 'error' && fallBack(part.error)) continue;
-            if (PREAMBLE.has(part.type)) {
-              held.push(part);
-              continue;
-            }
-            release();
-          }
-          controller.enqueue(part.type === 'finish' && rewrite ? options.finish(part) : part);
-          return;
-        }
-      },
-      cancel(reason) {
-        leave(reason);
-      },
+      start: (controller) => copy.start(controller),
+      pull: () => copy.pull(),
+      cancel: (reason) => copy.leave(reason),
     },
     { highWaterMark: 0 },
   );
+}
+
+/** The state of one caller's copy: the reader it drains, the parts it holds back, its abort in progress. */
+class CallerCopy {
+  private reader: ReadableStreamDefaultReader<StreamPart>;
+  private held: StreamPart[] | undefined;
+  private rewrite = true;
+  private finished = false;
+  private controller!: ReadableStreamDefaultController<StreamPart>;
+  /** Parts read from the source (the provider's copy). */
+  private read = 0;
+  /** Set by the abortSignal: the reason, and how many already-produced parts are still to be delivered. */
+  private aborting: { reason: unknown; remaining: number } | undefined;
+
+  constructor(
+    source: ReadableStream<StreamPart>,
+    private readonly options: CallerStreamOptions,
+  ) {
+    this.reader = source.getReader();
+    this.held = options.fallback ? [] : undefined;
+  }
+
+  start(controller: ReadableStreamDefaultController<StreamPart>): void {
+    this.controller = controller;
+    const { signal } = this.options;
+    if (!signal) return;
+    if (signal.aborted) this.onAbort();
+    else signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  async pull(): Promise<void> {
+    for (;;) {
+      if (this.aborting?.remaining === 0) return this.endAbort();
+      const next = await this.readNext();
+      if (next === AGAIN) continue;
+      if (next === undefined || this.deliver(next)) return;
+    }
+  }
+
+  /** This caller stops reading (it cancelled, or failed). */
+  leave(reason: unknown): void {
+    if (this.finished) return;
+    this.settle();
+    this.reader.cancel(reason).catch(noop);
+    this.options.onLeave?.(reason);
+  }
+
+  /** The next part from the reader; undefined when the read failed and this pull is over. */
+  private async readNext(): Promise<Read | typeof AGAIN | undefined> {
+    try {
+      return await this.reader.read();
+    } catch (error) {
+      if (this.finished) return undefined;
+      if (this.aborting) {
+        this.endAbort();
+        return undefined;
+      }
+      if (this.held && this.fallBack(error)) return AGAIN;
+      this.settle();
+      this.controller.error(error);
+      return undefined;
+    }
+  }
+
+  /** Hands one read result on; true when this pull is over, false to read again (the part was held). */
+  private deliver(next: Read): boolean {
+    if (this.finished) return true;
+    if (this.aborting) {
+      if (next.done || this.aborting.remaining === 0) {
+        this.endAbort();
+        return true;
+      }
+      this.aborting.remaining--;
+    }
+    if (next.done) {
+      this.release();
+      this.settle();
+      this.controller.close();
+      return true;
+    }
+    this.read++;
+    const part = next.value;
+    if (this.held) {
+      if (part.type === 'error' && this.fallBack(part.error)) return false;
+      if (PREAMBLE.has(part.type)) {
+        this.held.push(part);
+        return false;
+      }
+      this.release();
+    }
+    this.controller.enqueue(part.type === 'finish' && this.rewrite ? this.options.finish(part) : part);
+    return true;
+  }
+
+  private readonly onAbort = (): void => {
+    if (this.finished || this.aborting) return;
+    const { signal, produced } = this.options;
+    const reason = signal?.reason;
+    const remaining = this.rewrite && produced ? Math.max(0, produced() - this.read) : 0;
+    if (remaining === 0 && !this.held?.length) {
+      this.fail(reason);
+      return;
+    }
+    this.aborting = { reason, remaining };
+    signal?.removeEventListener('abort', this.onAbort);
+    // This caller leaves the shared call now (the provider stops once nobody reads it); what it sent is delivered.
+    this.options.onLeave?.(reason);
+    if (remaining === 0) this.release();
+  };
+
+  private settle(): void {
+    this.finished = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  private fail(reason: unknown): void {
+    this.leave(reason);
+    try {
+      this.controller.error(reason);
+    } catch {
+      // Already closed or errored.
+    }
+  }
+
+  /** Errors with the abort's reason once what was delivered has been read (an error drops queued parts). */
+  private endAbort(): void {
+    this.release();
+    if ((this.controller.desiredSize ?? 0) < 0) return;
+    this.fail(this.aborting!.reason);
+  }
+
+  /** Switches to the fallback stream when there is one; true when it did. */
+  private fallBack(error: unknown): boolean {
+    const replacement = this.options.fallback?.(error);
+    if (!replacement) return false;
+    this.held = undefined;
+    this.reader.cancel(error).catch(noop);
+    this.options.onLeave?.(error);
+    this.reader = replacement.getReader();
+    this.rewrite = false;
+    return true;
+  }
+
+  private release(): void {
+    if (!this.held) return;
+    for (const part of this.held) this.controller.enqueue(part);
+    this.held = undefined;
+  }
 }

@@ -80,51 +80,44 @@ type TextLike = { type: 'text' | 'reasoning'; text: string; providerMetadata?: P
  * `tool-input-*` parts are dropped because the `tool-call` part carries the whole input.
  */
 export function foldStream(parts: readonly StreamPart[]): StoredGenerate {
-  const content: Content[] = [];
-  const open = new Map<string, TextLike>();
-  let warnings: Warning[] = [];
-  let response: StoredGenerate['response'];
-  let finish: Extract<StreamPart, { type: 'finish' }> | undefined;
-  const block = (type: 'text' | 'reasoning', id: string, providerMetadata: unknown): TextLike => {
-    const key = `${type}:${id}`;
-    let item = open.get(key);
-    if (!item) {
-      item = { type, text: '' };
-      content.push(item as Content);
-      open.set(key, item);
-    }
-    if (providerMetadata != null) item.providerMetadata = providerMetadata as ProviderMetadata;
-    return item;
-  };
-  for (const part of parts) {
+  const fold = new StreamFold();
+  for (const part of parts) fold.add(part);
+  return fold.result();
+}
+
+type TextPart = Extract<
+  StreamPart,
+  { type: 'text-start' | 'text-delta' | 'text-end' | 'reasoning-start' | 'reasoning-delta' | 'reasoning-end' }
+>;
+
+/** The state of `foldStream`: content so far, the text and reasoning blocks still open, and the stream's metadata. */
+class StreamFold {
+  private readonly content: Content[] = [];
+  private readonly open = new Map<string, TextLike>();
+  private warnings: Warning[] = [];
+  private response: StoredGenerate['response'];
+  private finish: Extract<StreamPart, { type: 'finish' }> | undefined;
+
+  add(part: StreamPart): void {
     switch (part.type) {
       case 'stream-start':
-        warnings = part.warnings as Warning[];
+        this.warnings = part.warnings as Warning[];
         break;
       case 'response-metadata': {
         const { type: _type, ...metadata } = part;
-        response = metadata;
+        this.response = metadata;
         break;
       }
       case 'text-start':
       case 'reasoning-start':
-        block(part.type === 'text-start' ? 'text' : 'reasoning', part.id, part.providerMetadata);
-        break;
       case 'text-delta':
       case 'reasoning-delta':
-        block(part.type === 'text-delta' ? 'text' : 'reasoning', part.id, part.providerMetadata).text += part.delta;
-        break;
       case 'text-end':
-      case 'reasoning-end': {
-        const type = part.type === 'text-end' ? 'text' : 'reasoning';
-        const item = block(type, part.id, part.providerMetadata);
-        const citations = (part as { citations?: unknown }).citations;
-        if (citations != null) item.citations = citations;
-        open.delete(`${type}:${part.id}`);
+      case 'reasoning-end':
+        this.addText(part);
         break;
-      }
       case 'finish':
-        finish = part;
+        this.finish = part;
         break;
       case 'tool-input-start':
       case 'tool-input-delta':
@@ -133,18 +126,47 @@ export function foldStream(parts: readonly StreamPart[]): StoredGenerate {
       case 'error':
         break;
       default:
-        if ((part as { type: string }).type !== 'ping') content.push(part as Content);
+        if ((part as { type: string }).type !== 'ping') this.content.push(part as Content);
     }
   }
-  const stored: StoredGenerate = {
-    content,
-    finishReason: finish?.finishReason ?? { unified: 'other', raw: undefined },
-    usage: finish?.usage as Usage,
-    warnings,
-  };
-  if (finish?.providerMetadata !== undefined) stored.providerMetadata = finish.providerMetadata as ProviderMetadata;
-  if (response !== undefined) stored.response = response;
-  return stored;
+
+  result(): StoredGenerate {
+    const { finish } = this;
+    const stored: StoredGenerate = {
+      content: this.content,
+      finishReason: finish?.finishReason ?? { unified: 'other', raw: undefined },
+      usage: finish?.usage as Usage,
+      warnings: this.warnings,
+    };
+    if (finish?.providerMetadata !== undefined) stored.providerMetadata = finish.providerMetadata as ProviderMetadata;
+    if (this.response !== undefined) stored.response = this.response;
+    return stored;
+  }
+
+  /** A text or reasoning part: opens, extends or closes its block. */
+  private addText(part: TextPart): void {
+    const type = part.type.startsWith('text-') ? 'text' : 'reasoning';
+    const item = this.block(type, part.id, part.providerMetadata);
+    if (part.type === 'text-delta' || part.type === 'reasoning-delta') item.text += part.delta;
+    else if (part.type === 'text-end' || part.type === 'reasoning-end') {
+      const citations = (part as { citations?: unknown }).citations;
+      if (citations != null) item.citations = citations;
+      this.open.delete(`${type}:${part.id}`);
+    }
+  }
+
+  /** The open block of this type and id (a new one, in content order, when none is open). */
+  private block(type: 'text' | 'reasoning', id: string, providerMetadata: unknown): TextLike {
+    const key = `${type}:${id}`;
+    let item = this.open.get(key);
+    if (!item) {
+      item = { type, text: '' };
+      this.content.push(item as Content);
+      this.open.set(key, item);
+    }
+    if (providerMetadata != null) item.providerMetadata = providerMetadata as ProviderMetadata;
+    return item;
+  }
 }
 
 /**

@@ -11,24 +11,31 @@ export function replayStream(
   at: readonly number[] | undefined,
   pacing: ReplayPacing,
 ): ReadableStream<StreamPart> {
-  const due: ((index: number) => number) | undefined =
-    pacing === 'instant'
-      ? undefined
-      : pacing === 'recorded'
-        ? at && at.length === parts.length
-          ? (index) => at[index]!
-          : undefined
-        : (index) => index * pacing.delayMs;
+  const due = dueTimes(parts, at, pacing);
+  return due ? pacedStream(parts, due) : instantStream(parts);
+}
 
-  if (!due) {
-    return new ReadableStream<StreamPart>({
-      start(controller) {
-        for (const part of parts) controller.enqueue(part);
-        controller.close();
-      },
-    });
-  }
+/** When each part is due, in milliseconds from the start of the replay; undefined when nothing is paced. */
+function dueTimes(
+  parts: readonly StreamPart[],
+  at: readonly number[] | undefined,
+  pacing: ReplayPacing,
+): ((index: number) => number) | undefined {
+  if (pacing === 'instant') return undefined;
+  if (pacing === 'recorded') return at && at.length === parts.length ? (index) => at[index]! : undefined;
+  return (index) => index * pacing.delayMs;
+}
 
+function instantStream(parts: readonly StreamPart[]): ReadableStream<StreamPart> {
+  return new ReadableStream<StreamPart>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(part);
+      controller.close();
+    },
+  });
+}
+
+function pacedStream(parts: readonly StreamPart[], due: (index: number) => number): ReadableStream<StreamPart> {
   let index = 0;
   let startedAt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;

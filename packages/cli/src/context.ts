@@ -71,6 +71,14 @@ function sqliteFile(url: string): string {
  */
 export async function openCache(options: GlobalOptions, { create = false } = {}): Promise<ResponseCache> {
   const url = storeUrlFrom(options);
+  checkStoreUrl(url, create);
+  const cache = maintenanceCache(url, encryptionFrom(options));
+  await checkReachable(cache, url);
+  return cache;
+}
+
+/** Refuses a store the CLI cannot open (memory://, an unknown scheme) or, unless creating, one that is not there. */
+function checkStoreUrl(url: string, create: boolean): void {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'memory') {
     throw new CliError(
@@ -85,37 +93,47 @@ export async function openCache(options: GlobalOptions, { create = false } = {})
     );
   }
   if (scheme === 'file') checkDirectory(url, create);
-  if (scheme === 'sqlite') {
-    const file = sqliteFile(url);
-    if (file === '' || file === ':memory:') {
-      throw new CliError(`--store ${url} names no database file: use sqlite://path/to/cache.sqlite.`, 2);
-    }
-    if (!create && !existsSync(file)) {
-      throw new CliError(
-        `no SQLite database at ${file}: check --store (relative paths start from the current directory; use sqlite:///abs/path for an absolute one).`,
-      );
-    }
+  if (scheme === 'sqlite') checkDatabaseFile(url, create);
+}
+
+/** A sqlite:// store must name a file, and the file must exist unless the command creates it. */
+function checkDatabaseFile(url: string, create: boolean): void {
+  const file = sqliteFile(url);
+  if (file === '' || file === ':memory:') {
+    throw new CliError(`--store ${url} names no database file: use sqlite://path/to/cache.sqlite.`, 2);
   }
+  if (!create && !existsSync(file)) {
+    throw new CliError(
+      `no SQLite database at ${file}: check --store (relative paths start from the current directory; use sqlite:///abs/path for an absolute one).`,
+    );
+  }
+}
+
+type Encryption = { key: Buffer; previousKeys: Buffer[] } | false;
+
+/** The keys from --encryption-key or the environment (with the previous keys); false when none is given. */
+function encryptionFrom(options: GlobalOptions): Encryption {
   const keyText = options.encryptionKey ?? process.env[ENCRYPTION_KEY_ENV];
-  let encryption: { key: Buffer; previousKeys: Buffer[] } | false = false;
-  if (keyText) {
-    const source = options.encryptionKey ? '--encryption-key' : ENCRYPTION_KEY_ENV;
-    const previous = (process.env[PREVIOUS_KEYS_ENV] ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
-    try {
-      encryption = {
-        key: parseKeyMaterial(keyText, source),
-        previousKeys: previous.map((item) => parseKeyMaterial(item, PREVIOUS_KEYS_ENV)),
-      };
-    } catch (error) {
-      throw new CliError((error as Error).message, 2);
-    }
-  }
-  let cache: ResponseCache;
+  if (!keyText) return false;
+  const source = options.encryptionKey ? '--encryption-key' : ENCRYPTION_KEY_ENV;
+  const previous = (process.env[PREVIOUS_KEYS_ENV] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   try {
-    cache = createCache({
+    return {
+      key: parseKeyMaterial(keyText, source),
+      previousKeys: previous.map((item) => parseKeyMaterial(item, PREVIOUS_KEYS_ENV)),
+    };
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+}
+
+/** A cache over the store for maintenance only: no timeouts, no background work, the app's env settings ignored. */
+function maintenanceCache(url: string, encryption: Encryption): ResponseCache {
+  try {
+    return createCache({
       store: url,
       encryption,
       // Maintenance runs long scans: no per-operation timeout, no background work of its own.
@@ -134,6 +152,10 @@ export async function openCache(options: GlobalOptions, { create = false } = {})
     if (isLlmemoError(error, 'INVALID_OPTIONS')) throw new CliError(error.message.replace(/^store /, '--store '), 2);
     throw error;
   }
+}
+
+/** Waits for the store and reads it once; on failure closes the cache and says why and what to check. */
+async function checkReachable(cache: ResponseCache, url: string): Promise<void> {
   // The Redis client reports why it cannot connect as an event, and keeps retrying until the connect timeout:
   // the first error (a refused connection, a bad password) is the answer, so fail on it at once.
   let lastClientError: string | undefined;
@@ -160,7 +182,6 @@ export async function openCache(options: GlobalOptions, { create = false } = {})
         : 'check that the file is an llmemo SQLite database and is readable';
     throw new CliError(`cannot open ${redact(url)} (${reason.replace(/\s*\n\s*/g, ' ')}): ${hint}.`);
   }
-  return cache;
 }
 
 /** Builds a core filter from the flags; the CLI's scope is every namespace unless --namespace narrows it. */

@@ -25,9 +25,25 @@ function filterOptions(command: Command, { all }: { all: boolean }): Command {
   return command;
 }
 
+/** The options every command sees: its own merged with the program's (`--store`, `--json`, …). */
+function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
 /** The `llmemo` command line. `run` never exits the process: it resolves the exit code. */
 export function createProgram(): Command {
-  const program = new Command('llmemo')
+  const program = rootCommand();
+  // Registration order is the order `llmemo --help` lists them in.
+  addReadingCommands(program);
+  addMaintenanceCommands(program);
+  addTransferCommands(program);
+  addServingCommands(program);
+  return program;
+}
+
+/** The program itself and its global options. */
+function rootCommand(): Command {
+  return new Command('llmemo')
     .description('Inspect and maintain llmemo caches (SQLite files, file:// directories and Redis).')
     .version(VERSION)
     .addOption(
@@ -46,9 +62,10 @@ export function createProgram(): Command {
     .option('--progress', 'show progress on stderr even when it is not a terminal')
     .showHelpAfterError('(run llmemo --help for usage)')
     .exitOverride();
+}
 
-  const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
-
+/** stats, ls, inspect: read the store, change nothing. */
+function addReadingCommands(program: Command): void {
   program
     .command('stats')
     .description('entries, size, age spread, hit rate and tokens saved, by namespace and model')
@@ -80,7 +97,10 @@ export function createProgram(): Command {
     .description("show one entry's metadata and value (the value of an encrypted entry needs its key)")
     .argument('<key>', 'the key, or its start as `llmemo ls` prints it (…-ended); it must name one entry')
     .action((key: string, _options, command: Command) => inspectCommand(key, globals(command)));
+}
 
+/** purge, prune: delete entries. */
+function addMaintenanceCommands(program: Command): void {
   filterOptions(
     program
       .command('purge')
@@ -100,7 +120,10 @@ export function createProgram(): Command {
     )
     .option('--namespace <name>', 'with --unused-since: only this namespace (default: every namespace)')
     .action((options, command: Command) => pruneCommand(options, globals(command)));
+}
 
+/** export, import: move entries between stores as JSON lines. */
+function addTransferCommands(program: Command): void {
   filterOptions(
     program
       .command('export')
@@ -114,7 +137,10 @@ export function createProgram(): Command {
     .description('read JSON lines written by `llmemo export` into the store, keeping each entry’s expiry')
     .argument('[file]', 'input file (default: stdin)')
     .action((file: string | undefined, _options, command: Command) => importCommand(file, globals(command)));
+}
 
+/** dashboard, warm: long-running commands that talk HTTP. */
+function addServingCommands(program: Command): void {
   program
     .command('dashboard')
     .description('serve a dashboard of hit rate, savings and entries on 127.0.0.1 (Ctrl-C to stop)')
@@ -131,8 +157,6 @@ export function createProgram(): Command {
     .option('--api-key <key>', 'the API key your app uses (default: OPENAI_API_KEY); entries land in its namespace')
     .option('--dry-run', 'count the requests already cached; send nothing upstream')
     .action((file: string, options, command: Command) => warmCommand(file, options, globals(command)));
-
-  return program;
 }
 
 /** Runs the CLI; resolves the process exit code. Errors are one line on stderr that says what to do. */

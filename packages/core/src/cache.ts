@@ -21,7 +21,6 @@ import { lookupOn } from './lookup.js';
 import {
   type EntryInfo,
   type ExportRecord,
-  everyWhileAlive,
   exportRecords,
   type ImportResult,
   importRecords,
@@ -29,26 +28,24 @@ import {
   listEntries,
   pruneStore,
   purgeEntries,
-  storeFailure,
 } from './maintenance.js';
 import { openStore } from './open-store.js';
 import {
-  DEFAULT_PRUNE_INTERVAL_MS,
   type ResolvedCacheConfig,
   type ResolvedCallOptions,
   resolveCacheOptions,
   resolveCallOptions,
   resolveNamespace,
 } from './options.js';
+import { PruneTimer } from './prune-timer.js';
 import { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
 import { Revalidations } from './revalidation.js';
-import { resolveRange } from './series.js';
-import { type CacheStats, type PriceTable, totalCounters } from './stats.js';
+import type { CacheStats, PriceTable } from './stats.js';
 import { StatsSync } from './stats-sync.js';
 import { StoreBinding } from './store-binding.js';
 import { DEFAULT_DRAIN_MS, StoreSwitch } from './store-switch.js';
-import { readRangeStats, type StoredStatsFilter, withComputeTime } from './stored-stats.js';
+import { readStoredStats, type StoredStatsFilter, storedStatsQuery, withComputeTime } from './stored-stats.js';
 import type { StoreInput } from './stores/resolve.js';
 import type { CacheStore } from './stores/store.js';
 import { pruneUnused, type UnusedFilter, unusedCutoff } from './unused.js';
@@ -70,7 +67,7 @@ export class ResponseCache {
   /** The current store and what is bound to it; a call keeps the one it began on (see useStore). */
   private readonly stores: StoreSwitch;
   private readonly refreshes: Revalidations;
-  private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly pruneTimer: PruneTimer;
   private closed = false;
 
   constructor(options: CacheOptions = {}) {
@@ -86,6 +83,7 @@ export class ResponseCache {
     this.recorder = new Recorder(config.prices, config.metrics, config.logger, this.sync);
     this.stores = new StoreSwitch((input) => this.bind(input), config.store, this.recorder, this.graceMs);
     this.refreshes = new Revalidations(this.recorder, (key) => this.binding.flights.has(key));
+    this.pruneTimer = new PruneTimer(config.pruneIntervalMs);
     this.schedulePrune();
   }
 
@@ -99,12 +97,7 @@ export class ResponseCache {
 
   /** The prune timer for the current store: the configured interval, or the store's default. */
   private schedulePrune(): void {
-    clearInterval(this.pruneTimer);
-    this.pruneTimer = undefined;
-    const type = this.store.type;
-    const every =
-      this.config.pruneIntervalMs ?? (['sqlite', 'memory', 'file'].includes(type) ? DEFAULT_PRUNE_INTERVAL_MS : 0);
-    if (every > 0) this.pruneTimer = everyWhileAlive(this, every, ResponseCache.scheduledPrune);
+    this.pruneTimer.schedule(this, this.store.type, ResponseCache.scheduledPrune);
   }
 
   private get binding(): StoreBinding {
@@ -248,26 +241,13 @@ export class ResponseCache {
   ): Promise<boolean> {
     const { metadata, ...callOptions } = options;
     const call = resolveCallOptions(callOptions, this.defaults);
-    const { reads, writes } = this.binding;
-    const derived = reads.derive(request, call.namespace);
-    if (derived instanceof LlmemoError) {
-      this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
-      return false;
-    }
-    const prepared = writes.prepare(derived, request, value, call, metadata);
-    if (prepared === undefined || call.ttl === 0) return false;
-    return writes.write(derived, prepared, call.ttl);
+    return this.binding.put(request, value, call, metadata);
   }
 
   /** Deletes a request's entry. Resolves true when something was deleted. */
   async delete(request: CacheRequest, options: { namespace?: string } = {}): Promise<boolean> {
     const on = this.binding;
-    const derived = on.reads.derive(request, this.resolveNamespace(options.namespace));
-    if (derived instanceof LlmemoError) return false;
-    // With rotation, the request may also have an entry under a previous key's digest: erase that too.
-    const keys = [derived.key, ...(derived.previous?.().map((old) => old.key) ?? [])];
-    const deleted = await on.during(() => Promise.all(keys.map((key) => on.guarded.delete(key))));
-    return deleted.includes(true);
+    return on.remove(request, this.resolveNamespace(options.namespace));
   }
 
   // ---------------------------------------------------------------- maintenance (these throw: they are explicit)
@@ -327,18 +307,9 @@ export class ResponseCache {
    * per namespace and model, plus totals (money saved with `prices`). Includes this process's unsent counts.
    */
   async storedStats(filter: StoredStatsFilter = {}): Promise<StoredStats> {
-    const namespace = filter.all ? undefined : (filter.namespace ?? this.namespace);
-    const range = filter.range === undefined ? undefined : resolveRange(filter.range);
+    const query = storedStatsQuery(filter, this.namespace);
     await this.flushStats();
-    try {
-      if (range === undefined) {
-        const rows = await this.store.readCounters(namespace);
-        return { rows, totals: totalCounters(rows, this.config.prices) };
-      }
-      return await readRangeStats(this.store, range, namespace, this.config.prices);
-    } catch (error) {
-      throw storeFailure(this.store, error, 'read its counters');
-    }
+    return readStoredStats(this.store, query, this.config.prices);
   }
 
   /** The price table of the `prices` option (undefined without one). */
@@ -401,7 +372,7 @@ export class ResponseCache {
     if (this.closed) return;
     this.closed = true;
     this.sync?.stop();
-    clearInterval(this.pruneTimer);
+    this.pruneTimer.stop();
     // Background refreshes wait on the provider, which may hang: give them a grace period, not a veto.
     await this.refreshes.settle(this.graceMs);
     await this.flushStats();

@@ -59,6 +59,26 @@ export function resolveFilter(
   { destructive }: { destructive: boolean },
 ): ResolvedFilter {
   if (filter === undefined) filter = {};
+  checkFilterShape(filter, destructive);
+  const namespace = filter.all ? undefined : (label(filter.namespace, 'namespace') ?? defaultNamespace);
+  const wanted: WantedLabels = {
+    kind: label(filter.kind, 'kind'),
+    provider: label(filter.provider, 'provider'),
+    model: label(filter.model, 'model'),
+  };
+  const responseModel = label(filter.responseModel, 'responseModel');
+  const createdBefore =
+    filter.olderThan === undefined ? undefined : Date.now() - parseDuration(filter.olderThan, 'olderThan');
+  const { prefix, labels } = scopePrefix(namespace, wanted);
+  const needsValues = createdBefore !== undefined || responseModel !== undefined;
+  const wholeScope = !needsValues && LABEL_NAMES.every((name) => wanted[name] === undefined);
+  return { prefix, namespace, labels, createdBefore, responseModel, needsValues, wholeScope };
+}
+
+type WantedLabels = Record<(typeof LABEL_NAMES)[number], string | undefined>;
+
+/** Throws unless the filter is an object of known options, non-empty for a purge, with a coherent scope. */
+function checkFilterShape(filter: EntryFilter, destructive: boolean): void {
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
     throw new LlmemoError('INVALID_OPTIONS', 'The filter must be an object such as { namespace: "tenant-42" }.');
   }
@@ -83,40 +103,34 @@ export function resolveFilter(
   if (filter.all && filter.namespace !== undefined) {
     throw new LlmemoError('INVALID_OPTIONS', 'Use filter.namespace or filter.all, not both.');
   }
-  const namespace = filter.all ? undefined : (label(filter.namespace, 'namespace') ?? defaultNamespace);
-  const wanted = {
-    kind: label(filter.kind, 'kind'),
-    provider: label(filter.provider, 'provider'),
-    model: label(filter.model, 'model'),
-  };
-  const responseModel = label(filter.responseModel, 'responseModel');
-  const createdBefore =
-    filter.olderThan === undefined ? undefined : Date.now() - parseDuration(filter.olderThan, 'olderThan');
+}
 
-  // The longest exact prefix: labels are ordered namespace:kind:provider:model, so a prefix can only carry a
-  // leading run of them. The rest are checked key by key (still without reading values).
-  let prefix = KEY_PREFIX;
+/**
+ * The longest exact prefix: labels are ordered namespace:kind:provider:model, so a prefix can only carry a
+ * leading run of them. The rest are checked key by key (still without reading values).
+ */
+function scopePrefix(
+  namespace: string | undefined,
+  wanted: WantedLabels,
+): { prefix: string; labels: ResolvedFilter['labels'] } {
   const labels: ResolvedFilter['labels'] = {};
-  if (namespace !== undefined) {
-    const run: { namespace: string; kind?: string; provider?: string; model?: string } = { namespace };
-    let contiguous = true;
-    for (const name of LABEL_NAMES) {
-      const value = wanted[name];
-      if (value === undefined) {
-        contiguous = false;
-      } else if (contiguous) {
-        run[name] = value;
-      } else {
-        labels[name] = value;
-      }
-    }
-    prefix = keyPrefix(run);
-  } else {
+  if (namespace === undefined) {
     for (const name of LABEL_NAMES) if (wanted[name] !== undefined) labels[name] = wanted[name];
+    return { prefix: KEY_PREFIX, labels };
   }
-  const needsValues = createdBefore !== undefined || responseModel !== undefined;
-  const wholeScope = !needsValues && LABEL_NAMES.every((name) => wanted[name] === undefined);
-  return { prefix, namespace, labels, createdBefore, responseModel, needsValues, wholeScope };
+  const run: { namespace: string; kind?: string; provider?: string; model?: string } = { namespace };
+  let contiguous = true;
+  for (const name of LABEL_NAMES) {
+    const value = wanted[name];
+    if (value === undefined) {
+      contiguous = false;
+    } else if (contiguous) {
+      run[name] = value;
+    } else {
+      labels[name] = value;
+    }
+  }
+  return { prefix: keyPrefix(run), labels };
 }
 
 /** Whether a key (already known to start with the prefix) matches the label filters. */

@@ -29,25 +29,44 @@ export async function lookupOn<T>(
     throw error;
   }
   if (started.type !== 'miss') on.leave();
-  if (started.type === 'hit') {
-    const pending = started.revalidate;
-    const refresh = options.revalidate;
-    if (pending && refresh) {
-      refreshes.start(pending.derived.key, () =>
-        on.during(async () => {
-          const fresh = await refresh();
-          if (fresh === undefined) return;
-          const prepared = on.writes.prepare(pending.derived, request, fresh.value, pending.call, fresh.metadata);
-          if (prepared) await on.writes.write(pending.derived, prepared, pending.call.ttl);
-        }),
-      );
-    }
-    const { value, age, stale, key } = started.result;
-    return { hit: true, value, age, stale, key: key! };
-  }
+  if (started.type === 'hit') return hitLookup(on, refreshes, request, options, started);
   if (started.type === 'bypass') {
     return { hit: false, commit: async () => false, fallback: () => undefined, skip: () => {} };
   }
+  return missLookup(on, recorder, request, started);
+}
+
+/** A hit answers now; a stale one the caller can refresh starts its background refresh. */
+function hitLookup<T>(
+  on: StoreBinding,
+  refreshes: Revalidations,
+  request: CacheRequest,
+  options: LookupOptions<T>,
+  started: Extract<Begun<T>, { type: 'hit' }>,
+): Lookup<T> {
+  const pending = started.revalidate;
+  const refresh = options.revalidate;
+  if (pending && refresh) {
+    refreshes.start(pending.derived.key, () =>
+      on.during(async () => {
+        const fresh = await refresh();
+        if (fresh === undefined) return;
+        const prepared = on.writes.prepare(pending.derived, request, fresh.value, pending.call, fresh.metadata);
+        if (prepared) await on.writes.write(pending.derived, prepared, pending.call.ttl);
+      }),
+    );
+  }
+  const { value, age, stale, key } = started.result;
+  return { hit: true, value, age, stale, key: key! };
+}
+
+/** A miss: commit (or skip) once, which releases the store it was read from; fallback serves stale-if-error. */
+function missLookup<T>(
+  on: StoreBinding,
+  recorder: Recorder,
+  request: CacheRequest,
+  started: Extract<Begun<T>, { type: 'miss' }>,
+): Lookup<T> {
   const { derived, call } = started;
   const lookedUpAt = performance.now();
   let committed = false;

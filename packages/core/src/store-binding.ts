@@ -5,7 +5,7 @@ import { LlmemoError } from './errors.js';
 import { crossProcessLock, Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { type DerivedKey, recordedRequest } from './key.js';
-import type { ResolvedCacheConfig } from './options.js';
+import type { ResolvedCacheConfig, ResolvedCallOptions } from './options.js';
 import { ReadPath } from './read-path.js';
 import type { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
@@ -87,6 +87,33 @@ export class StoreBinding {
     if (responseModel) metadata.responseModel = responseModel;
     const expires = expiresAt === null ? null : new Date(expiresAt);
     return { value, key: derived.key, age, stale: false, createdAt: new Date(createdAt), expiresAt: expires, metadata };
+  }
+
+  /** `cache.set()` on this store: writes a value and waits for it; false (with an event) when it was not stored. */
+  async put<T>(
+    request: CacheRequest,
+    value: T,
+    call: ResolvedCallOptions,
+    metadata: EntryMetadata | undefined,
+  ): Promise<boolean> {
+    const derived = this.reads.derive(request, call.namespace);
+    if (derived instanceof LlmemoError) {
+      this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
+      return false;
+    }
+    const prepared = this.writes.prepare(derived, request, value, call, metadata);
+    if (prepared === undefined || call.ttl === 0) return false;
+    return this.writes.write(derived, prepared, call.ttl);
+  }
+
+  /** `cache.delete()` on this store: true when something was deleted. */
+  async remove(request: CacheRequest, namespace: string): Promise<boolean> {
+    const derived = this.reads.derive(request, namespace);
+    if (derived instanceof LlmemoError) return false;
+    // With rotation, the request may also have an entry under a previous key's digest: erase that too.
+    const keys = [derived.key, ...(derived.previous?.().map((old) => old.key) ?? [])];
+    const deleted = await this.during(() => Promise.all(keys.map((key) => this.guarded.delete(key))));
+    return deleted.includes(true);
   }
 
   /** Runs a background task (a stale refresh) as a call on this store. */

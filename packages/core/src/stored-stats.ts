@@ -1,6 +1,7 @@
 import type { StoredStats } from './cache-types.js';
 import { COUNTER_FIELDS, type CounterRow, emptyCounters } from './counters.js';
 import { computeDuration, type EntryMetadata } from './envelope.js';
+import { storeFailure } from './maintenance.js';
 import { addInto, type RangeWindow, rangeWindow, resolveRange, type StatsRange } from './series.js';
 import { type CounterTotals, cost, type PriceTable, totalCounters } from './stats.js';
 import type { CacheStore } from './stores/store.js';
@@ -92,4 +93,34 @@ export async function readRangeStats(
     range: window,
   } = await readStoredSeries(store, namespace === undefined ? { range } : { range, namespace }, prices);
   return { rows, totals, range: window };
+}
+
+/** What `cache.storedStats(filter)` reads: a namespace (undefined: every one) and a range (undefined: all time). */
+export interface StoredStatsQuery {
+  namespace: string | undefined;
+  range: StatsRange | undefined;
+}
+
+/** Resolves the filter now, so an invalid range throws before the cache flushes its counters. */
+export function storedStatsQuery(filter: StoredStatsFilter, defaultNamespace: string): StoredStatsQuery {
+  const namespace = filter.all ? undefined : (filter.namespace ?? defaultNamespace);
+  const range = filter.range === undefined ? undefined : resolveRange(filter.range);
+  return { namespace, range };
+}
+
+/** `cache.storedStats()`: all-time counters, or a range's; a store failure throws STORE_UNAVAILABLE. */
+export async function readStoredStats(
+  store: CacheStore,
+  { namespace, range }: StoredStatsQuery,
+  prices: PriceTable | undefined,
+): Promise<StoredStats> {
+  try {
+    if (range === undefined) {
+      const rows = await store.readCounters(namespace);
+      return { rows, totals: totalCounters(rows, prices) };
+    }
+    return await readRangeStats(store, range, namespace, prices);
+  } catch (error) {
+    throw storeFailure(store, error, 'read its counters');
+  }
 }

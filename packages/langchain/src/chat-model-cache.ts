@@ -6,6 +6,7 @@ import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGeneration, ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
 import {
   type CacheRequest,
+  type CacheResult,
   type EntryMetadata,
   isLlmemoError,
   type LlmemoError,
@@ -145,15 +146,7 @@ export class ChatModelCache {
       request,
       async () => {
         original = await calls.generate(messages, options, runManager);
-        try {
-          const body: GenerationsBody = { generations: original.generations.map(storeGeneration) };
-          const llmOutput = storeLlmOutput(original.llmOutput);
-          if (llmOutput) body.llmOutput = llmOutput;
-          return body;
-        } catch (error) {
-          this.report(error, 'UNSERIALIZABLE_VALUE', 'A result could not be serialized and was not cached');
-          return { generations: [] };
-        }
+        return this.generationsBody(original);
       },
       {
         ...this.binding.overrides,
@@ -172,19 +165,7 @@ export class ChatModelCache {
       return original;
     }
     try {
-      const marker = result.hit ? hitMarker(result.age) : { llmemo: { hit: false, coalesced: true } };
-      const generations = restoreGenerations(result.value, { id: replyId(runManager), marker, zeroUsage: true });
-      if (generations.some((generation) => !('message' in generation))) {
-        throw new TypeError('a chat entry holds a generation without a message');
-      }
-      if (result.hit) {
-        markCached(runManager);
-        if (generations[0]) await wholeTextToken(runManager, generations[0].text);
-      }
-      const llmOutput = storeLlmOutput(result.value.llmOutput);
-      return llmOutput
-        ? { generations: generations as ChatGeneration[], llmOutput }
-        : { generations: generations as ChatGeneration[] };
+      return await this.restoreResult(result, runManager);
     } catch (error) {
       this.report(error, 'CORRUPT_ENTRY', 'An unreadable entry was treated as a miss');
       const fresh = await calls.generate(messages, options, runManager);
@@ -195,6 +176,39 @@ export class ChatModelCache {
       );
       return fresh;
     }
+  }
+
+  /** The body stored for a provider's result; an unserializable one is reported and stored as nothing. */
+  private generationsBody(original: ChatResult): GenerationsBody {
+    try {
+      const body: GenerationsBody = { generations: original.generations.map(storeGeneration) };
+      const llmOutput = storeLlmOutput(original.llmOutput);
+      if (llmOutput) body.llmOutput = llmOutput;
+      return body;
+    } catch (error) {
+      this.report(error, 'UNSERIALIZABLE_VALUE', 'A result could not be serialized and was not cached');
+      return { generations: [] };
+    }
+  }
+
+  /** A hit's (or a coalesced caller's) ChatResult, rebuilt from the body; throws on a corrupt one. */
+  private async restoreResult(
+    result: CacheResult<GenerationsBody>,
+    runManager: CallbackManagerForLLMRun | undefined,
+  ): Promise<ChatResult> {
+    const marker = result.hit ? hitMarker(result.age) : { llmemo: { hit: false, coalesced: true } };
+    const generations = restoreGenerations(result.value, { id: replyId(runManager), marker, zeroUsage: true });
+    if (generations.some((generation) => !('message' in generation))) {
+      throw new TypeError('a chat entry holds a generation without a message');
+    }
+    if (result.hit) {
+      markCached(runManager);
+      if (generations[0]) await wholeTextToken(runManager, generations[0].text);
+    }
+    const llmOutput = storeLlmOutput(result.value.llmOutput);
+    return llmOutput
+      ? { generations: generations as ChatGeneration[], llmOutput }
+      : { generations: generations as ChatGeneration[] };
   }
 
   /** Replaces an unreadable entry with a fresh value, as the mode allows. Never throws. */
@@ -249,31 +263,49 @@ export class ChatModelCache {
   ): AsyncGenerator<ChatGenerationChunk> {
     const request = this.request(model, messages, options, CHUNKS_SPEC);
     const lookup = request && (await this.open<ChunksBody>(request));
-    if (lookup?.hit) {
-      let chunks: ChatGenerationChunk[] | undefined;
-      try {
-        chunks = restoreChunks(lookup.value, hitMarker(lookup.age), replyId(runManager));
-      } catch (error) {
-        this.report(error, 'CORRUPT_ENTRY', 'An unreadable stream entry was treated as a miss');
-      }
-      if (chunks) {
-        markCached(runManager);
-        for (const chunk of chunks) {
-          yield chunk;
-          // As providers do: token callbacks are what LangGraph's "messages" mode and streamEvents v2 stream from.
-          const completion = (chunk.generationInfo?.completion as number | undefined) ?? 0;
-          await runManager?.handleLLMNewToken(
-            chunk.text ?? '',
-            { prompt: options.promptIndex ?? 0, completion },
-            undefined,
-            undefined,
-            undefined,
-            { chunk },
-          );
-        }
-        return;
-      }
+    if (lookup?.hit && (yield* this.replayChunks(lookup, options, runManager))) return;
+    yield* this.recordChunks(request, lookup, calls, messages, options, runManager);
+  }
+
+  /** Replays a hit's chunks with their token callbacks; false (nothing yielded) when the entry is unreadable. */
+  private async *replayChunks(
+    lookup: Extract<Lookup<ChunksBody>, { hit: true }>,
+    options: ParsedOptions,
+    runManager: CallbackManagerForLLMRun | undefined,
+  ): AsyncGenerator<ChatGenerationChunk, boolean> {
+    let chunks: ChatGenerationChunk[];
+    try {
+      chunks = restoreChunks(lookup.value, hitMarker(lookup.age), replyId(runManager));
+    } catch (error) {
+      this.report(error, 'CORRUPT_ENTRY', 'An unreadable stream entry was treated as a miss');
+      return false;
     }
+    markCached(runManager);
+    for (const chunk of chunks) {
+      yield chunk;
+      // As providers do: token callbacks are what LangGraph's "messages" mode and streamEvents v2 stream from.
+      const completion = (chunk.generationInfo?.completion as number | undefined) ?? 0;
+      await runManager?.handleLLMNewToken(
+        chunk.text ?? '',
+        { prompt: options.promptIndex ?? 0, completion },
+        undefined,
+        undefined,
+        undefined,
+        { chunk },
+      );
+    }
+    return true;
+  }
+
+  /** Streams from the provider, recording each chunk; a stream that ran to its end is stored. */
+  private async *recordChunks(
+    request: CacheRequest | undefined,
+    lookup: Lookup<ChunksBody> | undefined,
+    calls: ChatModelCalls,
+    messages: BaseMessage[],
+    options: ParsedOptions,
+    runManager: CallbackManagerForLLMRun | undefined,
+  ): AsyncGenerator<ChatGenerationChunk> {
     const recorded: StoredGenerationEntry[] = [];
     const messagesSeen: BaseMessage[] = [];
     let recording = lookup !== undefined;
