@@ -25,7 +25,8 @@ const CHECKS: Record<string, (ran: Ran) => void> = {
     expect(ran.stdout).toMatch(/^Entries\s+2 /m);
     expect(ran.stdout).toMatch(/Hit rate\s+50\.0% \(2 hits, 2 misses, as recorded by the apps\)/);
     expect(ran.stdout).toMatch(/Saved\s+\d+ input \+ \d+ output tokens, worth 0\.\d+/);
-    expect(ran.stdout).toMatch(/^age\s+expires\s+size\s+namespace\s+kind\s+model\s+sealed\s+hits\s+key$/m);
+    // The age column is right-aligned: a wider value ("944ms") indents its header.
+    expect(ran.stdout).toMatch(/^\s*age\s+expires\s+size\s+namespace\s+kind\s+model\s+sealed\s+hits\s+key$/m);
     expect(ran.stdout.match(/ demo\s+chat\s+gpt-4o-mini\s+-\s+(\d+|-)\s+llmemo:v2:demo:chat:\S+…$/gm)).toHaveLength(2);
     expect(ran.stderr).toContain('Would delete 2 entries (namespace=demo). Nothing was deleted.');
     expect(ran.stderr).toContain('Exported 2 entries.');
