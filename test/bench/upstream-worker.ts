@@ -1,6 +1,7 @@
-// A local OpenAI-compatible upstream in its own process, for proxy.bench.ts's time-to-first-token row: in the
-// bench's own process the server's writes and the client's reads share one event loop, and the client would see
-// the first bytes only after the server wrote the last. Prints its URL; exits when stdin closes.
+// A local OpenAI-compatible upstream in its own process, for proxy.bench.ts's time-to-first-token and streamed-miss
+// rows: in the bench's own process the server's writes and the client's reads share one event loop (the client
+// would see the first bytes only after the server wrote the last), and the server's CPU would be charged to
+// whatever is measured. Args: deltas, ms between deltas. Prints its URL; exits when stdin closes.
 import { createOpenAITestServer } from '@llmemo/test-support/openai';
 
 const [chunks, perTokenMs] = process.argv.slice(2).map(Number) as [number, number];

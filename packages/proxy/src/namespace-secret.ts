@@ -13,6 +13,11 @@ const RETRY_MS = 5000;
 const STORE_TIMEOUT_MS = 2000;
 /** After writing a fresh secret, read it back this much later: proxies started together adopt the last write. */
 const SETTLE_MS = 200;
+/**
+ * How many credential namespaces are remembered: a proxy serves a handful of keys; a client cycling through more
+ * only pushes the oldest out (each miss costs one HMAC, as without the memo).
+ */
+export const NAMESPACE_MEMO_SIZE = 1024;
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -41,6 +46,10 @@ export class NamespaceSecret {
   private key: Buffer | undefined;
   private loading: Promise<Buffer | undefined> | undefined;
   private failedAt = 0;
+  /** Namespaces derived so far, by the exact JSON text of the credentials, least recently used first. */
+  private readonly derived = new Map<string, string>();
+  /** The secret the remembered namespaces were derived under: another one empties the memo. */
+  private derivedUnder: Buffer | undefined;
 
   constructor(
     private readonly store: CacheStore,
@@ -80,6 +89,33 @@ export class NamespaceSecret {
     return this.key !== undefined;
   }
 
+  /** How many credential namespaces are remembered now. */
+  get remembered(): number {
+    return this.derived.size;
+  }
+
+  /**
+   * `credentialNamespace(key, credentials)`, remembered: the HMAC was a tenth of a request's path to the upstream.
+   * Looked up by the credentials' exact text and valid only under the very secret it was derived with.
+   */
+  namespaceOf(key: Buffer, credentials: readonly string[]): string {
+    if (this.derivedUnder !== key) {
+      this.derived.clear();
+      this.derivedUnder = key;
+    }
+    const text = JSON.stringify(credentials);
+    let namespace = this.derived.get(text);
+    if (namespace !== undefined) {
+      // Most recently used goes last, so the first key is always the one to drop.
+      this.derived.delete(text);
+    } else {
+      namespace = namespaceOfText(key, text);
+      if (this.derived.size >= NAMESPACE_MEMO_SIZE) this.derived.delete(this.derived.keys().next().value!);
+    }
+    this.derived.set(text, namespace);
+    return namespace;
+  }
+
   private async load(): Promise<Buffer> {
     const found = await withTimeout(this.store.get(NAMESPACE_SECRET_KEY), 'answer');
     const existing = parseStored(found);
@@ -99,8 +135,12 @@ export class NamespaceSecret {
   }
 }
 
+function namespaceOfText(secret: Buffer, credentials: string): string {
+  const digest = createHmac('sha256', secret).update(credentials).digest('hex');
+  return `key-${digest.slice(0, 32)}`;
+}
+
 /** The namespace of a set of credentials: `key-` and 128 bits of HMAC-SHA-256 under the server secret. */
 export function credentialNamespace(secret: Buffer, credentials: readonly string[]): string {
-  const digest = createHmac('sha256', secret).update(JSON.stringify(credentials)).digest('hex');
-  return `key-${digest.slice(0, 32)}`;
+  return namespaceOfText(secret, JSON.stringify(credentials));
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { credentialsOf } from './credentials.js';
 import { BadRequest } from './errors.js';
-import { credentialNamespace, type NamespaceSecret } from './namespace-secret.js';
+import type { NamespaceSecret } from './namespace-secret.js';
 import type { ResolvedProxyOptions } from './options.js';
 
 /** Whose entries a request may read and write, or why it goes upstream uncached. */
@@ -100,7 +100,7 @@ export async function tenancyOf(
   if (credentials.length > 0) {
     const key = await secret.get();
     if (!key) return { bypass: 'namespace-secret-unavailable' };
-    base = credentialNamespace(key, credentials);
+    base = secret.namespaceOf(key, credentials);
   } else if (options.anonymousNamespace !== undefined) {
     base = options.anonymousNamespace;
   } else {

@@ -2,7 +2,7 @@ import { createMemoryStore } from '@llmemo/core';
 import { describe, expect, it } from 'vitest';
 import { credentialsOf } from '../src/credentials.js';
 import { bypasses, directivesOf } from '../src/directives.js';
-import { NamespaceSecret } from '../src/namespace-secret.js';
+import { credentialNamespace, NAMESPACE_MEMO_SIZE, NamespaceSecret } from '../src/namespace-secret.js';
 import { resolveProxyOptions } from '../src/options.js';
 import { tenancyOf } from '../src/tenancy.js';
 
@@ -65,5 +65,54 @@ describe('tenancy', () => {
     const strict = resolveProxyOptions({ upstream: 'https://api.openai.com', namespaceHeader: false });
     expect((await tenancy(headers, undefined, strict)).namespace).toBe(base);
     await expect(tenancy({ ...headers, 'x-llmemo-namespace': ' ' })).rejects.toThrow(/1 to 128 visible ASCII/);
+  });
+});
+
+describe('the remembered credential namespaces', () => {
+  const store = createMemoryStore();
+  const key = (byte: number) => Buffer.alloc(32, byte);
+
+  it('are the HMAC of exactly those credentials: two sets never share one, however alike', () => {
+    const secret = new NamespaceSecret(store as never, 'a-secret-of-sixteen-chars');
+    const under = key(1);
+    // Sets that join, trim or concatenate to the same text, and single characters apart.
+    const sets = [['sk-a'], ['sk-b'], ['sk-a', 'sk-b'], ['sk-a,sk-b'], ['sk-asl-b'], ['sk-a '], ['sk-A'], ['a=1; b=2']];
+    const seen = new Map<string, string>();
+    for (let round = 0; round < 3; round++) {
+      for (const credentials of sets) {
+        const namespace = secret.namespaceOf(under, credentials);
+        expect(namespace).toBe(credentialNamespace(under, credentials));
+        const text = JSON.stringify(credentials);
+        expect(seen.get(namespace) ?? text).toBe(text);
+        seen.set(namespace, text);
+      }
+    }
+    expect(seen.size).toBe(sets.length);
+  });
+
+  it('are valid only under the secret they were derived with: another secret derives (and keeps) its own', () => {
+    const secret = new NamespaceSecret(store as never, 'a-secret-of-sixteen-chars');
+    const before = secret.namespaceOf(key(1), ['sk-one']);
+    const after = secret.namespaceOf(key(2), ['sk-one']);
+    expect(after).not.toBe(before);
+    expect(after).toBe(credentialNamespace(key(2), ['sk-one']));
+    expect(secret.remembered).toBe(1);
+    expect(secret.namespaceOf(key(2), ['sk-one'])).toBe(after);
+    expect(secret.namespaceOf(key(1), ['sk-one'])).toBe(before);
+  });
+
+  it('are bounded: the least recently used goes first, and comes back right', () => {
+    const secret = new NamespaceSecret(store as never, 'a-secret-of-sixteen-chars');
+    const under = key(3);
+    secret.namespaceOf(under, ['kept']);
+    for (let i = 0; i < NAMESPACE_MEMO_SIZE + 50; i++) {
+      secret.namespaceOf(under, [`sk-${i}`]);
+      // Used all along, so never the oldest.
+      if (i % 100 === 0) secret.namespaceOf(under, ['kept']);
+    }
+    expect(secret.remembered).toBe(NAMESPACE_MEMO_SIZE);
+    expect(secret.namespaceOf(under, ['sk-0'])).toBe(credentialNamespace(under, ['sk-0']));
+    expect(secret.namespaceOf(under, ['kept'])).toBe(credentialNamespace(under, ['kept']));
+    expect(secret.remembered).toBe(NAMESPACE_MEMO_SIZE);
   });
 });

@@ -65,8 +65,12 @@ describe('proxy.reconfigure', () => {
     const moving = await h.proxy({ cache: { store: `sqlite://${join(tempDir(), 'before.sqlite')}`, timeoutMs: 5000 } });
     const key = apiKey('tenant');
     const body = { model: 'gpt-4o-mini', messages: user('shared across proxies') };
-    expect((await post(onRedis, CHAT, body, { key })).headers.get('x-cache')).toBe('MISS');
+    const first = await post(onRedis, CHAT, body, { key });
+    expect(first.headers.get('x-cache')).toBe('MISS');
     await onRedis.proxy.flush();
+    // The key is served (its namespace derived and remembered) under the SQLite store's secret first.
+    const before = await post(moving, CHAT, body, { key });
+    expect(before.headers.get('x-cache')).toBe('MISS');
     const { changed } = await moving.proxy.reconfigure({
       upstream: h.server.url,
       cache: { store: redisUrl(), timeoutMs: 5000 },
@@ -74,9 +78,12 @@ describe('proxy.reconfigure', () => {
     expect(changed[0]).toMatch(/^store: sqlite:\/\/.*before\.sqlite → redis:\/\//);
     const same = await post(moving, CHAT, body, { key });
     expect(same.headers.get('x-cache')).toBe('HIT');
+    // Under the new store's secret: the namespace the other proxy derived, not the one remembered from before.
+    expect(same.headers.get('x-llmemo-namespace')).toBe(first.headers.get('x-llmemo-namespace'));
+    expect(same.headers.get('x-llmemo-namespace')).not.toBe(before.headers.get('x-llmemo-namespace'));
     const other = await post(moving, CHAT, body, { key: apiKey('intruder') });
     expect(other.headers.get('x-cache')).toBe('MISS');
-    expect(h.server.count(CHAT)).toBe(2);
+    expect(h.server.count(CHAT)).toBe(3);
   });
 });
 
