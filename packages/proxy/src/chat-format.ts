@@ -89,6 +89,79 @@ const FINISHED = /"finish_reason"\s*:\s*"/;
 const USAGE = /"usage"\s*:\s*\{/;
 const ERROR = /"error"\s*:/;
 
+/** Whether an event must be parsed for the stream's verdict: only these can carry a finish_reason, usage or error. */
+export function mayDecide(event: string): boolean {
+  return FINISHED.test(event) || USAGE.test(event) || ERROR.test(event);
+}
+
+/** Not JSON: what `parse` hands a StreamCheck for an event JSON.parse refused. */
+export const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/** The verdict on a recorded stream, event by event (see checkStream). */
+export class StreamCheck {
+  private readonly finished = new Set<number>();
+  private usage: Json | undefined;
+  private model: string | undefined;
+  /** Why the stream must not be stored, once an event decided it. */
+  failure: string | undefined;
+
+  constructor(
+    private readonly choices: number,
+    private readonly cacheContentFilter: boolean,
+  ) {}
+
+  /** One event, parsed (or NOT_JSON); false once the stream is refused. */
+  add(chunk: unknown): boolean {
+    if (chunk === NOT_JSON) return this.fail('a stream event is not JSON');
+    if (!isObject(chunk)) return this.fail('a stream event is not a JSON object');
+    if (chunk.error !== undefined && chunk.error !== null) return this.fail('the stream carried an error');
+    if (this.model === undefined && typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model;
+    if (isObject(chunk.usage)) this.usage = chunk.usage;
+    if (!Array.isArray(chunk.choices)) return true;
+    for (const choice of chunk.choices) {
+      if (isObject(choice) && typeof choice.finish_reason === 'string') {
+        const refused = refusedFinish(choice.finish_reason, this.cacheContentFilter);
+        if (refused) return this.fail(refused);
+        this.finished.add(typeof choice.index === 'number' ? choice.index : 0);
+      }
+    }
+    return true;
+  }
+
+  private fail(reason: string): false {
+    this.failure = reason;
+    return false;
+  }
+
+  verdict(events: number): StreamVerdict {
+    if (this.failure !== undefined) return { complete: false, reason: this.failure };
+    if (events === 0) return { complete: false, reason: 'the stream has no events' };
+    if (this.finished.size < this.choices) {
+      const missing = this.choices - this.finished.size;
+      return { complete: false, reason: `${missing} of ${this.choices} choices ended without a finish_reason` };
+    }
+    const verdict: StreamVerdict = { complete: true };
+    if (this.usage) verdict.usage = this.usage;
+    if (this.model) verdict.model = this.model;
+    return verdict;
+  }
+}
+
+/** Why a stream cannot be stored before any event is looked at, if it cannot. */
+export function streamRefused(done: boolean, namedEvents: boolean): string | undefined {
+  if (!done) return 'the stream ended without [DONE]';
+  if (namedEvents) return 'the stream has named events, not a chat completion stream';
+  return undefined;
+}
+
+export function parseEvent(event: string): unknown {
+  try {
+    return JSON.parse(event);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
 /**
  * A recorded stream is stored only if it reached `[DONE]`, each of the `choices` asked for (`n`) finished, and no
  * event was an error. Only the events that can carry a finish_reason, usage or an error are parsed (and the first,
@@ -101,45 +174,14 @@ export function checkStream(
   choices = 1,
   cacheContentFilter = false,
 ): StreamVerdict {
-  if (!done) return { complete: false, reason: 'the stream ended without [DONE]' };
-  if (namedEvents) return { complete: false, reason: 'the stream has named events, not a chat completion stream' };
-  const finished = new Set<number>();
-  let usage: Json | undefined;
-  let model: string | undefined;
+  const refused = streamRefused(done, namedEvents);
+  if (refused !== undefined) return { complete: false, reason: refused };
+  const check = new StreamCheck(choices, cacheContentFilter);
   for (const [position, event] of events.entries()) {
-    if (position > 0 && !FINISHED.test(event) && !USAGE.test(event) && !ERROR.test(event)) continue;
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(event);
-    } catch {
-      return { complete: false, reason: 'a stream event is not JSON' };
-    }
-    if (!isObject(chunk)) return { complete: false, reason: 'a stream event is not a JSON object' };
-    if (chunk.error !== undefined && chunk.error !== null) {
-      return { complete: false, reason: 'the stream carried an error' };
-    }
-    if (model === undefined && typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
-    if (isObject(chunk.usage)) usage = chunk.usage;
-    if (!Array.isArray(chunk.choices)) continue;
-    for (const choice of chunk.choices) {
-      if (isObject(choice) && typeof choice.finish_reason === 'string') {
-        const refused = refusedFinish(choice.finish_reason, cacheContentFilter);
-        if (refused) return { complete: false, reason: refused };
-        finished.add(typeof choice.index === 'number' ? choice.index : 0);
-      }
-    }
+    if (position > 0 && !mayDecide(event)) continue;
+    if (!check.add(parseEvent(event))) break;
   }
-  if (events.length === 0) return { complete: false, reason: 'the stream has no events' };
-  if (finished.size < choices) {
-    return {
-      complete: false,
-      reason: `${choices - finished.size} of ${choices} choices ended without a finish_reason`,
-    };
-  }
-  const verdict: StreamVerdict = { complete: true };
-  if (usage) verdict.usage = usage;
-  if (model) verdict.model = model;
-  return verdict;
+  return check.verdict(events.length);
 }
 
 interface Assembled {
@@ -202,62 +244,78 @@ function addChoice(assembled: Assembled, choice: Json): void {
   }
 }
 
-function parsedChunks(events: readonly string[]): Json[] {
-  const chunks: Json[] = [];
-  for (const event of events) {
-    try {
-      const chunk = JSON.parse(event) as Json;
-      if (isObject(chunk)) chunks.push(chunk);
-    } catch {
-      // Not JSON (a comment or a keep-alive): not part of the answer.
-    }
+/** Adds parsed stream chunks up to the `chat.completion` they make (see eventsToCompletion). */
+export class CompletionAssembly {
+  private readonly choices = new Map<number, Assembled>();
+  private first: Json | undefined;
+  private usage: unknown;
+
+  add(chunk: Json): void {
+    this.first ??= chunk;
+    if (isObject(chunk.usage)) this.usage = chunk.usage;
+    if (!Array.isArray(chunk.choices)) return;
+    for (const choice of chunk.choices as Json[]) this.addChoice(choice);
   }
-  return chunks;
+
+  addChoice(choice: Json): void {
+    addChoice(this.assembled(choice.index), choice);
+  }
+
+  /** What addChoice does with `{ index, delta: { content }, logprobs: null, finish_reason: null }`. */
+  addContent(index: unknown, content: string): void {
+    const { message } = this.assembled(index);
+    if (message.content === null) message.content = content;
+    else merge(message, 'content', content);
+  }
+
+  private assembled(at: unknown): Assembled {
+    const index = typeof at === 'number' ? at : 0;
+    let assembled = this.choices.get(index);
+    if (!assembled) {
+      assembled = {
+        index,
+        message: { role: 'assistant', content: null },
+        toolCalls: [],
+        logprobs: null,
+        finishReason: null,
+      };
+      this.choices.set(index, assembled);
+    }
+    return assembled;
+  }
+
+  completion(): Json {
+    const first = this.first ?? {};
+    const completion: Json = {
+      id: first.id,
+      object: 'chat.completion',
+      created: first.created,
+      model: first.model,
+      choices: [...this.choices.values()]
+        .sort((a, b) => a.index - b.index)
+        .map(({ index, message, toolCalls, logprobs, finishReason }) => ({
+          index,
+          message: toolCalls.length > 0 ? { ...message, tool_calls: toolCalls.filter(Boolean) } : message,
+          logprobs,
+          finish_reason: finishReason,
+        })),
+    };
+    if (this.usage !== undefined) completion.usage = this.usage;
+    if (first.service_tier !== undefined) completion.service_tier = first.service_tier;
+    if (first.system_fingerprint !== undefined) completion.system_fingerprint = first.system_fingerprint;
+    return completion;
+  }
 }
 
 /** The `chat.completion` a recorded stream adds up to: deltas concatenated, tool calls assembled by index. */
 export function eventsToCompletion(events: readonly string[]): Json {
-  const choices = new Map<number, Assembled>();
-  const chunks = parsedChunks(events);
-  let usage: unknown;
-  for (const chunk of chunks) {
-    if (isObject(chunk.usage)) usage = chunk.usage;
-    if (!Array.isArray(chunk.choices)) continue;
-    for (const choice of chunk.choices as Json[]) {
-      const index = typeof choice.index === 'number' ? choice.index : 0;
-      let assembled = choices.get(index);
-      if (!assembled) {
-        assembled = {
-          index,
-          message: { role: 'assistant', content: null },
-          toolCalls: [],
-          logprobs: null,
-          finishReason: null,
-        };
-        choices.set(index, assembled);
-      }
-      addChoice(assembled, choice);
-    }
+  const assembly = new CompletionAssembly();
+  for (const event of events) {
+    // Not JSON (a comment or a keep-alive): not part of the answer.
+    const chunk = parseEvent(event);
+    if (isObject(chunk)) assembly.add(chunk);
   }
-  const first = chunks[0] ?? {};
-  const completion: Json = {
-    id: first.id,
-    object: 'chat.completion',
-    created: first.created,
-    model: first.model,
-    choices: [...choices.values()]
-      .sort((a, b) => a.index - b.index)
-      .map(({ index, message, toolCalls, logprobs, finishReason }) => ({
-        index,
-        message: toolCalls.length > 0 ? { ...message, tool_calls: toolCalls.filter(Boolean) } : message,
-        logprobs,
-        finish_reason: finishReason,
-      })),
-  };
-  if (usage !== undefined) completion.usage = usage;
-  if (first.service_tier !== undefined) completion.service_tier = first.service_tier;
-  if (first.system_fingerprint !== undefined) completion.system_fingerprint = first.system_fingerprint;
-  return completion;
+  return assembly.completion();
 }
 
 /**

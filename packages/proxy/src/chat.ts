@@ -4,10 +4,8 @@ import {
   type ChatValue,
   chatMetadata,
   checkCompletion,
-  checkStream,
   completionOf,
   completionToEvents,
-  eventsToCompletion,
   satisfies,
   withoutUsage,
 } from './chat-format.js';
@@ -19,6 +17,7 @@ import { parseBody } from './json-body.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
 import { cacheRequest } from './request-key.js';
 import { replayStream, SSE_HEADERS, type SseRecorder } from './sse.js';
+import { recordStreamed } from './stream-record.js';
 import { withoutUsageStream, withUsageRequested } from './stream-usage.js';
 
 /**
@@ -94,15 +93,16 @@ function recordStream(
   choices: number,
   allowFiltered: boolean,
 ): { value: ChatValue; metadata: EntryMetadata } | string {
-  const verdict = checkStream(recorder.events, recorder.done, recorder.namedEvents, choices, allowFiltered);
+  const { events, done, namedEvents } = recorder;
+  const { verdict, completion } = recordStreamed(events, done, namedEvents, choices, allowFiltered);
   if (!verdict.complete) return verdict.reason ?? 'incomplete';
   const value: ChatValue = {
     format: 'sse',
-    events: recorder.events,
+    events,
     offsets: recorder.offsets,
     usage: verdict.usage !== undefined,
     ms,
-    completion: eventsToCompletion(recorder.events),
+    completion,
   };
   return { value, metadata: chatMetadata(verdict.usage, verdict.model) };
 }
