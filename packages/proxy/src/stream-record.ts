@@ -26,6 +26,8 @@ interface Template {
 }
 
 const MARK = '\u0000llmemo"\\mark';
+/** How many events may be tried as the template before a stream is read without one. */
+const TEMPLATE_TRIES = 8;
 /** Where a `"content": "…"` member's string may begin. */
 const CONTENT_KEY = /"content"\s*:\s*"/g;
 
@@ -125,6 +127,9 @@ export function recordStreamed(
   const parts: (Json | string)[] = [];
   const indexes: unknown[] = [];
   let template: Template | undefined;
+  // A stream whose first few events give no template will not give one (an upstream that writes every chunk its
+  // own way): it is read the ordinary way, without trying each event.
+  let tries = TEMPLATE_TRIES;
   for (let position = 0; position < events.length; position++) {
     const event = events[position]!;
     const content = template === undefined ? undefined : contentOf(event, template);
@@ -139,7 +144,10 @@ export function recordStreamed(
     parts.push(chunk);
     indexes.push(undefined);
     // Only after the event itself went through the check: its template's events add to the verdict what it did.
-    template ??= templateOf(event, chunk);
+    if (template === undefined && tries > 0) {
+      tries--;
+      template = templateOf(event, chunk);
+    }
   }
   const verdict = check.verdict(events.length);
   if (!verdict.complete) return { verdict };
