@@ -15,10 +15,6 @@ export interface PreparedEntry {
   bodyJson: string;
 }
 
-function nextTick(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
-}
-
 type EntryTiming = Pick<ResolvedCallOptions, 'ttl' | 'staleWhileRevalidate' | 'staleIfError'>;
 
 /**
@@ -104,13 +100,7 @@ export class WriteBehind {
 
   /** Seals and stores a prepared entry (tracked); resolves whether it was stored. */
   write(derived: DerivedKey, prepared: PreparedEntry, ttl: number | null): Promise<boolean> {
-    // On Redis, sealing the entry and encoding the command start once the caller has its value (the next tick, still
-    // before the client's socket write): the caller of a miss no longer waits for that CPU. Only where the store
-    // talks over a socket, so a loop of calls that never yields to I/O cannot pile writes up.
-    const operation =
-      this.guarded.store.type === 'redis'
-        ? nextTick().then(() => this.persist(derived, prepared, ttl))
-        : this.persist(derived, prepared, ttl);
+    const operation = this.persist(derived, prepared, ttl);
     this.track(operation);
     this.byKey.set(derived.key, operation);
     operation.finally(() => {

@@ -123,23 +123,28 @@ describe('RedisStore values on the client directly', () => {
     }
   });
 
-  it("starts a miss's write once the caller has its value, and a call right after still hits", async () => {
+  it('hits right after a miss with the value as computed, not as its caller then mutated it', async () => {
     const cache = createCache({ store: redisUrl(), namespace: uniqueNamespace('values'), persistStats: false });
-    const sets: string[] = [];
-    const set = cache.store.set.bind(cache.store);
-    cache.store.set = (k, value, ttl) => {
-      sets.push(k);
-      return set(k, value, ttl);
-    };
     const q: CacheRequest = { kind: 'chat', provider: 'p', model: 'm', input: 'right after' };
     try {
       const first = await cache.getOrCompute(q, () => ({ text: 'A' }));
-      // The caller resumed before the store was asked to write: sealing and encoding are off its path.
-      expect(sets).toEqual([]);
       first.value.text = 'mutated by the caller';
       const second = await cache.getOrCompute(q, () => ({ text: 'computed twice' }));
       expect(second).toMatchObject({ hit: true, value: { text: 'A' } });
-      expect(sets).toEqual([cache.key(q)]);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('deletes an entry asked for right after the miss that wrote it: the write cannot land after the delete', async () => {
+    const cache = createCache({ store: redisUrl(), namespace: uniqueNamespace('values'), persistStats: false });
+    const q: CacheRequest = { kind: 'chat', provider: 'p', model: 'm', input: 'deleted at once' };
+    try {
+      expect((await cache.getOrCompute(q, () => 'A')).hit).toBe(false);
+      expect(await cache.delete(q)).toBe(true);
+      await cache.flush();
+      expect(await client.get(cache.key(q))).toBeNull();
+      expect(await cache.get(q)).toBeUndefined();
     } finally {
       await cache.close();
     }
