@@ -73,6 +73,8 @@ export class Recorder {
 
   /** The `miss` event of a call that goes on to compute. */
   announceMiss(derived: DerivedKey, request: CacheRequest, reason: MissEvent['reason']): void {
+    // Every miss passes here: without a listener, build no event.
+    if (!this.events.hasListeners('miss')) return;
     this.events.emit('miss', {
       key: derived.key,
       kind: request.kind,
@@ -135,7 +137,9 @@ export class Recorder {
         namespace: derived.namespace,
       });
     }
-    this.events.emit('write', { key: derived.key, namespace: derived.namespace, bytes, ttl });
+    if (this.events.hasListeners('write')) {
+      this.events.emit('write', { key: derived.key, namespace: derived.namespace, bytes, ttl });
+    }
   }
 
   coalesced(key: string, waiting: number): void {

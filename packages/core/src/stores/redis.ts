@@ -13,6 +13,7 @@ import {
 } from './redis-counters.js';
 import { addRedisHits, deleteRedisHits, type HitsClient, readRedisHits } from './redis-hits.js';
 import { TrackedReader } from './redis-tracking.js';
+import { readValue, type ValueClient, writeValue } from './redis-values.js';
 import { BATCH_SIZE, type CounterRow, KeyvStore, parseWrapper, type ScannedEntry } from './store.js';
 
 export { globEscape, SERIES_PREFIX, STATS_PREFIX } from './redis-counters.js';
@@ -157,7 +158,7 @@ export class RedisStore extends KeyvStore {
 
   override async get(key: string): Promise<string | undefined> {
     if (this.connecting) await this.connecting;
-    if (this.reader === undefined) return super.get(key);
+    if (this.reader === undefined) return readValue(await this.valueClient(), key);
     const entry = await this.reader.get(key);
     // Keyv's own get hides an entry past its stored expiry the same way (Redis drops the key itself soon after).
     return entry === undefined || (entry.expires !== undefined && entry.expires <= Date.now())
@@ -199,8 +200,14 @@ export class RedisStore extends KeyvStore {
     if (this.connecting) await this.connecting;
     return this.changing(
       () => this.reader?.tier.invalidate(key),
-      () => super.set(key, value, ttlMs),
+      async () => writeValue(await this.valueClient(), key, value, ttlMs),
     );
+  }
+
+  /** The client for values: at once while it is open, else through the adapter, which (re)connects it. */
+  private valueClient(): ValueClient | Promise<ValueClient> {
+    const client = this.adapter.client as unknown as ValueClient;
+    return client.isOpen ? client : (this.adapter.getClient() as unknown as Promise<ValueClient>);
   }
 
   override async delete(key: string): Promise<boolean> {
