@@ -5,6 +5,7 @@ import { createCache } from '@llmemo/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { restoreGenerations, storeGeneration } from '../src/generations.js';
 import { LlmemoCache } from '../src/index.js';
+import { modelEndpoint } from '../src/model-identity.js';
 
 const PROMPT = 'Human: What is the capital of France?';
 const OPENAI = '_model:"base_chat_model",_type:"openai",model:"gpt-4o-mini",temperature:0';
@@ -51,6 +52,40 @@ describe('LlmemoCache keys', () => {
     expect(llmemo.key(PROMPT, OPENAI_AT('https://one.example/v1'))).toBe(
       new LlmemoCache({ cache: llmemo.cache, scope: 'team' }).key(PROMPT, OPENAI_AT('https://one.example/v1')),
     );
+  });
+});
+
+describe('withCache endpoint labels (memoized by their exact fields)', () => {
+  it('never give two endpoints one label, however the fields are split or quoted', () => {
+    const labelsOf = (models: object[], scope?: string) => models.map((model) => modelEndpoint(model, scope));
+    const models = [
+      { baseURL: 'https://one.example/v1' },
+      { baseURL: 'https://one.example/v2' },
+      { baseURL: 'https://one.example/v1', apiVersion: '2024' },
+      { apiVersion: 'https://one.example/v1' },
+      { baseURL: 'https://one.example/v1","apiVersion":"2024' },
+      { azureOpenAIApiDeploymentName: 'a', azureOpenAIApiInstanceName: 'b' },
+      { azureOpenAIApiDeploymentName: 'a","azureOpenAIApiInstanceName', azureOpenAIApiInstanceName: 'b' },
+      { configuration: { baseURL: 'https://one.example/v1', defaultQuery: { 'api-version': '1' } } },
+      { configuration: { baseURL: 'https://one.example/v1', defaultQuery: { 'api-version': '2' } } },
+    ];
+    for (let round = 0; round < 2; round++) {
+      const plain = labelsOf(models);
+      expect(new Set(plain).size).toBe(models.length);
+      const scoped = labelsOf(models, 'team');
+      expect(new Set([...plain, ...scoped]).size).toBe(2 * models.length);
+      expect(labelsOf(models, 'team')).toEqual(scoped);
+    }
+    expect(modelEndpoint({}, undefined)).toBeUndefined();
+  });
+
+  it('follow a model whose fields change after its first call', () => {
+    const model: Record<string, unknown> = { baseURL: 'https://one.example/v1' };
+    const first = modelEndpoint(model, undefined);
+    model.baseURL = 'https://two.example/v1';
+    expect(modelEndpoint(model, undefined)).not.toBe(first);
+    model.baseURL = 'https://one.example/v1';
+    expect(modelEndpoint(model, undefined)).toBe(first);
   });
 });
 
