@@ -1,4 +1,5 @@
 import type { JSONObject } from '@ai-sdk/provider';
+import { withProperty } from './copy.js';
 import type { ProviderMetadata } from './spec.js';
 import type { CacheInfo } from './types.js';
 
@@ -19,5 +20,5 @@ export function cacheInfo(result: {
 
 /** A copy of `providerMetadata` with `llmemo` set; the original object is never mutated. */
 export function withCacheInfo(providerMetadata: ProviderMetadata | undefined, info: JSONObject): ProviderMetadata {
-  return { ...providerMetadata, llmemo: info };
+  return withProperty(providerMetadata, 'llmemo', info) as ProviderMetadata;
 }

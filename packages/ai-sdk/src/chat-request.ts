@@ -65,13 +65,20 @@ export function chatRequest(
   toolCallIds: 'positional' | 'exact',
   endpoint: string | undefined,
 ): CacheRequest {
-  const { prompt, ...rest } = params as CallOptions & Record<string, unknown>;
-  const tools = rest.tools as unknown[] | undefined;
+  const source = params as CallOptions & Record<string, unknown>;
+  const tools = source.tools as unknown[] | undefined;
   const noTools = tools === undefined || tools === null || (Array.isArray(tools) && tools.length === 0);
-  if (noTools) {
-    delete rest.tools;
-    if (isAutoToolChoice(rest.toolChoice)) delete rest.toolChoice;
+  const dropChoice = noTools && isAutoToolChoice(source.toolChoice);
+  // Copied rather than spread and `delete`d: a deleted property turns the object into a slow dictionary, which
+  // core then walks to key the call (~0.5 µs per call).
+  const rest: Record<string, unknown> = {};
+  for (const name of Object.keys(source)) {
+    if (name === 'prompt' || (noTools && name === 'tools') || (dropChoice && name === 'toolChoice')) continue;
+    if (name === '__proto__')
+      Object.defineProperty(rest, name, { value: source[name], enumerable: true, writable: true, configurable: true });
+    else rest[name] = source[name];
   }
+  const prompt = source.prompt;
   const request: CacheRequest = {
     kind: 'chat',
     provider: model.provider,

@@ -7,12 +7,14 @@ import type { ChatGeneration, ChatGenerationChunk, ChatResult } from '@langchain
 import {
   type CacheRequest,
   type CacheResult,
+  type ComputeOptions,
   type EntryMetadata,
   isLlmemoError,
   type LlmemoError,
   type Lookup,
   type ToolCallPolicy,
 } from '@llmemo/core';
+import { copyOf, withProperty } from './copy.js';
 import {
   entryMetadata,
   type GenerationsBody,
@@ -121,7 +123,7 @@ export class ChatModelCache {
       specVersion: spec,
       input: messagesKey(messages),
       // Names with ':' cannot be llmKey entry names, so these never collide with one.
-      params: { ...call.params, 'llmemo:model': settings },
+      params: withProperty(call.params, 'llmemo:model', settings),
     };
     const endpoint = modelEndpoint(model, this.scope);
     if (endpoint !== undefined) request.endpoint = endpoint;
@@ -142,20 +144,19 @@ export class ChatModelCache {
     const request = this.request(model, messages, options, GENERATE_SPEC);
     if (!request) return calls.generate(messages, options, runManager);
     let original: ChatResult | undefined;
+    const computeOptions = copyOf(this.binding.overrides) as ComputeOptions<GenerationsBody>;
+    computeOptions.cacheable = (body) =>
+      body.generations.length === 0
+        ? 'the result has no generations'
+        : toolVerdict(this.tools, () => messageToolNames(original?.generations.map((g) => g.message) ?? []));
+    computeOptions.metadata = () => entryMetadata(original?.generations.map((generation) => generation.message) ?? []);
     const result = await this.binding.cache.getOrCompute<GenerationsBody>(
       request,
       async () => {
         original = await calls.generate(messages, options, runManager);
         return this.generationsBody(original);
       },
-      {
-        ...this.binding.overrides,
-        cacheable: (body) =>
-          body.generations.length === 0
-            ? 'the result has no generations'
-            : toolVerdict(this.tools, () => messageToolNames(original?.generations.map((g) => g.message) ?? [])),
-        metadata: () => entryMetadata(original?.generations.map((generation) => generation.message) ?? []),
-      },
+      computeOptions,
     );
     if (original && !result.coalesced) {
       // Wait for the write (bounded by the cache's timeoutMs), as LangChain awaits BaseCache.update: the next

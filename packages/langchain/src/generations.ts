@@ -2,6 +2,7 @@ import { deserializeStoredGeneration, serializeGeneration } from '@langchain/cor
 import { AIMessageChunk, type BaseMessage, type StoredMessage } from '@langchain/core/messages';
 import type { Generation } from '@langchain/core/outputs';
 import { type EntryMetadata, LlmemoError } from '@llmemo/core';
+import { copyOf } from './copy.js';
 
 /**
  * One stored generation: LangChain's own `StoredGeneration` (`serializeGeneration`: the text and `message.toDict()`),
@@ -79,17 +80,16 @@ export function restoreGeneration(entry: unknown, options: RestoreOptions): Gene
     if (!isRecord(stored) || typeof stored.type !== 'string' || !isRecord(stored.data)) {
       throw corrupt('a message is not a stored LangChain message.');
     }
-    const data: Record<string, unknown> = { ...stored.data };
+    const data = copyOf(stored.data);
     const content = data.content;
     if (typeof content !== 'string' && !Array.isArray(content)) throw corrupt('a message has no content.');
     if (options.id === undefined) delete data.id;
     else data.id = options.id;
     const ai = stored.type === 'ai';
     if (ai && options.marker) {
-      data.response_metadata = {
-        ...(isRecord(data.response_metadata) ? data.response_metadata : {}),
-        ...options.marker,
-      };
+      const metadata = isRecord(data.response_metadata) ? copyOf(data.response_metadata) : {};
+      Object.assign(metadata, options.marker);
+      data.response_metadata = metadata;
     }
     if (ai && options.zeroUsage && (data.usage_metadata !== undefined || entry.chunk !== true)) {
       data.usage_metadata = { ...ZERO_USAGE };

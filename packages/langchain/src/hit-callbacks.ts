@@ -1,4 +1,5 @@
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import { withProperty } from './copy.js';
 
 /**
  * What LangChain's own cache path (`BaseChatModel._generateCached`) tells callbacks on a hit, done for withCache's
@@ -22,7 +23,7 @@ export function markCached(runManager: CallbackManagerForLLMRun | undefined): vo
     writable: true,
     value: (...args: Parameters<CallbackManagerForLLMRun['handleLLMEnd']>) => {
       const [output, runId, parentRunId, tags, extra] = args;
-      return end(output, runId, parentRunId, tags, { ...extra, cached: true });
+      return end(output, runId, parentRunId, tags, withProperty(extra, 'cached', true));
     },
   });
 }

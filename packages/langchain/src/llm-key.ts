@@ -61,10 +61,18 @@ const SECRET_NAMES = new Set([
   'secret',
 ]);
 
+/** Verdicts by exact name: withCache checks every settings field of every call, and models have a few dozen. */
+const secretVerdicts = new Map<string, boolean>();
+
 /** True for names such as `apiKey`, `openAIApiKey`, `azure_openai_api_key`, `authorization`, `credentials`. */
 export function isSecretName(name: string): boolean {
+  const known = secretVerdicts.get(name);
+  if (known !== undefined) return known;
   const folded = name.toLowerCase().replace(/[-_]/g, '');
-  return folded.endsWith('apikey') || SECRET_NAMES.has(folded);
+  const secret = folded.endsWith('apikey') || SECRET_NAMES.has(folded);
+  if (secretVerdicts.size >= 1024) secretVerdicts.clear();
+  secretVerdicts.set(name, secret);
+  return secret;
 }
 
 /**

@@ -34,6 +34,8 @@ export class LlmemoCache extends BaseCache<Generation[]> {
   private readonly binding: ResolvedBinding & Pick<ReturnType<typeof resolveChatOptions>, 'tools'>;
   private readonly reader: LlmKeyReader;
   private readonly scope: string | undefined;
+  /** The endpoint label of every call whose llmKey shows where it goes: the scope's alone (built once). */
+  private readonly scopeEndpoint: string | undefined;
   private readonly defaultEncoder = this.keyEncoder;
   /** Model classes already warned about, so each is warned about once. */
   private readonly warned = new Set<string>();
@@ -44,6 +46,7 @@ export class LlmemoCache extends BaseCache<Generation[]> {
     this.binding = resolved;
     this.cache = resolved.cache;
     this.scope = resolved.scope;
+    this.scopeEndpoint = endpointLabel({ scope: resolved.scope });
     this.reader = new LlmKeyReader(resolved.policy);
   }
 
@@ -73,7 +76,8 @@ export class LlmemoCache extends BaseCache<Generation[]> {
             input: prompt,
             params: call.params,
           };
-    const endpoint = endpointLabel({ url: defaultEndpoint(call), scope: this.scope });
+    const url = defaultEndpoint(call);
+    const endpoint = url === undefined ? this.scopeEndpoint : endpointLabel({ url, scope: this.scope });
     if (endpoint !== undefined) request.endpoint = endpoint;
     return request;
   }

@@ -81,9 +81,39 @@ export function endpointFields(model: object): Fields {
   return out;
 }
 
+/**
+ * Labels by the exact endpoint fields they were built from: building one parses each URL, and a model's fields
+ * (read on every call, so a changed field or environment variable counts at once) rarely change.
+ */
+const labels = new Map<string, string | undefined>();
+const MAX_LABELS = 256;
+
+/**
+ * The memo key of endpoint fields whose values are all strings: the names and values, JSON-quoted, so distinct
+ * fields never share one. Undefined (not memoized) when a value is anything else, such as a `defaultQuery` object.
+ */
+function labelKey(fields: Fields): string | undefined {
+  const parts: string[] = [];
+  for (const name of Object.keys(fields)) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') return undefined;
+    parts.push(name, value);
+  }
+  return JSON.stringify(parts);
+}
+
 /** The endpoint label for a cached model: its endpoint fields and the binding's scope. */
 export function modelEndpoint(model: object, scope: string | undefined): string | undefined {
-  return endpointLabel({ ...endpointFields(model), scope });
+  const fields = endpointFields(model);
+  fields.scope = scope;
+  const key = labelKey(fields);
+  if (key === undefined) return endpointLabel(fields);
+  if (labels.has(key)) return labels.get(key);
+  if (labels.size >= MAX_LABELS) labels.clear();
+  const label = endpointLabel(fields);
+  labels.set(key, label);
+  return label;
 }
 
 const DROPPED = new Set([...DEFAULT_DROPPED_LLM_KEY_ENTRIES, 'cache', 'verbose', 'client', 'createClient']);

@@ -154,12 +154,21 @@ describe('describeLlmKey', () => {
 });
 
 describe('isSecretName', () => {
-  it('matches API-key and credential names but not token limits', () => {
-    for (const name of ['apiKey', 'api_key', 'openAIApiKey', 'AZURE_OPENAI_API_KEY', 'Authorization', 'credentials']) {
-      expect(isSecretName(name), name).toBe(true);
-    }
-    for (const name of ['maxTokens', 'max_tokens', 'max_completion_tokens', 'model', 'topK', 'keys']) {
-      expect(isSecretName(name), name).toBe(false);
+  it('matches API-key and credential names but not token limits, the same when asked again (memoized)', () => {
+    for (let round = 0; round < 2; round++) {
+      for (const name of [
+        'apiKey',
+        'api_key',
+        'openAIApiKey',
+        'AZURE_OPENAI_API_KEY',
+        'Authorization',
+        'credentials',
+      ]) {
+        expect(isSecretName(name), name).toBe(true);
+      }
+      for (const name of ['maxTokens', 'max_tokens', 'max_completion_tokens', 'model', 'topK', 'keys', 'apikeys']) {
+        expect(isSecretName(name), name).toBe(false);
+      }
     }
   });
 
