@@ -1,5 +1,5 @@
 import type { JSONObject } from '@ai-sdk/provider';
-import { withProperty } from './copy.js';
+import { withProperty } from '@llmemo/core';
 import type { ProviderMetadata } from './spec.js';
 import type { CacheInfo } from './types.js';
 

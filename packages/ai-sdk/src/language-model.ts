@@ -2,6 +2,7 @@ import {
   type CallOptions as CacheCallOptions,
   type CacheResult,
   type ComputeOptions,
+  copyOf,
   type EntryMetadata,
   LlmemoError,
   type Lookup,
@@ -9,6 +10,7 @@ import {
   resolveCallOptions,
   resolveStoreToolCalls,
   type ToolCallPolicy,
+  withProperty,
 } from '@llmemo/core';
 import { cacheInfo, withCacheInfo } from './cache-info.js';
 import { callerStream } from './caller-stream.js';
@@ -25,7 +27,6 @@ import {
   storeVerdict,
 } from './chat-entry.js';
 import { chatRequest } from './chat-request.js';
-import { copyOf, withProperty } from './copy.js';
 import { endpointOf, resolveScope } from './endpoint.js';
 import { checkOptionNames, requireCache, resolveReplay, resolveToolCallIds, splitCallOptions } from './options.js';
 import { isAbortError } from './provider-errors.js';

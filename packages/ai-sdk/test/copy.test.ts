@@ -1,8 +1,7 @@
 // The hit path's copies (copy.ts) stand in for object spreads: they must give exactly what the spread gave.
-import { createCache } from '@llmemo/core';
+import { copyOf, createCache, withProperty } from '@llmemo/core';
 import { describe, expect, it } from 'vitest';
 import { chatRequest } from '../src/chat-request.js';
-import { copyOf, withProperty } from '../src/copy.js';
 
 const MODEL = { provider: 'openai.chat', modelId: 'gpt-4o-mini' };
 

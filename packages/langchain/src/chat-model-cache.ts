@@ -8,13 +8,14 @@ import {
   type CacheRequest,
   type CacheResult,
   type ComputeOptions,
+  copyOf,
   type EntryMetadata,
   isLlmemoError,
   type LlmemoError,
   type Lookup,
   type ToolCallPolicy,
+  withProperty,
 } from '@llmemo/core';
-import { copyOf, withProperty } from './copy.js';
 import {
   entryMetadata,
   type GenerationsBody,

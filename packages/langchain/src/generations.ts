@@ -1,8 +1,7 @@
 import { deserializeStoredGeneration, serializeGeneration } from '@langchain/core/caches';
 import { AIMessageChunk, type BaseMessage, type StoredMessage } from '@langchain/core/messages';
 import type { Generation } from '@langchain/core/outputs';
-import { type EntryMetadata, LlmemoError } from '@llmemo/core';
-import { copyOf } from './copy.js';
+import { copyOf, type EntryMetadata, LlmemoError } from '@llmemo/core';
 
 /**
  * One stored generation: LangChain's own `StoredGeneration` (`serializeGeneration`: the text and `message.toDict()`),

@@ -1,5 +1,5 @@
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { withProperty } from './copy.js';
+import { withProperty } from '@llmemo/core';
 
 /**
  * What LangChain's own cache path (`BaseChatModel._generateCached`) tells callbacks on a hit, done for withCache's
