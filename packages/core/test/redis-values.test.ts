@@ -3,9 +3,10 @@
 // reads must be answered as Keyv answered it.
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { redisUrl, uniqueNamespace } from '@llmemo/test-support';
-import Keyv from 'keyv';
+import type Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CacheRequest, CorruptStoredValue, createCache, KeyvStore, RedisStore } from '../src/index.js';
+import { rawKeyv } from '../src/stores/raw-keyv.js';
 
 type Client = ReturnType<typeof createClient>;
 let client: Client;
@@ -17,17 +18,10 @@ let reference: KeyvStore;
 beforeAll(async () => {
   client = createClient({ url: redisUrl() });
   await client.connect();
-  // The Keyv an app would build over the same Redis, without a namespace prefix (as RedisStore uses it).
+  // The Keyv RedisStore built over @keyv/redis before it read the client directly: no prefix, JSON wrapper.
   const adapter = new KeyvRedis<string>(redisUrl());
   adapter.namespace = undefined;
-  keyv = new Keyv({
-    store: adapter,
-    namespace: undefined,
-    useKeyPrefix: false,
-    serialize: JSON.stringify,
-    deserialize: JSON.parse,
-    throwOnErrors: true,
-  });
+  keyv = rawKeyv(adapter, { json: true });
   reference = new KeyvStore('redis', keyv);
   store = new RedisStore(redisUrl());
   await store.ready();

@@ -1,7 +1,6 @@
 import { stat, utimes } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Keyv } from 'keyv';
 import { LlmemoError } from '../errors.js';
 import { hitPrefix } from '../hits.js';
 import { KEY_PREFIX } from '../key.js';
@@ -11,6 +10,7 @@ import { FileCounters } from './file-counters.js';
 import { FileHits, type HitRow } from './file-hits.js';
 import { removeIfExists, TEMP_SUFFIX, walkFiles } from './file-io.js';
 import { prefixDirectory } from './file-names.js';
+import { rawKeyv } from './raw-keyv.js';
 import { BATCH_SIZE, type CounterRow, KeyvStore, type ScannedEntry } from './store.js';
 
 export interface FileStoreOptions {
@@ -64,15 +64,7 @@ export class FileStore extends KeyvStore {
     const dir = filePath(url);
     const adapter = new FileKeyvAdapter({ dir });
     // Serialization off: the adapter gets `{ value, expires }` and writes the entry as readable JSON itself.
-    const keyv = new Keyv({
-      store: adapter,
-      namespace: undefined,
-      useKeyPrefix: false,
-      serialize: undefined,
-      deserialize: undefined,
-      throwOnErrors: true,
-    });
-    keyv.on('error', () => {});
+    const keyv = rawKeyv(adapter, { json: false });
     super('file', keyv);
     this.dir = dir;
     this.adapter = adapter;

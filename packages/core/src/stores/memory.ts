@@ -1,5 +1,5 @@
-import { Keyv } from 'keyv';
 import { LRUCache } from 'lru-cache';
+import { rawKeyv } from './raw-keyv.js';
 import { BATCH_SIZE, KeyvStore, type ScannedEntry } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -62,15 +62,7 @@ export class MemoryStore extends KeyvStore {
   override readonly deleteWhileScanning = true;
 
   constructor(readonly adapter: LruMapStore) {
-    const keyv = new Keyv({
-      store: adapter,
-      namespace: undefined,
-      useKeyPrefix: false,
-      serialize: undefined,
-      deserialize: undefined,
-      throwOnErrors: true,
-    });
-    keyv.on('error', () => {});
+    const keyv = rawKeyv(adapter, { json: false });
     super('memory', keyv);
   }
 

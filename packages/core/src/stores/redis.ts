@@ -1,8 +1,8 @@
 import KeyvRedisImport from '@keyv/redis';
-import { Keyv } from 'keyv';
 import type { HitRow } from '../hits.js';
 import type { SeriesResolution, SeriesRow } from '../series.js';
 import { LocalTier, type LocalTierOptions } from './local-tier.js';
+import { rawKeyv } from './raw-keyv.js';
 import {
   addRedisCounters,
   deleteRedisCounters,
@@ -98,15 +98,7 @@ export class RedisStore extends KeyvStore {
           )
         : source;
     adapter.namespace = undefined;
-    const keyv = new Keyv({
-      store: adapter,
-      namespace: undefined,
-      useKeyPrefix: false,
-      serialize: JSON.stringify,
-      deserialize: JSON.parse,
-      throwOnErrors: true,
-    });
-    keyv.on('error', () => {});
+    const keyv = rawKeyv(adapter, { json: true });
     adapter.on('error', () => {});
     const client = adapter.client as unknown as RedisClient;
     client.on('error', () => {});

@@ -2,6 +2,7 @@ import { Keyv as KeyvModule } from 'keyv';
 import { LlmemoError } from '../errors.js';
 import { FileStore, type FileStoreOptions } from './file.js';
 import { createMemoryStore, type MemoryStoreOptions } from './memory.js';
+import { rawKeyv } from './raw-keyv.js';
 import { isKeyvRedisAdapter, RedisStore, type RedisStoreOptions } from './redis.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import { type CacheStore, KeyvStore } from './store.js';
@@ -98,15 +99,7 @@ export function resolveStore(input: StoreInput | undefined, options: StoreOption
       typeof adapter.set === 'function' &&
       typeof adapter.delete === 'function'
     ) {
-      const keyv = new Keyv({
-        store: adapter as never,
-        namespace: undefined,
-        useKeyPrefix: false,
-        serialize: JSON.stringify,
-        deserialize: JSON.parse,
-        throwOnErrors: true,
-      });
-      keyv.on('error', () => {});
+      const keyv = rawKeyv(adapter, { json: true });
       return new KeyvStore('adapter', keyv);
     }
   }

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
-import { Keyv } from 'keyv';
 import type { HitRow } from '../hits.js';
 import { hitPrefix } from '../hits.js';
 import type { SeriesResolution, SeriesRow } from '../series.js';
+import { rawKeyv } from './raw-keyv.js';
 import { SqliteRecency } from './sqlite-bounds.js';
 import { SqliteCounters } from './sqlite-counters.js';
 import { SqliteHits } from './sqlite-hits.js';
@@ -70,16 +70,7 @@ export class SqliteStore extends KeyvStore {
       // Keys are ~150 characters; the default VARCHAR(255) is advisory in SQLite but keep headroom for long labels.
       keySize: 1024,
     });
-    const keyv = new Keyv({
-      store: adapter,
-      namespace: undefined,
-      useKeyPrefix: false,
-      // Our values are already strings; plain JSON keeps Keyv's { value, expires } wrapper readable by json_extract.
-      serialize: JSON.stringify,
-      deserialize: JSON.parse,
-      throwOnErrors: true,
-    });
-    keyv.on('error', () => {});
+    const keyv = rawKeyv(adapter, { json: true });
     adapter.on('error', () => {});
     super('sqlite', keyv);
     this.adapter = adapter;
