@@ -318,7 +318,7 @@ function prepare(
 ): Omit<Call, 'spec'> & { spec: SpecVersion | undefined } {
   const model = options.model as LanguageModel;
   const { call, params } = splitCallOptions(options.params as CallOptions, settings.cache);
-  // Listed, not spread: a spread with more properties after it costs microseconds per call (see copy.ts).
+  // Listed, not spread: a spread with more properties after it costs microseconds per call (see core's object-copy.ts).
   return {
     cache: settings.cache,
     toolCallIds: settings.toolCallIds,

@@ -61,7 +61,7 @@ export {
 export { isWellFormed } from './labels.js';
 export type { EntryInfo, ExportRecord, ImportResult } from './maintenance.js';
 export type { MeterProviderLike, MetricsOptions } from './metrics.js';
-export { copyOf, withProperty } from './object-copy.js';
+export { copyOf, copyWithout, withProperty } from './object-copy.js';
 export type { CacheMode, CallOptions, NormalizeOption, ResolvedCallOptions } from './options.js';
 export {
   CACHE_MODES,
