@@ -95,12 +95,10 @@ async function hitPath(redisUrl: string, dir: string): Promise<string> {
 }
 
 /**
- * What a miss adds to the provider call it wraps: key, lookup, and the write queued behind the answer (its cost
- * lands in later iterations, as it would in an app). Every call is a new request, so every call misses; the
- * baseline builds the same requests and calls the same instant "provider" without a cache.
+ * What both miss benches share: a 2 KB request made new on every call (so every call misses), the instant
+ * "provider", and a raw Keyv over the same Redis holding one key, whose get is the round trip they are measured in.
  */
-async function missLatency(redisUrl: string): Promise<string> {
-  const rows: Row[] = [];
+async function missSetup(redisUrl: string) {
   const base = chatRequest(2_000);
   let n = 0;
   const next = () => ({ ...base, params: { ...base.params, seed: n++ } });
@@ -108,6 +106,17 @@ async function missLatency(redisUrl: string): Promise<string> {
   const raw = new Keyv(new KeyvRedis(redisUrl));
   raw.on('error', () => {});
   await raw.set('round-trip', 'x');
+  return { base, next, provider, raw, fresh: () => n++ };
+}
+
+/**
+ * What a miss adds to the provider call it wraps: key, lookup, and the write queued behind the answer (its cost
+ * lands in later iterations, as it would in an app). Every call is a new request, so every call misses; the
+ * baseline builds the same requests and calls the same instant "provider" without a cache.
+ */
+async function missLatency(redisUrl: string): Promise<string> {
+  const rows: Row[] = [];
+  const { next, provider, raw } = await missSetup(redisUrl);
   for (const [name, url] of [
     ['memory', 'memory://'],
     ['Redis', redisUrl],
@@ -181,13 +190,7 @@ async function timedCalls(
  * a new key's SET of the same entry pipelined with a GET, against the GET alone (no llmemo code at all).
  */
 async function missLatencyAlone(redisUrl: string): Promise<string> {
-  const base = chatRequest(2_000);
-  let n = 0;
-  const next = () => ({ ...base, params: { ...base.params, seed: n++ } });
-  const provider = async () => ANSWER;
-  const raw = new Keyv(new KeyvRedis(redisUrl));
-  raw.on('error', () => {});
-  await raw.set('round-trip', 'x');
+  const { base, next, provider, raw, fresh } = await missSetup(redisUrl);
   const cache = createCache({ store: redisUrl, timeoutMs: 5000, namespace: 'miss-alone' });
   const client = createClient({ url: redisUrl });
   await client.connect();
@@ -206,7 +209,7 @@ async function missLatencyAlone(redisUrl: string): Promise<string> {
   const wire = await bestOf(3, {
     getAlone: () => client.get('round-trip'),
     setAndGet: () => {
-      void client.set(`miss-floor:${n++}`, wrapped, { PX: 600_000 });
+      void client.set(`miss-floor:${fresh()}`, wrapped, { PX: 600_000 });
       return client.get('round-trip');
     },
   });
