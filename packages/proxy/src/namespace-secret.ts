@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { CacheStore, Logger } from '@llmemo/core';
+import { LRUCache } from 'lru-cache';
 import { describeError } from './errors.js';
 
 /** Where the generated secret is kept: outside every entry prefix, so no purge or prune ever deletes it. */
@@ -46,8 +47,8 @@ export class NamespaceSecret {
   private key: Buffer | undefined;
   private loading: Promise<Buffer | undefined> | undefined;
   private failedAt = 0;
-  /** Namespaces derived so far, by the exact JSON text of the credentials, least recently used first. */
-  private readonly derived = new Map<string, string>();
+  /** Namespaces derived so far, by the exact JSON text of the credentials. */
+  private readonly derived = new LRUCache<string, string>({ max: NAMESPACE_MEMO_SIZE });
   /** The secret the remembered namespaces were derived under: another one empties the memo. */
   private derivedUnder: Buffer | undefined;
 
@@ -105,14 +106,10 @@ export class NamespaceSecret {
     }
     const text = JSON.stringify(credentials);
     let namespace = this.derived.get(text);
-    if (namespace !== undefined) {
-      // Most recently used goes last, so the first key is always the one to drop.
-      this.derived.delete(text);
-    } else {
+    if (namespace === undefined) {
       namespace = namespaceOfText(key, text);
-      if (this.derived.size >= NAMESPACE_MEMO_SIZE) this.derived.delete(this.derived.keys().next().value!);
+      this.derived.set(text, namespace);
     }
-    this.derived.set(text, namespace);
     return namespace;
   }
 
