@@ -102,6 +102,32 @@ describe.each(['sqlite', 'redis'] as const)('LangChain endpoints on %s', (store)
     }
     expect(ctx.server.count()).toBe(4);
   });
+
+  it('two scopes over one endpoint never share an entry, with the endpoint labels remembered across calls', async () => {
+    // Every answer is unique (a call counter): an entry served to the other scope shows as the other's number.
+    ctx.server.script((request) => ({ text: `answer ${ctx.server.count()} from ${request.path}` }));
+    const cache = await makeCache(store);
+    const url = `${ctx.server.origin}/shared/v1`;
+    const scoped = (scope: string) => {
+      const model = chatModel(ctx.server, { configuration: { baseURL: url } });
+      model.cache = new LlmemoCache({ cache, scope });
+      return model;
+    };
+    const viaBaseCache = [scoped('tenant-a'), scoped('tenant-b')];
+    const viaWithCache = ['tenant-a', 'tenant-b'].map((scope) =>
+      withCache(chatModel(ctx.server, { configuration: { baseURL: url } }), { cache, scope }),
+    );
+    for (const [a, b] of [viaBaseCache, viaWithCache]) {
+      const first = [(await a!.invoke('same prompt')).content, (await b!.invoke('same prompt')).content];
+      expect(first[0]).not.toBe(first[1]);
+      for (let i = 0; i < 3; i++) {
+        expect((await a!.invoke('same prompt')).content).toBe(first[0]);
+        expect((await b!.invoke('same prompt')).content).toBe(first[1]);
+      }
+    }
+    // Two scopes × two adapters, each asked once upstream; every later call was its own scope's hit.
+    expect(ctx.server.count()).toBe(4);
+  });
 });
 
 describe('endpoint fields', () => {
