@@ -45,10 +45,15 @@ export class EntryCodec {
     return this.keyring !== undefined || this.compression !== undefined;
   }
 
+  /** The stored text of an entry with an inline body (what serialize gives when nothing seals bodies). */
+  inline(meta: EntryMeta, bodyJson: string): string {
+    return `${JSON.stringify(meta).slice(0, -1)},"body":${bodyJson}}`;
+  }
+
   /** The stored text for an entry whose body is already encoded (codec `encode`) as `bodyJson`. */
   async serialize(meta: EntryMeta, bodyJson: string, storedKey: string): Promise<string> {
+    if (!this.seals) return this.inline(meta, bodyJson);
     const head = JSON.stringify(meta);
-    if (!this.seals) return `${head.slice(0, -1)},"body":${bodyJson}}`;
     let bytes: Buffer = Buffer.from(bodyJson);
     const enc: BodyEncoding = {};
     if (this.compression && bytes.length >= this.compression.threshold) {

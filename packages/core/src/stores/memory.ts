@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { rawKeyv } from './raw-keyv.js';
-import { BATCH_SIZE, KeyvStore, type ScannedEntry } from './store.js';
+import { BATCH_SIZE, CorruptStoredValue, KeyvStore, type ScannedEntry } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most entries kept; the least recently used go first. Default 10,000. */
@@ -64,6 +64,33 @@ export class MemoryStore extends KeyvStore {
   constructor(readonly adapter: LruMapStore) {
     const keyv = rawKeyv(adapter, { json: false });
     super('memory', keyv);
+  }
+
+  /**
+   * Keyv's `get` over the LRU without Keyv's layers: the same wrapper, the same answers (undefined for an absent or
+   * expired entry, which is deleted as Keyv deletes it). Every memory hit and miss reads here, and Keyv's hooks,
+   * stats and awaits cost a read more than the LRU lookup itself.
+   */
+  override get(key: string): Promise<string | undefined> {
+    const data = this.adapter.lru.get(key);
+    if (data === undefined || data === null) return Promise.resolve(undefined);
+    if (typeof data.expires === 'number' && Date.now() > data.expires) {
+      this.adapter.lru.delete(key);
+      return Promise.resolve(undefined);
+    }
+    const value: unknown = data.value;
+    if (value === undefined || value === null) return Promise.resolve(undefined);
+    if (typeof value !== 'string') {
+      return Promise.reject(new CorruptStoredValue(`the store holds a ${typeof value}, not an entry`));
+    }
+    return Promise.resolve(value);
+  }
+
+  /** Keyv's `set` over the LRU, without its layers (as for get): the same wrapper, no expiry for a TTL of 0. */
+  override set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+    const ttl = ttlMs === 0 ? undefined : ttlMs;
+    this.adapter.set(key, { value, expires: ttl === undefined ? undefined : Date.now() + ttl });
+    return Promise.resolve();
   }
 
   private keysWith(prefix: string): string[] {

@@ -14,8 +14,13 @@ export interface ValueClient {
  * wrapper with `expires` was written with the same PX. The layers cost a hit several promise hops (hooks, an awaited
  * deserializer, the adapter's getClient) for nothing a RedisStore uses.
  */
-export async function readValue(client: ValueClient, key: string): Promise<string | undefined> {
-  const raw = await client.get(key);
+export function readValue(client: ValueClient, key: string): Promise<string | undefined> {
+  // One promise from the command to the caller: this is a Redis hit's whole store read.
+  return client.get(key).then(unwrapValue);
+}
+
+/** The entry text in a stored Keyv wrapper (see readValue). */
+export function unwrapValue(raw: string | null): string | undefined {
   if (raw === null) return undefined;
   let data: { value?: unknown; expires?: unknown } | null;
   try {

@@ -148,7 +148,20 @@ export class RedisStore extends KeyvStore {
     return this.reader?.tier.get(key);
   }
 
-  override async get(key: string): Promise<string | undefined> {
+  override get(key: string): Promise<string | undefined> {
+    // A hit without the tier, connected: the command's own promise, with no async layer of ours around it.
+    const client = this.adapter.client as unknown as ValueClient;
+    if (this.reader === undefined && this.connecting === undefined && client.isOpen) {
+      try {
+        return readValue(client, key);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.getWhenConnected(key);
+  }
+
+  private async getWhenConnected(key: string): Promise<string | undefined> {
     if (this.connecting) await this.connecting;
     if (this.reader === undefined) return readValue(await this.valueClient(), key);
     const entry = await this.reader.get(key);
