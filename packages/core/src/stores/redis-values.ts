@@ -37,13 +37,10 @@ export function unwrapValue(raw: string | null): string | undefined {
 }
 
 /** Keyv's `set` through @keyv/redis: the same wrapper, PX for a TTL (none for undefined or 0), without the layers. */
-export async function writeValue(
-  client: ValueClient,
-  key: string,
-  value: string,
-  ttlMs: number | undefined,
-): Promise<void> {
+export function writeValue(client: ValueClient, key: string, value: string, ttlMs: number | undefined): Promise<void> {
   const ttl = ttlMs === 0 ? undefined : ttlMs;
   const text = JSON.stringify({ value, expires: ttl === undefined ? undefined : Date.now() + ttl });
-  await (ttl ? client.set(key, text, { PX: ttl }) : client.set(key, text));
+  return (ttl ? client.set(key, text, { PX: ttl }) : client.set(key, text)).then(ignore);
 }
+
+function ignore(): void {}

@@ -201,7 +201,20 @@ export class RedisStore extends KeyvStore {
     await client.eval(UNLOCK_SCRIPT, { keys: [key], arguments: [token] });
   }
 
-  override async set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+  override set(key: string, value: string, ttlMs: number | undefined): Promise<void> {
+    // Every miss writes: without the tier and connected, the command's own promise (as for get).
+    const client = this.adapter.client as unknown as ValueClient;
+    if (this.reader === undefined && this.connecting === undefined && client.isOpen) {
+      try {
+        return writeValue(client, key, value, ttlMs);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.setWhenConnected(key, value, ttlMs);
+  }
+
+  private async setWhenConnected(key: string, value: string, ttlMs: number | undefined): Promise<void> {
     if (this.connecting) await this.connecting;
     return this.changing(
       () => this.reader?.tier.invalidate(key),
