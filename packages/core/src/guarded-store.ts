@@ -9,6 +9,12 @@ import { withTimeout } from './timeout.js';
 /** What `GuardedStore.get` resolves when the store failed (already reported: treat it as a miss). */
 export const STORE_FAILED: unique symbol = Symbol('llmemo.storeFailed');
 
+/** What `GuardedStore.getNow` returns when the store cannot answer without I/O (call `get`). */
+export const NOT_AT_HAND: unique symbol = Symbol('llmemo.notAtHand');
+
+/** What a guarded read gives: the text, absent, a reported failure, or the corrupt value the store found. */
+export type GuardedRead = string | undefined | typeof STORE_FAILED | CorruptStoredValue;
+
 /**
  * The store as the cache uses it: every operation bounded by `timeoutMs`, skipped while the circuit breaker is
  * open, and failing open: a store error becomes an `error` event (and a breaker failure), never the caller's error.
@@ -58,7 +64,7 @@ export class GuardedStore {
    * The stored text, undefined when absent, STORE_FAILED after a reported failure, or the CorruptStoredValue the
    * store found (not a store failure: the caller reports and deletes the entry). Call only when `allowed()`.
    */
-  async get(key: string): Promise<string | undefined | typeof STORE_FAILED | CorruptStoredValue> {
+  async get(key: string): Promise<GuardedRead> {
     // An in-process tier answers without the store, unless the breaker is probing or skipping the store.
     if (this.breaker === undefined || this.breaker.state === 'closed') {
       const local = this.store.cached?.(key);
@@ -69,6 +75,30 @@ export class GuardedStore {
       const text = await (this.store.type === 'memory'
         ? this.store.get(key)
         : withTimeout(this.store.get(key), this.timeoutMs, () => this.timeoutMessage('get')));
+      this.breaker?.success();
+      return text;
+    } catch (error) {
+      if (error instanceof CorruptStoredValue) {
+        this.breaker?.success();
+        return error;
+      }
+      this.failed('get', error, key);
+      return STORE_FAILED;
+    }
+  }
+
+  /**
+   * What `get` would resolve, when an in-process tier or an in-process store answers without I/O; otherwise
+   * NOT_AT_HAND (then call `get`). A memory hit or miss then costs no promise of ours. Call only when `allowed()`.
+   */
+  getNow(key: string): GuardedRead | typeof NOT_AT_HAND {
+    if (this.breaker === undefined || this.breaker.state === 'closed') {
+      const local = this.store.cached?.(key);
+      if (local !== undefined) return local;
+    }
+    if (this.store.getNow === undefined) return NOT_AT_HAND;
+    try {
+      const text = this.store.getNow(key);
       this.breaker?.success();
       return text;
     } catch (error) {

@@ -4,7 +4,7 @@ import { UnreadableEntry } from './entry-codec.js';
 import type { Envelope } from './envelope.js';
 import { describeError, isLlmemoError, LlmemoError, toLlmemoError } from './errors.js';
 import type { MissEvent } from './events.js';
-import { type GuardedStore, STORE_FAILED } from './guarded-store.js';
+import { type GuardedRead, type GuardedStore, NOT_AT_HAND, STORE_FAILED } from './guarded-store.js';
 import { type DerivedKey, deriveKey, type KeyDerivation } from './key.js';
 import { type CallOptions, type ResolvedCallOptions, resolveCallOptions } from './options.js';
 import type { Recorder } from './recorder.js';
@@ -176,12 +176,12 @@ export class ReadPath {
   }
 
   /** `readStored`, timed for the lookup-duration metric. */
-  read<T>(derived: DerivedKey, request: CacheRequest): Promise<ReadOutcome<T>> {
+  read<T>(derived: DerivedKey, request: CacheRequest): ReadOutcome<T> | Promise<ReadOutcome<T>> {
     const metrics = this.recorder.activeMetrics;
-    // Without metrics, readStored's own promise: each async layer on a hit is one more promise and microtask turn.
+    // Without metrics, readStored's own answer: each async layer on a hit is one more promise and microtask turn.
     if (!metrics) return this.readStored<T>(derived);
     const started = performance.now();
-    return this.readStored<T>(derived).then((outcome) => {
+    return Promise.resolve(this.readStored<T>(derived)).then((outcome) => {
       metrics.lookup((performance.now() - started) / 1000, this.recorder.labels(request, derived.namespace));
       return outcome;
     });
@@ -192,7 +192,7 @@ export class ReadPath {
    * With encryption and previous keys, an absent entry is looked for under each previous key's digest too (one more
    * store read per previous key, on misses only) and moved to the current key when found.
    */
-  readStored<T>(derived: DerivedKey): Promise<ReadOutcome<T>> {
+  readStored<T>(derived: DerivedKey): ReadOutcome<T> | Promise<ReadOutcome<T>> {
     if (derived.previous === undefined) return this.readAt<T>(derived, derived);
     return this.readRotated<T>(derived, derived.previous);
   }
@@ -207,17 +207,36 @@ export class ReadPath {
     return outcome;
   }
 
-  /** Reads and opens the entry stored under `at`; one sealed with a previous key is re-written under `current`. */
-  private async readAt<T>(at: DerivedKey, current: DerivedKey): Promise<ReadOutcome<T>> {
-    const derived = at;
+  /**
+   * Reads and opens the entry stored under `at`; one sealed with a previous key is re-written under `current`.
+   * Answered synchronously when the store holds it in this process (the local tier, memory://) and no write of the
+   * key is landing: a memory or tier hit then costs no promise of its own.
+   */
+  private readAt<T>(at: DerivedKey, current: DerivedKey): ReadOutcome<T> | Promise<ReadOutcome<T>> {
     if (!this.guarded.allowed()) return { reason: 'circuit-open' };
     // A call made right after another returned must find its answer, but the write of that answer may still be
     // landing (SQLite, Redis): reading now would miss, and once the flight is released a second provider call
     // follows. How often depends on scheduling (Node 24 and 26 hit it where Node 20 rarely did), so the read waits
     // for the key's own write, which is bounded by timeoutMs like any store operation.
-    const landing = this.writes.landing(derived.key);
+    const landing = this.writes.landing(at.key);
+    if (landing === undefined) {
+      const text = this.guarded.getNow(at.key);
+      if (text !== NOT_AT_HAND) return this.opened<T>(at, current, text);
+    }
+    return this.readLater<T>(at, current, landing);
+  }
+
+  private async readLater<T>(
+    at: DerivedKey,
+    current: DerivedKey,
+    landing: Promise<unknown> | undefined,
+  ): Promise<ReadOutcome<T>> {
     if (landing) await landing.catch(() => undefined);
-    const text = await this.guarded.get(derived.key);
+    return this.opened<T>(at, current, await this.guarded.get(at.key));
+  }
+
+  /** What a read found: a fresh entry, or why there is none (reported and deleted when corrupt). */
+  private opened<T>(derived: DerivedKey, current: DerivedKey, text: GuardedRead): ReadOutcome<T> {
     if (text === undefined) return { reason: 'absent' };
     if (text === STORE_FAILED) return { reason: 'error' };
     if (text instanceof CorruptStoredValue) {

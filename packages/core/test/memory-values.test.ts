@@ -2,7 +2,15 @@
 // (maintenance, export and an app's own Keyv over the adapter read it), and what it reads must be answered as Keyv
 // answered it: the same values, the same misses for expired entries (deleted on read), the same corrupt-value error.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CorruptStoredValue, KeyvStore, LruMapStore, MemoryStore } from '../src/index.js';
+import {
+  type CacheRequest,
+  CorruptStoredValue,
+  createCache,
+  type ErrorEvent,
+  KeyvStore,
+  LruMapStore,
+  MemoryStore,
+} from '../src/index.js';
 import { rawKeyv } from '../src/stores/raw-keyv.js';
 
 /** The path memory:// took before: its values through Keyv, as KeyvStore reads and writes them. */
@@ -79,5 +87,38 @@ describe('MemoryStore values on the LRU directly', () => {
     expect(await keyv.get('ours')).toBe('written directly');
     await keyv.set('theirs', 'written by Keyv', 60_000);
     expect(await direct.get('theirs')).toBe('written by Keyv');
+  });
+});
+
+const request: CacheRequest = { kind: 'chat', provider: 'p', model: 'm', input: 'memory read', params: {} };
+
+// A memory read is answered synchronously; it must fail open exactly as the asynchronous read did.
+describe('memory:// reads answered without a promise', () => {
+  it('serve a hit, and a store that throws is a miss plus a get error event', async () => {
+    const cache = createCache({ store: 'memory://' });
+    const errors: ErrorEvent[] = [];
+    cache.on('error', (event) => errors.push(event));
+    await cache.set(request, 'stored');
+    expect(await cache.getOrCompute(request, () => 'computed')).toMatchObject({ value: 'stored', hit: true });
+    const store = cache.store as MemoryStore;
+    store.getNow = () => {
+      throw new Error('the LRU broke');
+    };
+    expect(await cache.getOrCompute(request, () => 'computed')).toMatchObject({ value: 'computed', hit: false });
+    expect(errors.map((event) => event.operation)).toEqual(['get']);
+    await cache.close();
+  });
+
+  it('report a corrupt value, delete it, and compute', async () => {
+    const cache = createCache({ store: 'memory://' });
+    const errors: ErrorEvent[] = [];
+    cache.on('error', (event) => errors.push(event));
+    const store = cache.store as MemoryStore;
+    store.adapter.set(cache.key(request), { value: 42 as unknown as string });
+    expect(await cache.getOrCompute(request, () => 'computed')).toMatchObject({ value: 'computed', hit: false });
+    expect(errors.map((event) => [event.operation, event.error.code])).toEqual([['decode', 'CORRUPT_ENTRY']]);
+    await cache.flush();
+    expect(await cache.getOrCompute(request, () => 'again')).toMatchObject({ value: 'computed', hit: true });
+    await cache.close();
   });
 });

@@ -72,18 +72,25 @@ export class MemoryStore extends KeyvStore {
    * stats and awaits cost a read more than the LRU lookup itself.
    */
   override get(key: string): Promise<string | undefined> {
+    try {
+      return Promise.resolve(this.getNow(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `get`, synchronously (see CacheStore.getNow). */
+  getNow(key: string): string | undefined {
     const data = this.adapter.lru.get(key);
-    if (data === undefined || data === null) return Promise.resolve(undefined);
+    if (data === undefined || data === null) return undefined;
     if (typeof data.expires === 'number' && Date.now() > data.expires) {
       this.adapter.lru.delete(key);
-      return Promise.resolve(undefined);
+      return undefined;
     }
     const value: unknown = data.value;
-    if (value === undefined || value === null) return Promise.resolve(undefined);
-    if (typeof value !== 'string') {
-      return Promise.reject(new CorruptStoredValue(`the store holds a ${typeof value}, not an entry`));
-    }
-    return Promise.resolve(value);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') throw new CorruptStoredValue(`the store holds a ${typeof value}, not an entry`);
+    return value;
   }
 
   /** Keyv's `set` over the LRU, without its layers (as for get): the same wrapper, no expiry for a TTL of 0. */

@@ -34,6 +34,11 @@ export interface CacheStore {
    * when this process does not hold it (then `get` asks the backend).
    */
   cached?(key: string): string | undefined;
+  /**
+   * For a store held in this process (memory://): what `get` resolves, answered synchronously (throws what `get`
+   * rejects with). Lets a read that needs no I/O skip the promises of an asynchronous one.
+   */
+  getNow?(key: string): string | undefined;
   set(key: string, value: string, ttlMs: number | undefined): Promise<void>;
   delete(key: string): Promise<boolean>;
   /** Where the entry of a key lives, for messages (the file of a file:// store); undefined: the key says it. */
