@@ -9,7 +9,15 @@ import {
   satisfies,
   withoutUsage,
 } from './chat-format.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import {
+  answerResponse,
+  cacheHeaders,
+  isObject,
+  type Json,
+  jsonResponse,
+  type ProxyContext,
+  paramsOf,
+} from './context.js';
 import type { Directives } from './directives.js';
 import { callOf, type Entry, plainExchange, streamedExchange } from './exchange.js';
 import { failure } from './forward.js';
@@ -130,5 +138,5 @@ function answer(
   const blocks = [...events, '[DONE]'].map((payload) => `data: ${payload}\n\n`);
   const offsets = value.format === 'sse' ? value.offsets : [];
   const headers = { ...SSE_HEADERS, ...marks };
-  return new Response(replayStream(context.options.replay, blocks, offsets), { headers });
+  return answerResponse(replayStream(context.options.replay, blocks, offsets), headers);
 }

@@ -1,5 +1,13 @@
 import type { Context } from 'hono';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import {
+  answerResponse,
+  cacheHeaders,
+  isObject,
+  type Json,
+  jsonResponse,
+  type ProxyContext,
+  paramsOf,
+} from './context.js';
 import { callOf, type Entry, plainExchange, streamedExchange } from './exchange.js';
 import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
@@ -93,5 +101,5 @@ function answer(context: ProxyContext, value: MessageValue, stream: boolean, mar
   const { names, events } = value.format === 'sse' ? value : messageToEvents(value.body);
   const offsets = value.format === 'sse' ? value.offsets : [];
   const body = replayStream(context.options.replay, namedBlocks(names, events), offsets);
-  return new Response(body, { headers: { ...SSE_HEADERS, ...marks } });
+  return answerResponse(body, { ...SSE_HEADERS, ...marks });
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, request, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answerResponse, headerOf, jsonResponse } from '../src/context.js';
 import { createProxy, type LlmemoProxy } from '../src/index.js';
 import { NodeHeaders, withNodeHeaders } from '../src/node-headers.js';
 import { ADMIN_TOKEN, apiKey, useHarness, user } from './helpers.js';
@@ -78,6 +79,22 @@ describe('NodeHeaders reads raw headers as Web Headers does', () => {
     }
     const web = new Request('http://h/v1/chat/completions', { method: 'POST', body: '{}' });
     expect(withNodeHeaders(web, undefined).headers).toBeInstanceOf(Headers);
+  });
+});
+
+describe('headerOf', () => {
+  it('reads what Response.headers reads, for answers built here and any other response', () => {
+    const built = [
+      jsonResponse({ a: 1 }, { 'x-cache': 'HIT', 'x-llmemo-key': 'k' }),
+      answerResponse('data: x\n\n', { 'content-type': 'text/event-stream', 'x-cache': 'STALE' }),
+      new Response('plain', { headers: { 'x-cache': 'MISS', 'x-llmemo-bypass': 'requested' } }),
+      new Response(null, { status: 204 }),
+    ];
+    for (const response of built) {
+      for (const name of ['x-cache', 'x-llmemo-bypass', 'x-llmemo-key', 'content-type']) {
+        expect(headerOf(response, name)).toBe(response.headers.get(name));
+      }
+    }
   });
 });
 
