@@ -12,14 +12,18 @@ function webView(raw: string[], names: string[]) {
   const headers = new Headers();
   for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) headers.append(raw[i]!, raw[i + 1]!);
   const listed: [string, string][] = [];
-  headers.forEach((value, name) => listed.push([name, value]));
+  headers.forEach((value, name) => {
+    listed.push([name, value]);
+  });
   return { gets: names.map((name) => headers.get(name)), listed };
 }
 
 function nodeView(raw: string[], names: string[]) {
   const headers = new NodeHeaders(raw);
   const listed: [string, string][] = [];
-  headers.forEach((value, name) => listed.push([name, value]));
+  headers.forEach((value, name) => {
+    listed.push([name, value]);
+  });
   return { gets: names.map((name) => headers.get(name)), listed };
 }
 
