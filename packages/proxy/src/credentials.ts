@@ -1,5 +1,4 @@
 import { isCredentialName } from '@llmemo/core';
-import type { HeaderReader } from './node-headers.js';
 
 /**
  * The credentials a request carries for the upstream. They decide the tenant (each distinct set of credentials
@@ -55,11 +54,7 @@ function cookies(value: string): string {
  * from: one key sent as `Authorization` or `api-key` is one tenant, and nobody can reach a namespace without
  * holding all of its values.
  */
-export function credentialsOf(
-  headers: HeaderReader,
-  query: URLSearchParams | undefined,
-  names: CredentialNames,
-): string[] {
+export function credentialsOf(headers: Headers, query: URLSearchParams | undefined, names: CredentialNames): string[] {
   const values = new Set<string>();
   for (const name of names.headers) {
     const value = headers.get(name);

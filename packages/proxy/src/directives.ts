@@ -1,6 +1,5 @@
 import { CACHE_MODES, type CacheMode, type CallOptions } from '@llmemo/core';
 import { BadRequest } from './errors.js';
-import type { HeaderReader } from './node-headers.js';
 import type { ResolvedEndpoint, ResolvedProxyOptions } from './options.js';
 
 /** What the client asked of the cache for this request, resolved into core call options. */
@@ -13,7 +12,7 @@ export interface Directives extends CallOptions {
 export type RequestDirectives = Omit<Directives, 'namespace'>;
 
 /** The directive names of a Cache-Control header, lower case. */
-function cacheControlNames(headers: HeaderReader): string[] {
+function cacheControlNames(headers: Headers): string[] {
   const value = headers.get('cache-control');
   return value === null ? [] : value.split(',').map((part) => part.split('=', 1)[0]!.trim().toLowerCase());
 }
@@ -24,7 +23,7 @@ function cacheControlNames(headers: HeaderReader): string[] {
  * (no credential, an endpoint that does not cache, a body it cannot key), are a 504 instead. Reads only the
  * caller's own namespace, like any lookup: it cannot tell whether another tenant has the entry.
  */
-export function onlyFromCache(headers: HeaderReader): boolean {
+export function onlyFromCache(headers: Headers): boolean {
   return headers.get('x-llmemo-mode')?.trim() === 'replay' || cacheControlNames(headers).includes('only-if-cached');
 }
 
@@ -34,7 +33,7 @@ export function onlyFromCache(headers: HeaderReader): boolean {
  * mode 'replay') and `x-llmemo-mode` (any core mode; it wins over no-cache, never over only-if-cached).
  */
 export function directivesOf(
-  headers: HeaderReader,
+  headers: Headers,
   endpoint: ResolvedEndpoint,
   options: ResolvedProxyOptions,
 ): RequestDirectives {

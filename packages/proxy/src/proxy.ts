@@ -21,7 +21,6 @@ import { anthropicMessages } from './messages.js';
 import { type EndpointLabel, ProxyMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { NamespaceSecret } from './namespace-secret.js';
-import { withNodeHeaders } from './node-headers.js';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options.js';
 import { type Reconfigured, reconfigure } from './reconfigure.js';
 import { keepOwnTokens, passThrough } from './routes.js';
@@ -146,15 +145,12 @@ function proxyHandle(
 ): LlmemoProxy {
   // The Node adapter passes { incoming, outgoing } as env: the body is then read straight from the socket.
   const fetch = async (request: Request, env?: unknown) => app.fetch(request, env);
-  // The listener's own requests (built by the adapter from `incoming`): the cached endpoints read the raw headers.
-  const nodeFetch = async (request: Request, env: { incoming: { rawHeaders: string[] } }) =>
-    app.fetch(withNodeHeaders(request, env.incoming), env);
   let applied = options;
   let reloading: Promise<unknown> = Promise.resolve();
   return {
     app,
     fetch,
-    listener: getRequestListener(nodeFetch),
+    listener: getRequestListener(fetch),
     cache: resolved.cache,
     metrics: context.metrics.registry,
     flush: () => resolved.cache.flush(),

@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import type { ProxyOptions } from './options.js';
 import { createProxy, type LlmemoProxy } from './proxy.js';
 
@@ -25,11 +25,10 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   const proxy = createProxy(proxyOptions);
   // The namespace secret before the first request (a store that cannot give it now is logged and retried).
   await proxy.ready();
-  // proxy.listener, not proxy.fetch: its cached endpoints read the socket's headers without building Web ones.
-  const server: Server = createServer(proxy.listener);
+  let server: ReturnType<typeof serve>;
   const address = await new Promise<AddressInfo>((resolve, reject) => {
+    server = serve({ fetch: proxy.fetch, port, hostname: host }, (info) => resolve(info));
     server.once('error', reject);
-    server.listen(port, host, () => resolve(server.address() as AddressInfo));
   }).catch(async (error: unknown) => {
     await proxy.close();
     throw error;
@@ -43,7 +42,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Open SSE streams and idle keep-alive sockets would otherwise hold close() open.
-        server.closeAllConnections();
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       await proxy.flush();
       await proxy.close();

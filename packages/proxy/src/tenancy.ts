@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { credentialsOf } from './credentials.js';
 import { BadRequest } from './errors.js';
 import type { NamespaceSecret } from './namespace-secret.js';
-import type { HeaderReader } from './node-headers.js';
 import type { ResolvedProxyOptions } from './options.js';
 
 /** Whose entries a request may read and write, or why it goes upstream uncached. */
@@ -36,7 +35,7 @@ export function bearerMatches(authorization: string | null | undefined, expected
   return match !== null && sameSecret(match[1]!.trim(), expected);
 }
 
-function subNamespaceOf(headers: HeaderReader): string | undefined {
+function subNamespaceOf(headers: Headers): string | undefined {
   const explicit = headers.get('x-llmemo-namespace');
   if (explicit === null) return undefined;
   const name = explicit.trim();
@@ -51,7 +50,7 @@ function subNamespaceOf(headers: HeaderReader): string | undefined {
 
 /** The raw namespace a trusted caller (holding the namespace token) names, or undefined. */
 function trustedNamespace(
-  headers: HeaderReader,
+  headers: Headers,
   options: ResolvedProxyOptions,
   name: string | undefined,
 ): string | undefined {
@@ -88,7 +87,7 @@ function trustedNamespace(
  * set a shared anonymous namespace.
  */
 export async function tenancyOf(
-  headers: HeaderReader,
+  headers: Headers,
   query: URLSearchParams | undefined,
   options: ResolvedProxyOptions,
   secret: NamespaceSecret,

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import type { RequestRecord } from './access-log.js';
-import type { HeaderReader } from './node-headers.js';
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), and the ones this hop answers itself:
@@ -112,7 +111,7 @@ export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly str
  * Client request headers for the upstream, minus hop-by-hop ones, our own `x-llmemo-*` and `drop`. Authorization
  * is forwarded (the upstream needs it) and is never stored nor part of a key.
  */
-export function requestHeaders(headers: HeaderReader, drop: readonly string[] = []): Record<string, string> {
+export function requestHeaders(headers: Headers, drop: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   const named = connectionNamed(headers.get('connection'));
   headers.forEach((value, name) => {

@@ -4,87 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerResponse, headerOf, jsonResponse } from '../src/context.js';
 import { createProxy, type LlmemoProxy } from '../src/index.js';
-import { NodeHeaders, withNodeHeaders } from '../src/node-headers.js';
 import { ADMIN_TOKEN, apiKey, useHarness, user } from './helpers.js';
-
-/** What a Web `Headers` built the way @hono/node-server builds it shows: every get, and the iteration. */
-function webView(raw: string[], names: string[]) {
-  const headers = new Headers();
-  for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.startsWith(':')) headers.append(raw[i]!, raw[i + 1]!);
-  const listed: [string, string][] = [];
-  headers.forEach((value, name) => {
-    listed.push([name, value]);
-  });
-  return { gets: names.map((name) => headers.get(name)), listed };
-}
-
-function nodeView(raw: string[], names: string[]) {
-  const headers = new NodeHeaders(raw);
-  const listed: [string, string][] = [];
-  headers.forEach((value, name) => {
-    listed.push([name, value]);
-  });
-  return { gets: names.map((name) => headers.get(name)), listed };
-}
-
-const NAMES = ['authorization', 'Authorization', 'cookie', 'set-cookie', 'cache-control', 'x-api-key', 'missing'];
-
-describe('NodeHeaders reads raw headers as Web Headers does', () => {
-  it('repeats, case, cookies, set-cookie, whitespace and pseudo-headers', () => {
-    const cases: string[][] = [
-      ['Authorization', 'Bearer a', 'authorization', 'Bearer b'],
-      ['Cookie', 'b=2', 'cookie', 'a=1', 'COOKIE', ' c=3 '],
-      ['Set-Cookie', 'x=1', 'set-cookie', 'y=2', 'Content-Type', 'application/json'],
-      ['Cache-Control', 'no-store', 'cache-control', 'max-age=5', ':path', '/v1/chat/completions'],
-      ['X-Api-Key', '\tk1 ', 'x-api-key', '', 'authorization', ''],
-      [],
-    ];
-    for (const raw of cases) expect(nodeView(raw, NAMES)).toEqual(webView(raw, NAMES));
-  });
-
-  it('matches Headers on generated header lists', () => {
-    // A small deterministic generator (no seedable Math.random): names from a pool in random case, random values.
-    let seed = 7;
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return (seed >>> 16) % n;
-    };
-    const pool = ['authorization', 'cookie', 'set-cookie', 'x-llmemo-namespace', 'cache-control', 'api-key', 'a-b'];
-    const values = ['v', ' v ', 'Bearer k', 'a=1; b=2', '', 'x,y', '\tz'];
-    let repeated = 0;
-    for (let round = 0; round < 300; round++) {
-      const raw: string[] = [];
-      for (let i = next(8); i > 0; i--) {
-        const name = pool[next(pool.length)]!;
-        raw.push(next(2) === 0 ? name : name.toUpperCase(), values[next(values.length)]!);
-      }
-      expect(nodeView(raw, [...pool, 'missing'])).toEqual(webView(raw, [...pool, 'missing']));
-      const names = raw.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
-      if (new Set(names).size < names.length) repeated++;
-    }
-    // The lists must exercise repeated names (in either case), or they test little.
-    expect(repeated).toBeGreaterThan(100);
-  });
-
-  it('replaces the headers only of a POST to a cached endpoint', () => {
-    const incoming = { rawHeaders: ['authorization', 'Bearer a'] };
-    for (const path of ['/v1/chat/completions', '/v1/embeddings?x=1', '/v1/messages']) {
-      const replaced = withNodeHeaders(new Request(`http://h${path}`, { method: 'POST', body: '{}' }), incoming);
-      expect(replaced.headers).toBeInstanceOf(NodeHeaders);
-    }
-    for (const [method, path] of [
-      ['GET', '/v1/models'],
-      ['POST', '/v1/messages/count_tokens'],
-      ['POST', '/admin/purge'],
-      ['GET', '/v1/chat/completions'],
-    ] as const) {
-      const init = method === 'GET' ? { method } : { method, body: '{}' };
-      expect(withNodeHeaders(new Request(`http://h${path}`, init), incoming).headers).toBeInstanceOf(Headers);
-    }
-    const web = new Request('http://h/v1/chat/completions', { method: 'POST', body: '{}' });
-    expect(withNodeHeaders(web, undefined).headers).toBeInstanceOf(Headers);
-  });
-});
 
 describe('headerOf', () => {
   it('reads what Response.headers reads, for answers built here and any other response', () => {
@@ -142,7 +62,10 @@ function ask(port: number, path: string, headers: Record<string, string | string
   });
 }
 
-/** The same proxy on both Node paths: `listener` (raw headers) and the adapter over `fetch` (Web Headers). */
+/**
+ * The same proxy on both Node paths: `listener`, and the adapter over `fetch` as a user would mount it. Whatever
+ * the listener does on its own (a Node fast path), it must read repeated header lines and answer as `fetch` does.
+ */
 async function bothPaths(options: Partial<Parameters<typeof createProxy>[0]> = {}) {
   const proxy: LlmemoProxy = createProxy({ upstream: h.server.url, adminToken: ADMIN_TOKEN, ...options });
   cleanup.push(() => proxy.close());
