@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
+import { headerOf } from './context.js';
 
 /**
  * One line per request, for operators: never the prompt, the query string (it can carry `?key=`), a credential or
@@ -71,10 +72,10 @@ export function accessLog(write: (entry: AccessLogEntry) => void): MiddlewareHan
         method: c.req.method,
         path: c.req.path,
         status: res.status,
-        cache: res.headers.get('x-cache') ?? '-',
+        cache: headerOf(res, 'x-cache') ?? '-',
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
-      const bypass = res.headers.get('x-llmemo-bypass');
+      const bypass = headerOf(res, 'x-llmemo-bypass');
       if (bypass) entry.bypass = bypass;
       if (record.upstreamMs !== undefined) entry.upstreamMs = Math.round(record.upstreamMs * 100) / 100;
       const declared = Number(incoming?.headers['content-length'] ?? c.req.header('content-length'));

@@ -16,7 +16,7 @@ import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
 import { cacheRequest } from './request-key.js';
-import { replayStream, SSE_HEADERS, type SseRecorder } from './sse.js';
+import { replayStream, type SseRecorder, sseAnswer } from './sse.js';
 import { recordStreamed } from './stream-record.js';
 import { withoutUsageStream, withUsageRequested } from './stream-usage.js';
 
@@ -129,6 +129,5 @@ function answer(
         : value.events;
   const blocks = [...events, '[DONE]'].map((payload) => `data: ${payload}\n\n`);
   const offsets = value.format === 'sse' ? value.offsets : [];
-  const headers = { ...SSE_HEADERS, ...marks };
-  return new Response(replayStream(context.options.replay, blocks, offsets), { headers });
+  return sseAnswer(replayStream(context.options.replay, blocks, offsets), marks);
 }

@@ -87,6 +87,30 @@ export function cacheHeaders(
   return headers;
 }
 
+/**
+ * The header records the cached endpoints' own answers were built with (never changed afterwards). Reading a
+ * header through `Response.headers` turns the Node adapter's plain record into undici `Headers`, which the adapter
+ * then turns back into a record to write: the metrics and the access log read the record instead.
+ */
+const builtWith = new WeakMap<Response, Readonly<Record<string, string>>>();
+
+/** An answer whose headers `headerOf` can read without building `Headers`. */
+export function answerResponse(
+  body: string | ReadableStream<Uint8Array>,
+  headers: Record<string, string>,
+  status = 200,
+): Response {
+  const response = new Response(body, { status, headers });
+  builtWith.set(response, headers);
+  return response;
+}
+
+/** A response header, from the record the answer was built with when there is one. */
+export function headerOf(response: Response, name: string): string | null {
+  const record = builtWith.get(response);
+  return record === undefined ? response.headers.get(name) : (record[name] ?? null);
+}
+
 export function jsonResponse(body: unknown, headers: Record<string, string>, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  return answerResponse(JSON.stringify(body), { 'content-type': 'application/json', ...headers }, status);
 }

@@ -14,7 +14,7 @@ import {
 } from './messages-format.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
 import { cacheRequest } from './request-key.js';
-import { replayStream, SSE_HEADERS } from './sse.js';
+import { replayStream, sseAnswer } from './sse.js';
 
 /**
  * Not part of the key: `stream` only chooses the wire form, and a stored message is served in either form.
@@ -93,5 +93,5 @@ function answer(context: ProxyContext, value: MessageValue, stream: boolean, mar
   const { names, events } = value.format === 'sse' ? value : messageToEvents(value.body);
   const offsets = value.format === 'sse' ? value.offsets : [];
   const body = replayStream(context.options.replay, namedBlocks(names, events), offsets);
-  return new Response(body, { headers: { ...SSE_HEADERS, ...marks } });
+  return sseAnswer(body, marks);
 }

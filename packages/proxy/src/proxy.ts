@@ -9,7 +9,7 @@ import { accessLog } from './access-log.js';
 import { adminApp, unknownAdminPath } from './admin.js';
 import { BodyBudget, reserve } from './body.js';
 import { chatCompletions } from './chat.js';
-import type { ProxyContext, StreamMeta } from './context.js';
+import { headerOf, type ProxyContext, type StreamMeta } from './context.js';
 import { dashboardRoutes } from './dashboard.js';
 import { embeddings } from './embeddings.js';
 import { registerEntryMetrics } from './entry-metrics.js';
@@ -56,7 +56,7 @@ function measured(metrics: ProxyMetrics, endpoint: EndpointLabel): MiddlewareHan
   return async (c, next) => {
     const started = performance.now();
     await next();
-    metrics.response(endpoint, c.res.headers.get('x-cache') ?? 'error', (performance.now() - started) / 1000);
+    metrics.response(endpoint, headerOf(c.res, 'x-cache') ?? 'error', (performance.now() - started) / 1000);
   };
 }
 

@@ -1,3 +1,5 @@
+import { answerResponse } from './context.js';
+
 /**
  * Server-sent events, just what OpenAI-style and Anthropic streams need. Hand-written rather than
  * eventsource-parser (not a dependency here): the proxy passes the upstream bytes through untouched and only needs
@@ -100,6 +102,11 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
 });
+
+/** A replayed stream's answer under our marks (X-Cache and the rest), readable by `headerOf`. */
+export function sseAnswer(body: string | ReadableStream<Uint8Array>, marks: Record<string, string>): Response {
+  return answerResponse(body, { ...SSE_HEADERS, ...marks });
+}
 
 /** Replays payloads with a delay before each event after the first: fixed, or as recorded. */
 export function pacedEvents(
