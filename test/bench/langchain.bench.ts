@@ -5,7 +5,7 @@
 import { RedisCache } from '@langchain/community/caches/ioredis';
 import type { BaseCache } from '@langchain/core/caches';
 import { InMemoryCache } from '@langchain/core/caches';
-import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { AIMessage, type BaseMessage, getBufferString, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { createCache, type ResponseCache } from '@llmemo/core';
 import { LlmemoCache, withCache } from '@llmemo/langchain';
@@ -104,7 +104,8 @@ async function lookups(server: OpenAITestServer, cache: ResponseCache): Promise<
   const ours = new LlmemoCache({ cache });
   const theirs = new InMemoryCache();
   const llmKey = model(server)._getSerializedCacheKeyParametersForCall({} as never);
-  const prompt = JSON.stringify([new HumanMessage('What is the capital of France?').toJSON()]);
+  // The prompt string BaseChatModel hands its cache for one message (ChatPromptValue.toString()).
+  const prompt = getBufferString([new HumanMessage('What is the capital of France?')]);
   for (const side of [ours, theirs]) await side.update(prompt, llmKey, [{ text: 'Paris.' }]);
   if ((await ours.lookup(prompt, llmKey)) === null) throw new Error('LlmemoCache.lookup missed');
   const pair = await paired(
