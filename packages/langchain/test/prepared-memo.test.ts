@@ -116,6 +116,22 @@ describe.each(['sqlite', 'redis'] as const)('LlmemoCache prepared-request memo o
     );
   });
 
+  it("nothing is remembered under an app's key encoder, which may read per-call state (the tenant here)", async () => {
+    uniqueAnswers();
+    const cache = await makeCache(store);
+    const llmemo = new LlmemoCache({ cache });
+    let tenant = 'a';
+    llmemo.makeDefaultKeyEncoder((prompt, llmKey) => `${tenant}|${prompt}|${llmKey}`);
+    const model = chatModel(ctx.server, { cache: llmemo });
+    const a = await ask(model, 'Mine?');
+    tenant = 'b';
+    const b = await ask(model, 'Mine?');
+    expect(b).not.toBe(a);
+    tenant = 'a';
+    expect(await ask(model, 'Mine?')).toBe(a);
+    expect(ctx.server.count()).toBe(2);
+  });
+
   it('after useStore, a remembered key reads the new store (a miss there), then hits its own entry', async () => {
     uniqueAnswers();
     const cache = await makeCache(store);
