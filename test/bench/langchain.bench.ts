@@ -5,7 +5,7 @@
 import { RedisCache } from '@langchain/community/caches/ioredis';
 import type { BaseCache } from '@langchain/core/caches';
 import { InMemoryCache } from '@langchain/core/caches';
-import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { AIMessage, type BaseMessage, getBufferString, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { createCache, type ResponseCache } from '@llmemo/core';
 import { LlmemoCache, withCache } from '@llmemo/langchain';
@@ -96,6 +96,32 @@ async function hits(
   return rows;
 }
 
+/**
+ * The BaseCache call on its own, `lookup(prompt, llmKey)` of a stored one-line prompt, paired: what each cache adds
+ * to an invoke hit apart from LangChain's own work. `LlmemoCache` remembers the key core derived for the exact pair.
+ */
+async function lookups(server: OpenAITestServer, cache: ResponseCache): Promise<Row[]> {
+  const ours = new LlmemoCache({ cache });
+  const theirs = new InMemoryCache();
+  const llmKey = model(server)._getSerializedCacheKeyParametersForCall({} as never);
+  // The prompt string BaseChatModel hands its cache for one message (ChatPromptValue.toString()).
+  const prompt = getBufferString([new HumanMessage('What is the capital of France?')]);
+  for (const side of [ours, theirs]) await side.update(prompt, llmKey, [{ text: 'Paris.' }]);
+  if ((await ours.lookup(prompt, llmKey)) === null) throw new Error('LlmemoCache.lookup missed');
+  const pair = await paired(
+    () => ours.lookup(prompt, llmKey),
+    () => theirs.lookup(prompt, llmKey),
+  );
+  return [
+    {
+      scenario: 'LlmemoCache.lookup vs InMemoryCache.lookup, one-line prompt, paired',
+      measured: pair.a,
+      baseline: pair.b,
+      target: '',
+    },
+  ];
+}
+
 async function memory(server: OpenAITestServer): Promise<string> {
   const caches: ResponseCache[] = [];
   const llmemo = () => {
@@ -120,6 +146,7 @@ async function memory(server: OpenAITestServer): Promise<string> {
         'withCache (memory://)',
       )),
     ];
+    rows.push(...(await lookups(server, llmemo())));
     return table("In-process: llmemo on memory:// vs LangChain's InMemoryCache", rows);
   } finally {
     await Promise.all(caches.map((cache) => cache.close()));

@@ -16,7 +16,7 @@ import type { EntryMetadata } from './envelope.js';
 import { LlmemoError, toLlmemoError } from './errors.js';
 import type { CacheEvents, Listener } from './events.js';
 import { type EntryFilter, resolveFilter } from './filter.js';
-import { type DerivedKey, deriveKey } from './key.js';
+import type { DerivedKey } from './key.js';
 import { lookupOn } from './lookup.js';
 import {
   type EntryInfo,
@@ -37,6 +37,7 @@ import {
   resolveCallOptions,
   resolveNamespace,
 } from './options.js';
+import { keyOf, knownKey, type PreparedRequest, prepare, type RequestInput, requestOf } from './prepared.js';
 import { PruneTimer } from './prune-timer.js';
 import { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
@@ -146,8 +147,14 @@ export class ResponseCache {
   // ---------------------------------------------------------------- keys
 
   /** The stored key for a request (throws UNSERIALIZABLE_REQUEST for a request that cannot be keyed). */
-  key(request: CacheRequest, options: { namespace?: string } = {}): string {
-    return deriveKey(request, this.resolveNamespace(options.namespace), this.config.derivation).key;
+  key(request: RequestInput, options: { namespace?: string } = {}): string {
+    return keyOf(request, this, this.binding, this.resolveNamespace(options.namespace), this.config.derivation).key;
+  }
+
+  /** For adapters: the request with its key derived once (see PreparedRequest), memoized by exact inputs only. */
+  prepare(request: CacheRequest, options: { namespace?: string } = {}): PreparedRequest {
+    const namespace = this.resolveNamespace(options.namespace);
+    return prepare(request, this, this.binding, namespace, this.config.derivation);
   }
 
   // ---------------------------------------------------------------- the main path
@@ -157,7 +164,7 @@ export class ResponseCache {
    * this process), returns its value, and stores it off the critical path.
    */
   getOrCompute<T>(
-    request: CacheRequest,
+    request: RequestInput,
     compute: () => T | Promise<T>,
     options: ComputeOptions<T> = {},
   ): Promise<CacheResult<T>> {
@@ -165,7 +172,7 @@ export class ResponseCache {
     const on = this.binding;
     on.enter();
     // The caller gets computeOn's own promise: no extra await on the hot path (nor a change in when it settles).
-    const result = this.computeOn(on, request, compute, options);
+    const result = this.computeOn(on, requestOf(request), compute, options, knownKey(request, this, on));
     const leave = () => on.leave();
     result.then(leave, leave);
     return result;
@@ -176,8 +183,9 @@ export class ResponseCache {
     request: CacheRequest,
     compute: () => T | Promise<T>,
     options: ComputeOptions<T>,
+    known: DerivedKey | undefined,
   ): Promise<CacheResult<T>> {
-    const started = await on.reads.begin<T>(request, options, true, options.accept);
+    const started = await on.reads.begin<T>(request, options, true, options.accept, known);
     if (started.type === 'bypass') {
       return { value: await compute(), hit: false, stale: false, age: 0, coalesced: false };
     }
@@ -214,40 +222,42 @@ export class ResponseCache {
    * getOrCompute: 'replay' throws CACHE_MISS on a miss, 'read-only' and noStore make commit a no-op. A miss also
    * offers `fallback(error)` for stale-if-error; `revalidate` enables stale-while-revalidate.
    */
-  lookup<T>(request: CacheRequest, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
-    return lookupOn(this.binding, this.refreshes, this.recorder, request, options);
+  lookup<T>(request: RequestInput, options: LookupOptions<T> = {}): Promise<Lookup<T>> {
+    const on = this.binding;
+    return lookupOn(on, this.refreshes, this.recorder, requestOf(request), options, knownKey(request, this, on));
   }
 
   // ---------------------------------------------------------------- direct access
 
   /** The cached value for a request, or undefined (a store error is a miss plus an `error` event). */
-  async get<T = unknown>(request: CacheRequest, options: { namespace?: string } = {}): Promise<T | undefined> {
+  async get<T = unknown>(request: RequestInput, options: { namespace?: string } = {}): Promise<T | undefined> {
     return (await this.getEntry<T>(request, options))?.value;
   }
 
   /** The cached value with its age and metadata, or undefined. */
   async getEntry<T = unknown>(
-    request: CacheRequest,
+    request: RequestInput,
     options: { namespace?: string } = {},
   ): Promise<CacheEntry<T> | undefined> {
-    return this.binding.entry<T>(request, this.resolveNamespace(options.namespace));
+    return this.binding.entry<T>(requestOf(request), this.resolveNamespace(options.namespace));
   }
 
   /** Stores a value for a request and waits for the write. Resolves false (with an event) when it was not stored. */
   async set<T>(
-    request: CacheRequest,
+    request: RequestInput,
     value: T,
     options: { ttl?: Duration | null; namespace?: string; metadata?: EntryMetadata } = {},
   ): Promise<boolean> {
     const { metadata, ...callOptions } = options;
     const call = resolveCallOptions(callOptions, this.defaults);
-    return this.binding.put(request, value, call, metadata);
+    const on = this.binding;
+    return on.put(requestOf(request), value, call, metadata, knownKey(request, this, on));
   }
 
   /** Deletes a request's entry. Resolves true when something was deleted. */
-  async delete(request: CacheRequest, options: { namespace?: string } = {}): Promise<boolean> {
+  async delete(request: RequestInput, options: { namespace?: string } = {}): Promise<boolean> {
     const on = this.binding;
-    return on.remove(request, this.resolveNamespace(options.namespace));
+    return on.remove(requestOf(request), this.resolveNamespace(options.namespace));
   }
 
   // ---------------------------------------------------------------- maintenance (these throw: they are explicit)

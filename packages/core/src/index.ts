@@ -70,6 +70,8 @@ export {
   DEFAULT_TTL_MS,
   resolveCallOptions,
 } from './options.js';
+export type { RequestInput } from './prepared.js';
+export { PreparedRequest } from './prepared.js';
 export type { CacheRequest } from './request.js';
 export type { RangeWindow, SeriesResolution, SeriesRow, StatsRange } from './series.js';
 export {

@@ -1,5 +1,6 @@
 import type { Lookup, LookupOptions } from './cache-types.js';
 import type { EntryMetadata } from './envelope.js';
+import type { DerivedKey } from './key.js';
 import type { Begun } from './read-path.js';
 import type { Recorder } from './recorder.js';
 import type { CacheRequest } from './request.js';
@@ -19,11 +20,12 @@ export async function lookupOn<T>(
   recorder: Recorder,
   request: CacheRequest,
   options: LookupOptions<T>,
+  known?: DerivedKey,
 ): Promise<Lookup<T>> {
   on.enter();
   let started: Begun<T>;
   try {
-    started = await on.reads.begin<T>(request, options, options.revalidate !== undefined, options.accept);
+    started = await on.reads.begin<T>(request, options, options.revalidate !== undefined, options.accept, known);
   } catch (error) {
     on.leave();
     throw error;

@@ -84,14 +84,19 @@ export class ReadPath {
     }
   }
 
-  /** The call's key, or undefined (recorded as a bypass) when it skips the cache: mode 'off', closed, unkeyable. */
-  private keyFor(request: CacheRequest, call: ResolvedCallOptions): DerivedKey | undefined {
+  /**
+   * The call's key, or undefined (recorded as a bypass) when it skips the cache: mode 'off', closed, unkeyable.
+   * `known` is the key its cache derived for this request earlier (see prepared.ts), used only under the same
+   * namespace.
+   */
+  private keyFor(request: CacheRequest, call: ResolvedCallOptions, known?: DerivedKey): DerivedKey | undefined {
     const closed = this.options.closed();
     if (call.mode === 'off' || closed) {
       this.recorder.bypassed(request, call.namespace);
       if (closed) this.recorder.skip('CLOSED', 'The cache is closed; the call went straight to compute.');
       return undefined;
     }
+    if (known !== undefined && known.namespace === call.namespace) return known;
     const derived = this.derive(request, call.namespace);
     if (!(derived instanceof LlmemoError)) return derived;
     if (call.mode === 'replay') {
@@ -113,9 +118,10 @@ export class ReadPath {
     options: CallOptions,
     canRevalidate = true,
     accept?: (value: T) => boolean,
+    known?: DerivedKey,
   ): Promise<Begun<T>> {
     const call = this.resolveCall(options);
-    const derived = this.keyFor(request, call);
+    const derived = this.keyFor(request, call, known);
     if (derived === undefined) return { type: 'bypass' };
     let reason: MissEvent['reason'] = 'refresh';
     let stale: Envelope<T> | undefined;

@@ -95,8 +95,11 @@ export class StoreBinding {
     value: T,
     call: ResolvedCallOptions,
     metadata: EntryMetadata | undefined,
+    known?: DerivedKey,
   ): Promise<boolean> {
-    const derived = this.reads.derive(request, call.namespace);
+    // A key its cache derived earlier (cache.prepare), honoured under the namespace it was derived for only.
+    const derived =
+      known !== undefined && known.namespace === call.namespace ? known : this.reads.derive(request, call.namespace);
     if (derived instanceof LlmemoError) {
       this.recorder.skip('UNSERIALIZABLE_REQUEST', derived.message);
       return false;

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { BaseCache } from '@langchain/core/caches';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { Generation } from '@langchain/core/outputs';
-import { type CacheRequest, endpointLabel, isLlmemoError, LlmemoError, type ResponseCache } from '@llmemo/core';
+import {
+  type CacheRequest,
+  endpointLabel,
+  isLlmemoError,
+  LlmemoError,
+  type RequestInput,
+  type ResponseCache,
+} from '@llmemo/core';
 import {
   entryMetadata,
   type GenerationsBody,
@@ -12,6 +19,7 @@ import {
 } from './generations.js';
 import { LlmKeyReader, type ModelCall } from './llm-key.js';
 import { asLlmemoError, type ChatCacheOptions, type ResolvedBinding, resolveChatOptions } from './options.js';
+import { baseUrlEnv, PreparedMemo } from './prepared-memo.js';
 import { messageToolNames, toolVerdict } from './tool-calls.js';
 import { unkeyableReason } from './unkeyable.js';
 
@@ -39,6 +47,8 @@ export class LlmemoCache extends BaseCache<Generation[]> {
   private readonly defaultEncoder = this.keyEncoder;
   /** Model classes already warned about, so each is warned about once. */
   private readonly warned = new Set<string>();
+  /** The prepared request (its key derived once) of each exact `(prompt, llmKey)` seen lately. */
+  private readonly memo: PreparedMemo;
 
   constructor(options: LlmemoCacheOptions) {
     super();
@@ -48,6 +58,7 @@ export class LlmemoCache extends BaseCache<Generation[]> {
     this.scope = resolved.scope;
     this.scopeEndpoint = endpointLabel({ scope: resolved.scope });
     this.reader = new LlmKeyReader(resolved.policy);
+    this.memo = new PreparedMemo(resolved.cache, resolved.call.namespace);
   }
 
   /**
@@ -76,7 +87,7 @@ export class LlmemoCache extends BaseCache<Generation[]> {
             input: prompt,
             params: call.params,
           };
-    const url = defaultEndpoint(call);
+    const url = readsBaseUrlEnv(call) ? baseUrlEnv() : undefined;
     const endpoint = url === undefined ? this.scopeEndpoint : endpointLabel({ url, scope: this.scope });
     if (endpoint !== undefined) request.endpoint = endpoint;
     return request;
@@ -101,16 +112,31 @@ export class LlmemoCache extends BaseCache<Generation[]> {
     }
   }
 
+  /**
+   * `keyed`, as a handle core issued with its key derived, memoized by the exact `(prompt, llmKey)` strings (this
+   * instance's scope and options are fixed, and the one outside input, OPENAI_BASE_URL, is compared on each use).
+   * Not memoized: under an app's key encoder (it may read anything), and models that cannot be keyed (each call
+   * reports its skip).
+   */
+  private prepared(prompt: string, llmKey: string): RequestInput | undefined {
+    if (this.keyEncoder !== this.defaultEncoder) return this.keyed(prompt, llmKey);
+    const known = this.memo.get(prompt, llmKey);
+    if (known !== undefined) return known;
+    const request = this.keyed(prompt, llmKey);
+    if (request === undefined) return undefined;
+    return this.memo.add(prompt, llmKey, request, readsBaseUrlEnv(this.reader.read(llmKey)));
+  }
+
   /** The stored key for `(prompt, llmKey)`, for inspection and deletes. */
   key(prompt: string, llmKey: string): string {
     return this.cache.key(this.request(prompt, llmKey), { namespace: this.binding.call.namespace });
   }
 
   override async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
-    let request: CacheRequest | undefined;
+    let request: RequestInput | undefined;
     let found: Awaited<ReturnType<ResponseCache['lookup']>>;
     try {
-      request = this.keyed(prompt, llmKey);
+      request = this.prepared(prompt, llmKey);
       if (request === undefined) return null;
       found = await this.cache.lookup<GenerationsBody>(request, this.binding.overrides);
     } catch (error) {
@@ -142,7 +168,7 @@ export class LlmemoCache extends BaseCache<Generation[]> {
       const { mode, noStore, ttl, namespace } = this.binding.call;
       if (mode === 'read-only' || mode === 'off' || mode === 'replay' || noStore) return;
       if (!Array.isArray(value) || value.length === 0) return;
-      const request = this.keyed(prompt, llmKey);
+      const request = this.prepared(prompt, llmKey);
       if (request === undefined) return;
       const messages = value.map((generation) => (generation as { message?: BaseMessage }).message);
       const verdict = toolVerdict(this.binding.tools, () => messageToolNames(messages));
@@ -165,12 +191,10 @@ export class LlmemoCache extends BaseCache<Generation[]> {
 }
 
 /**
- * Where an llmKey's requests go when the llmKey does not say: ChatOpenAI and the classes built on it show a
+ * Whether an llmKey's requests go where OPENAI_BASE_URL says: ChatOpenAI and the classes built on it show a
  * configured `baseURL`, and without one the openai client reads OPENAI_BASE_URL, which differs between processes
  * sharing a store.
  */
-function defaultEndpoint(call: ModelCall): string | undefined {
-  if (call.provider !== 'openai' || call.params.baseURL !== undefined) return undefined;
-  const fromEnv = process.env.OPENAI_BASE_URL;
-  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+function readsBaseUrlEnv(call: ModelCall): boolean {
+  return call.provider === 'openai' && call.params.baseURL === undefined;
 }
