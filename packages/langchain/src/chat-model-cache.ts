@@ -338,6 +338,8 @@ export class ChatModelCache {
         const tools = () => messageToolNames(messagesSeen);
         await this.store(request, lookup, { chunks: recorded } satisfies ChunksBody, metadata, tools);
       }
+      // Not stored (a provider error, an abort, an incomplete stream): the miss still ends, so useStore() need not wait.
+      if (lookup && !lookup.hit) lookup.release();
     }
   }
 
@@ -386,6 +388,7 @@ export class ChatModelCache {
           eventToolNames(recorded),
         );
       }
+      if (lookup && !lookup.hit) lookup.release();
     }
   }
 }
