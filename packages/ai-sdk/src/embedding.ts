@@ -88,6 +88,10 @@ function plan(values: unknown[], lookups: Lookup<EmbeddingEntry>[]): Plan {
   return result;
 }
 
+function releaseAll(lookups: Lookup<EmbeddingEntry>[]): void {
+  for (const lookup of lookups) if (!lookup.hit) lookup.release();
+}
+
 /** Stores each fresh embedding under its value's entry, off the caller's path. */
 function commitFresh(embeddings: number[][], tokens: number | undefined, { missing, commits }: Plan): void {
   const totalSize = missing.reduce<number>((sum, value) => sum + size(value), 0) || 1;
@@ -134,12 +138,21 @@ async function cachedEmbed(
     } as EmbedResult;
   }
 
-  const result = (await model.doEmbed({ ...params, values: missing } as never)) as EmbedResult;
+  let result: EmbedResult;
+  try {
+    result = (await model.doEmbed({ ...params, values: missing } as never)) as EmbedResult;
+    if (Array.isArray(result.embeddings) && result.embeddings.length === missing.length) {
+      commitFresh(result.embeddings, result.usage?.tokens, planned);
+    }
+  } finally {
+    // The misses not committed (the provider threw or broke its contract, a value repeated in the batch) end here,
+    // so useStore() need not wait for them. Commits above were issued synchronously, so this cannot undo one.
+    releaseAll(lookups);
+  }
   if (!Array.isArray(result.embeddings) || result.embeddings.length !== missing.length) {
     // The provider broke its contract (one embedding per value); nothing can be matched up, so nothing is cached.
     return hits === 0 ? result : ((await model.doEmbed(params as never)) as EmbedResult);
   }
-  commitFresh(result.embeddings, result.usage?.tokens, planned);
   for (const [index, slot] of slotOf) embeddings[index] = result.embeddings[slot]!;
   return {
     ...result,

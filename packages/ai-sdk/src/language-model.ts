@@ -244,6 +244,21 @@ async function cachedStream(call: Call, pacing: ReplayPacing, shared: SharedStre
 }
 
 /**
+ * Ends the leader's lookup when the provider stream ended: commits a complete recording, skips one that must not be
+ * stored, and releases it when there is nothing to store (a provider error, an abort, an incomplete recording).
+ * Returns the write, during which the recording is replayed to callers whose read raced it (flush() waits too).
+ */
+function endLookup(
+  lookup: Extract<Lookup<ChatEntry>, { hit: false }>,
+  entry: ReturnType<typeof streamEntry> | undefined,
+): Promise<unknown> | undefined {
+  if (entry === undefined) lookup.release();
+  else if (typeof entry === 'string') lookup.skip(entry);
+  else return lookup.commit(entry.value, { metadata: entry.metadata }).catch(() => false);
+  return undefined;
+}
+
+/**
  * A miss: joins the provider stream of identical calls in flight (or starts it), and commits the recording once
  * it ended complete. With stale-if-error, a provider failure before any content part reached the caller is
  * answered by the expired entry instead.
@@ -264,10 +279,13 @@ async function sharedStream(
   };
   let recording: Recording | undefined;
   let joined: SharedStream;
+  // Whether this caller's `open` ran: then the flight's end (onEnd) ends this lookup, whatever the outcome.
+  let leads = false;
   try {
     // Raw chunks are not part of the key, but a caller that asked for them must not share a stream without them.
     joined = await shared.share(params.includeRawChunks ? `${key}\nraw` : key, since, {
       open: async (signal) => {
+        leads = true;
         const startedAt = performance.now();
         const timestamp = new Date();
         const result = (await model.doStream({ ...params, abortSignal: signal } as never)) as StreamResult;
@@ -282,20 +300,18 @@ async function sharedStream(
         });
         return { ...meta, stream: recorded } as StreamResult;
       },
-      onEnd: (outcome) => {
-        const entry = outcome.status === 'done' ? streamEntry(recording, call) : undefined;
-        if (typeof entry === 'string') lookup.skip(entry);
-        // The recording is replayed to callers whose read raced this write (cache.flush() waits for it too).
-        if (entry === undefined || typeof entry === 'string') return undefined;
-        return lookup.commit(entry.value, { metadata: entry.metadata }).catch(() => false);
-      },
+      onEnd: (outcome) => endLookup(lookup, outcome.status === 'done' ? streamEntry(recording, call) : undefined),
       signal: params.abortSignal,
     });
   } catch (error) {
+    // A follower (or a leader whose own signal fired before the provider answered) does not end the flight here.
+    if (!leads) lookup.release();
     const replay = stale(error);
     if (replay) return { stream: replay } as StreamResult;
     throw error;
   }
+  // A follower's answer is the leader's stream, stored (or not) by the leader's lookup: this one ends now.
+  if (!joined.leader) lookup.release();
   const info = cacheInfo({ hit: false, age: 0, key, coalesced: !joined.leader });
   const staleIfError = resolveCallOptions(call.options, cache.defaults).staleIfError > 0;
   const stream = callerStream(joined.stream, {

@@ -312,3 +312,24 @@ describe('an entry this version cannot read', () => {
     expect(base.doStreamCalls).toHaveLength(1);
   });
 });
+
+describe('an unreadable entry ends every lookup it takes', () => {
+  it('the refresh lookup after it, committed or read-only, never holds the store a swap retires', {
+    timeout: 8000,
+  }, async () => {
+    const base = new MockLanguageModelV4({
+      doStream: async () => ({ stream: convertArrayToReadableStream(textParts('fresh stream')) }),
+    });
+    const { cache, model } = setup(base);
+    const unreadable = { format: 99, something: 'else' };
+    await cache.set(chatRequest(base, 'v4', CALL, 'positional'), unreadable);
+    await readAll((await model.doStream(CALL)).stream);
+    const readOnly = { ...CALL, temperature: 1, providerOptions: { llmemo: { mode: 'read-only' } } };
+    await cache.set(chatRequest(base, 'v4', { ...CALL, temperature: 1 }, 'positional'), unreadable);
+    await readAll((await model.doStream(readOnly)).stream);
+    expect(base.doStreamCalls).toHaveLength(2);
+    const started = performance.now();
+    await cache.useStore('memory://');
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

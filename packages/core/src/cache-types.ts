@@ -152,6 +152,13 @@ export type Lookup<T> =
        * with side effects): a `skip` event (NOT_CACHEABLE) says `reason`. Ends the lookup like a commit.
        */
       skip(reason: string): void;
+      /**
+       * Ends the lookup without writing and without an event, for a caller that stores the value another way (e.g.
+       * `cache.set`) or not at all (the provider failed, the caller gave up). Until a miss is ended by `commit`,
+       * `skip` or `release`, it holds the store it was read from, and `useStore()` waits for it (up to its drain
+       * timeout) before closing that store. Once; later calls, and a `commit` after it, are ignored.
+       */
+      release(): void;
     };
 
 /** Options of `cache.lookup`. */

@@ -33,7 +33,7 @@ export async function lookupOn<T>(
   if (started.type !== 'miss') on.leave();
   if (started.type === 'hit') return hitLookup(on, refreshes, request, options, started);
   if (started.type === 'bypass') {
-    return { hit: false, commit: async () => false, fallback: () => undefined, skip: () => {} };
+    return { hit: false, commit: async () => false, fallback: () => undefined, skip: noop, release: noop };
   }
   return missLookup(on, recorder, request, started);
 }
@@ -62,7 +62,12 @@ function hitLookup<T>(
   return { hit: true, value, age, stale, key: key! };
 }
 
-/** A miss: commit (or skip) once, which releases the store it was read from; fallback serves stale-if-error. */
+function noop(): void {}
+
+/**
+ * A miss: commit, skip or release once, which releases the store it was read from; fallback serves stale-if-error
+ * (from the entry read at the lookup, so it works after the lookup ended too).
+ */
 function missLookup<T>(
   on: StoreBinding,
   recorder: Recorder,
@@ -88,6 +93,11 @@ function missLookup<T>(
       if (committed) return;
       committed = true;
       recorder.skip('NOT_CACHEABLE', reason, derived.key);
+      on.leave();
+    },
+    release: () => {
+      if (committed) return;
+      committed = true;
       on.leave();
     },
     fallback: (error: unknown) => {

@@ -117,21 +117,26 @@ export class CachedEmbeddings extends Embeddings {
       missing.push(text);
     }
     if (missing.length > 0) {
-      const computed = await this.embeddings.embedDocuments(missing);
-      if (computed.length !== missing.length || !computed.every(isVector)) {
-        // The provider broke the one-vector-per-text contract: return exactly what it gives for the whole input.
-        return this.embeddings.embedDocuments(documents);
+      try {
+        const computed = await this.embeddings.embedDocuments(missing);
+        if (computed.length !== missing.length || !computed.every(isVector)) {
+          // The provider broke the one-vector-per-text contract: return exactly what it gives for the whole input.
+          return this.embeddings.embedDocuments(documents);
+        }
+        const commits: Promise<unknown>[] = [];
+        missing.forEach((text, i) => {
+          const vector = computed[i]!;
+          vectors.set(text, vector);
+          const found = lookups.get(text);
+          if (found && !found.hit) commits.push(found.commit(vector));
+          else if (found?.hit) commits.push(this.overwrite(text, vector));
+        });
+        // Awaited (each bounded by the cache's timeoutMs) so the next call in this process reads these writes.
+        await Promise.all(commits);
+      } finally {
+        // The misses not committed (the provider threw or broke its contract) end here: useStore() need not wait.
+        for (const found of lookups.values()) if (found && !found.hit) found.release();
       }
-      const commits: Promise<unknown>[] = [];
-      missing.forEach((text, i) => {
-        const vector = computed[i]!;
-        vectors.set(text, vector);
-        const found = lookups.get(text);
-        if (found && !found.hit) commits.push(found.commit(vector));
-        else if (found?.hit) commits.push(this.overwrite(text, vector));
-      });
-      // Awaited (each bounded by the cache's timeoutMs) so the next call in this process reads these writes.
-      await Promise.all(commits);
     }
     // A text repeated in the input gets its own copy, so mutating one vector never changes another.
     const handedOut = new Set<string>();

@@ -28,6 +28,7 @@ import {
 import { markCached, wholeTextToken } from './hit-callbacks.js';
 import { LlmKeyReader, type ModelCall, type ResolvedLlmKeyPolicy } from './llm-key.js';
 import { messagesKey } from './messages-key.js';
+import { missEnder } from './miss-end.js';
 import { instanceModel, modelEndpoint, modelSettings } from './model-identity.js';
 import { asLlmemoError, type ResolvedBinding } from './options.js';
 import {
@@ -35,6 +36,7 @@ import {
   type EventsBody,
   eventsUsage,
   isCompleteEventStream,
+  messagesWithUsage,
   restoreChunks,
   restoreEvents,
 } from './stream-bodies.js';
@@ -312,6 +314,7 @@ export class ChatModelCache {
     const messagesSeen: BaseMessage[] = [];
     let recording = lookup !== undefined;
     let complete = false;
+    const end = missEnder(lookup, options.signal);
     try {
       for await (const chunk of calls.streamChunks(messages, options, runManager)) {
         if (recording) {
@@ -338,6 +341,7 @@ export class ChatModelCache {
         const tools = () => messageToolNames(messagesSeen);
         await this.store(request, lookup, { chunks: recorded } satisfies ChunksBody, metadata, tools);
       }
+      end();
     }
   }
 
@@ -366,6 +370,7 @@ export class ChatModelCache {
     const recorded: ChatModelStreamEvent[] = [];
     let recording = lookup !== undefined;
     let complete = false;
+    const end = missEnder(lookup, options.signal);
     try {
       for await (const event of calls.streamEvents(messages, options, runManager)) {
         if (recording) {
@@ -386,11 +391,7 @@ export class ChatModelCache {
           eventToolNames(recorded),
         );
       }
+      end();
     }
   }
-}
-
-/** A stand-in message carrying a usage total, for entryMetadata. */
-function messagesWithUsage(usage: object | undefined): BaseMessage | undefined {
-  return usage ? ({ usage_metadata: usage } as unknown as BaseMessage) : undefined;
 }

@@ -145,7 +145,12 @@ export class LlmemoCache extends BaseCache<Generation[]> {
       this.binding.onError(asLlmemoError(error, 'STORE_UNAVAILABLE', 'LlmemoCache.lookup failed; treated as a miss'));
       return null;
     }
-    if (!found.hit) return null;
+    if (!found.hit) {
+      // LangChain stores the answer through `update` (cache.set), not this lookup: end it now, or useStore() waits
+      // for it until its drain timeout.
+      found.release();
+      return null;
+    }
     try {
       return restoreGenerations(found.value, {
         // A hit is a new reply, so it gets a new id: LangGraph's messages reducer replaces a message with an id it

@@ -1,4 +1,5 @@
 import type { ChatModelStreamEvent } from '@langchain/core/language_models/event';
+import type { BaseMessage } from '@langchain/core/messages';
 import { ChatGenerationChunk } from '@langchain/core/outputs';
 import { LlmemoError } from '@llmemo/core';
 import { restoreGeneration, type StoredGenerationEntry, ZERO_USAGE } from './generations.js';
@@ -85,4 +86,9 @@ export function eventsUsage(events: readonly ChatModelStreamEvent[]): Record<str
     if (candidate) usage = candidate;
   }
   return usage;
+}
+
+/** A stand-in message carrying a usage total, for entryMetadata. */
+export function messagesWithUsage(usage: object | undefined): BaseMessage | undefined {
+  return usage ? ({ usage_metadata: usage } as unknown as BaseMessage) : undefined;
 }

@@ -242,7 +242,14 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
   const batch: Batch = { incoming, raw, body, inputs, model: body.model as string, directives };
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   try {
-    return await answerBatch(context, c, batch, await lookupInputs(context, batch, params, scope));
+    const lookups = await lookupInputs(context, batch, params, scope);
+    try {
+      return await answerBatch(context, c, batch, lookups);
+    } finally {
+      // The misses not committed (an upstream failure, a client that went away, an input repeated in the batch)
+      // end here, so a store swap need not wait for them. Commits were issued synchronously, so none is undone.
+      for (const lookup of lookups) if (!lookup.hit) lookup.release();
+    }
   } catch (error) {
     return failure(context, error);
   }

@@ -133,8 +133,13 @@ export async function streamedExchange<V extends StoredAnswer>(call: Call, spec:
   const ticket = context.flights.join(spec.flightKey(lookup.key), () => openStream(call, recorder, spec.sent), {
     // Recorded after the last bytes went out (setImmediate runs after pending I/O), not before the client's end.
     onEnd: (outcome) =>
-      new Promise<void>((resolve) => setImmediate(resolve)).then(() => store(outcome, recorder, started, spec, commit)),
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => store(outcome, recorder, started, spec, commit))
+        .finally(lookup.release),
   });
+  // A follower's answer is the leader's stream, stored (or not) by the leader's lookup: this one ends now, so a
+  // store swap need not wait for it. The leader's ends with its flight (onEnd), whatever the outcome.
+  if (!ticket.leader) lookup.release();
   let meta: StreamMeta;
   try {
     meta = await ticket.ready;
