@@ -78,12 +78,7 @@ export class GuardedStore {
       this.breaker?.success();
       return text;
     } catch (error) {
-      if (error instanceof CorruptStoredValue) {
-        this.breaker?.success();
-        return error;
-      }
-      this.failed('get', error, key);
-      return STORE_FAILED;
+      return this.readFailed(error, key);
     }
   }
 
@@ -102,13 +97,18 @@ export class GuardedStore {
       this.breaker?.success();
       return text;
     } catch (error) {
-      if (error instanceof CorruptStoredValue) {
-        this.breaker?.success();
-        return error;
-      }
-      this.failed('get', error, key);
-      return STORE_FAILED;
+      return this.readFailed(error, key);
     }
+  }
+
+  /** A read that threw, for `get` and `getNow` alike: a corrupt value is the store working; anything else failed. */
+  private readFailed(error: unknown, key: string): CorruptStoredValue | typeof STORE_FAILED {
+    if (error instanceof CorruptStoredValue) {
+      this.breaker?.success();
+      return error;
+    }
+    this.failed('get', error, key);
+    return STORE_FAILED;
   }
 
   /** Writes the text; false after a reported failure. Call only when `allowed()`. */
