@@ -13,7 +13,7 @@ export type {
   StoredStats,
 } from './cache-types.js';
 export type { TextNormalization } from './canonicalize.js';
-export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION, sha256Hex } from './canonicalize.js';
+export { canonicalize, DEFAULT_NORMALIZATION, NO_NORMALIZATION } from './canonicalize.js';
 export { decode, encode } from './codec.js';
 export type { CompressionAlgorithm, CompressionOption, CompressionSettings } from './compression.js';
 export { DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';
@@ -45,6 +45,7 @@ export type {
   StoreEvent,
   WriteEvent,
 } from './events.js';
+export { sha256Hex } from './file-token.js';
 export type { EntryFilter } from './filter.js';
 export type { HitRow } from './hits.js';
 export type { KeyLabels } from './key.js';

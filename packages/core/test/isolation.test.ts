@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { STORE_KINDS, storeUrl, uniqueNamespace } from '@llmemo/test-support';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isCanonicalBase64 } from '../src/canonicalize.js';
+import { isCanonicalBase64 } from '../src/file-token.js';
 import {
   type CacheOptions,
   type CacheRequest,
