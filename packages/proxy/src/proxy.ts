@@ -127,6 +127,14 @@ function nodeRoutes(context: ProxyContext, resolved: ResolvedProxyOptions): Map<
   return routes;
 }
 
+const HOT = new WeakMap<LlmemoProxy, ReadonlyMap<string, NodeRoute>>();
+
+/** A proxy's listener with the adapter built by the caller (`startProxy` gives it the default host name). */
+export function listenerOf(proxy: LlmemoProxy, fallback: Parameters<typeof nodeListener>[1]) {
+  const routes = HOT.get(proxy);
+  return routes ? nodeListener(routes, fallback) : fallback;
+}
+
 /** The app's error handler: hono's own exceptions answer as they say, everything else as on the Node path. */
 function honoErrors(resolved: ResolvedProxyOptions): ErrorHandler {
   const onError = proxyError(resolved);
@@ -144,10 +152,11 @@ function proxyHandle(
   const fetch = async (request: Request, env?: unknown) => app.fetch(request, env);
   let applied = options;
   let reloading: Promise<unknown> = Promise.resolve();
-  return {
+  const routes = nodeRoutes(context, resolved);
+  const proxy: LlmemoProxy = {
     app,
     fetch,
-    listener: nodeListener(nodeRoutes(context, resolved), getRequestListener(fetch)),
+    listener: nodeListener(routes, getRequestListener(fetch)),
     cache: resolved.cache,
     metrics: context.metrics.registry,
     flush: () => resolved.cache.flush(),
@@ -167,6 +176,8 @@ function proxyHandle(
       if (resolved.ownsCache) await resolved.cache.close();
     },
   };
+  HOT.set(proxy, routes);
+  return proxy;
 }
 
 /**
