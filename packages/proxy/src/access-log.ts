@@ -60,7 +60,9 @@ export function accessLog(write: (entry: AccessLogEntry) => void): Step {
       const bypass = headerOf(reply, 'x-llmemo-bypass');
       if (bypass) entry.bypass = bypass;
       if (record.upstreamMs !== undefined) entry.upstreamMs = Math.round(record.upstreamMs * 100) / 100;
-      const declared = Number(incoming?.headers['content-length'] ?? request.headers.get('content-length') ?? undefined);
+      const declared = Number(
+        incoming?.headers['content-length'] ?? request.headers.get('content-length') ?? undefined,
+      );
       if (Number.isFinite(declared)) entry.bytesIn = declared;
       if (socket) entry.bytesOut = socket.bytesWritten - writtenBefore;
       if (record.namespace !== undefined) entry.ns = shortDigest(record.namespace);

@@ -1,5 +1,5 @@
-import type { Answer } from './answer.js';
 import type { EntryMetadata } from '@llmemo/core';
+import type { Answer } from './answer.js';
 import {
   type ChatValue,
   chatMetadata,

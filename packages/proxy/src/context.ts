@@ -41,7 +41,11 @@ export function isObject(value: unknown): value is Json {
 
 /** A small JSON body for the proxy's own endpoints (admin): parsed plainly, refused past `limit`. */
 export async function readSmallJson(c: Context, context: ProxyContext, limit: number): Promise<unknown> {
-  const raw = await readBody(requestOf(c), { maxBytes: limit, timeoutMs: context.options.bodyTimeoutMs, budget: context.budget });
+  const raw = await readBody(requestOf(c), {
+    maxBytes: limit,
+    timeoutMs: context.options.bodyTimeoutMs,
+    budget: context.budget,
+  });
   try {
     return JSON.parse(Buffer.from(raw).toString('utf8')) as unknown;
   } catch (error) {

@@ -1,7 +1,7 @@
 import { CACHE_MODES, type CacheMode, type CallOptions } from '@llmemo/core';
 import { BadRequest } from './errors.js';
-import type { HeaderSource } from './request.js';
 import type { ResolvedEndpoint, ResolvedProxyOptions } from './options.js';
+import type { HeaderSource } from './request.js';
 
 /** What the client asked of the cache for this request, resolved into core call options. */
 export interface Directives extends CallOptions {

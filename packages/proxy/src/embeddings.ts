@@ -1,5 +1,5 @@
-import type { Answer } from './answer.js';
 import type { Lookup } from '@llmemo/core';
+import type { Answer } from './answer.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
 import { failure } from './forward.js';

@@ -1,5 +1,5 @@
-import type { Answer } from './answer.js';
 import { createHash } from 'node:crypto';
+import type { Answer } from './answer.js';
 import type { Json, ProxyContext } from './context.js';
 import { answersWithUrls, cachedImages } from './images.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';

@@ -88,7 +88,8 @@ function serveHot(route: NodeRoute, incoming: IncomingMessage, outgoing: ServerR
   route(nodeRequest(incoming, outgoing))
     .then(answerOf, (error: unknown) => {
       // The error handler itself failed: the adapter's answer to a fetch that threw.
-      const timeout = error instanceof Error && (error.name === 'TimeoutError' || error.constructor.name === 'TimeoutError');
+      const timeout =
+        error instanceof Error && (error.name === 'TimeoutError' || error.constructor.name === 'TimeoutError');
       return new Answer(null, {}, timeout ? 504 : 500);
     })
     .then((answer) => writeAnswer(answer, outgoing))

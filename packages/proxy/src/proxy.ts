@@ -138,7 +138,8 @@ export function listenerOf(proxy: LlmemoProxy, fallback: Parameters<typeof nodeL
 /** The app's error handler: hono's own exceptions answer as they say, everything else as on the Node path. */
 function honoErrors(resolved: ResolvedProxyOptions): ErrorHandler {
   const onError = proxyError(resolved);
-  return (error, c) => (error instanceof HTTPException ? error.getResponse() : toResponse(onError(error, requestOf(c))));
+  return (error, c) =>
+    error instanceof HTTPException ? error.getResponse() : toResponse(onError(error, requestOf(c)));
 }
 
 /** The public face over a built app: handlers, flush, reload (one at a time) and close. */

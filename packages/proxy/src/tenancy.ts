@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { HeaderSource } from './request.js';
 import { credentialsOf } from './credentials.js';
 import { BadRequest } from './errors.js';
 import type { NamespaceSecret } from './namespace-secret.js';
 import type { ResolvedProxyOptions } from './options.js';
+import type { HeaderSource } from './request.js';
 
 /** Whose entries a request may read and write, or why it goes upstream uncached. */
 export type Tenancy = { namespace: string; bypass?: undefined } | { namespace?: undefined; bypass: string };

@@ -158,7 +158,12 @@ describe('tenancy on the Node path', () => {
         expect(again.headers['x-cache']).toBe('HIT');
         expect(again.headers['x-llmemo-namespace']).toBe(first.headers['x-llmemo-namespace']);
       }
-      const alone = await ask(port, '/v1/chat/completions', { ...json, authorization: `Bearer ${key}` }, chat('two lines'));
+      const alone = await ask(
+        port,
+        '/v1/chat/completions',
+        { ...json, authorization: `Bearer ${key}` },
+        chat('two lines'),
+      );
       expect(alone.headers['x-llmemo-namespace']).not.toBe(first.headers['x-llmemo-namespace']);
     }
   });
