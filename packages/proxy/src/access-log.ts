@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
-import { headerOf } from './context.js';
+import { headerOf } from './answer.js';
+import type { Step } from './pipeline.js';
 
 /**
  * One line per request, for operators: never the prompt, the query string (it can carry `?key=`), a credential or
@@ -36,49 +35,34 @@ export interface RequestRecord {
   upstreamMs?: number;
 }
 
-const RECORD = 'llmemo.requestRecord';
-
-export function recordOf(c: Context): RequestRecord | undefined {
-  return (c as unknown as { get(name: string): unknown }).get(RECORD) as RequestRecord | undefined;
-}
-
-export function noteNamespace(c: Context, namespace: string): void {
-  const record = recordOf(c);
-  if (record) record.namespace = namespace;
-}
-
 function shortDigest(namespace: string): string {
   return createHash('sha256').update(namespace).digest('hex').slice(0, 12);
 }
 
-interface NodeEnv {
-  incoming?: IncomingMessage;
-  outgoing?: ServerResponse;
-}
-
-/** The access log middleware: writes one entry per request once its response is finished. */
-export function accessLog(write: (entry: AccessLogEntry) => void): MiddlewareHandler {
-  return async (c, next) => {
+/** The access log step: writes one entry per request once its response is finished. */
+export function accessLog(write: (entry: AccessLogEntry) => void): Step {
+  return async (request, next) => {
     const started = performance.now();
     const record: RequestRecord = {};
-    (c as unknown as { set(name: string, value: unknown): void }).set(RECORD, record);
-    const { incoming, outgoing } = (c.env ?? {}) as NodeEnv;
+    request.record = record;
+    const { incoming, outgoing } = request;
     const socket = outgoing?.socket;
     const writtenBefore = socket?.bytesWritten ?? 0;
-    await next();
-    const res = c.res;
+    const reply = await next();
     const emit = (aborted: boolean) => {
       const entry: AccessLogEntry = {
-        method: c.req.method,
-        path: c.req.path,
-        status: res.status,
-        cache: headerOf(res, 'x-cache') ?? '-',
+        method: request.method,
+        path: request.pathname,
+        status: reply.status,
+        cache: headerOf(reply, 'x-cache') ?? '-',
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
-      const bypass = headerOf(res, 'x-llmemo-bypass');
+      const bypass = headerOf(reply, 'x-llmemo-bypass');
       if (bypass) entry.bypass = bypass;
       if (record.upstreamMs !== undefined) entry.upstreamMs = Math.round(record.upstreamMs * 100) / 100;
-      const declared = Number(incoming?.headers['content-length'] ?? c.req.header('content-length'));
+      const declared = Number(
+        incoming?.headers['content-length'] ?? request.headers.get('content-length') ?? undefined,
+      );
       if (Number.isFinite(declared)) entry.bytesIn = declared;
       if (socket) entry.bytesOut = socket.bytesWritten - writtenBefore;
       if (record.namespace !== undefined) entry.ns = shortDigest(record.namespace);
@@ -94,5 +78,6 @@ export function accessLog(write: (entry: AccessLogEntry) => void): MiddlewareHan
     } else {
       emit(false);
     }
+    return reply;
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { Context } from 'hono';
 import { BadRequest } from './errors.js';
 import { LARGE_BODY_BYTES, reclaimAfterLargeBody } from './reclaim.js';
+import type { ProxyRequest } from './request.js';
 
 /**
  * The bytes of request bodies the proxy holds at once (cached endpoints read the whole body to key it). Past the
@@ -32,18 +32,6 @@ export class BodyReservation {
     this.held = 0;
     if (this.peak >= LARGE_BODY_BYTES) reclaimAfterLargeBody();
   }
-}
-
-const RESERVATION = 'llmemo.bodyReservation';
-
-export function reserve(c: Context, budget: BodyBudget): BodyReservation {
-  const reservation = new BodyReservation(budget);
-  (c as unknown as { set(name: string, value: unknown): void }).set(RESERVATION, reservation);
-  return reservation;
-}
-
-function reservationOf(c: Context): BodyReservation | undefined {
-  return (c as unknown as { get(name: string): unknown }).get(RESERVATION) as BodyReservation | undefined;
 }
 
 export interface BodyLimits {
@@ -148,12 +136,14 @@ async function readWeb(body: ReadableStream<Uint8Array>, take: (part: Uint8Array
  * IncomingMessage: going through the Web Request the Node adapter builds on demand costs about 0.3 ms a request,
  * which is most of a cache hit's overhead (measured in test/bench/proxy.bench.ts).
  */
-export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Array> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const declared = Number(incoming ? incoming.headers['content-length'] : c.req.header('content-length'));
+export async function readBody(request: ProxyRequest, limits: BodyLimits): Promise<Uint8Array> {
+  const { incoming } = request;
+  const declared = Number(
+    incoming ? incoming.headers['content-length'] : (request.headers.get('content-length') ?? undefined),
+  );
   const { maxBytes, budget, timeoutMs } = limits;
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const reservation = reservationOf(c) ?? new BodyReservation(budget);
+  const reservation = request.reservation ?? new BodyReservation(budget);
   // A declared length is reserved up front, so a burst of large bodies is refused before any of it is read.
   let reserved = 0;
   if (declared > 0) {
@@ -182,10 +172,11 @@ export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Arr
     size = end;
   };
   try {
+    const web = incoming && !incoming.readableEnded ? null : request.webBody();
     if (incoming && !incoming.readableEnded) await readIncoming(incoming, take, timeoutMs);
-    else if (c.req.raw.body) await readWeb(c.req.raw.body, take, timeoutMs);
+    else if (web) await readWeb(web, take, timeoutMs);
   } finally {
-    if (!reservationOf(c)) reservation.release();
+    if (!request.reservation) reservation.release();
   }
   if (whole) return size === whole.byteLength ? whole : whole.subarray(0, size);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);

@@ -1,5 +1,5 @@
 import type { EntryMetadata } from '@llmemo/core';
-import type { Context } from 'hono';
+import type { Answer } from './answer.js';
 import {
   type ChatValue,
   chatMetadata,
@@ -15,6 +15,7 @@ import { callOf, type Entry, plainExchange, streamedExchange } from './exchange.
 import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 import { replayStream, type SseRecorder, sseAnswer } from './sse.js';
 import { recordStreamed } from './stream-record.js';
@@ -26,24 +27,24 @@ import { withoutUsageStream, withUsageRequested } from './stream-usage.js';
  */
 const WIRE_FIELDS = ['model', 'messages', 'stream', 'stream_options'];
 
-export async function chatCompletions(context: ProxyContext, c: Context): Promise<Response> {
-  const incoming = incomingOf(c);
-  const raw = await readRequestBody(c, context);
+export async function chatCompletions(context: ProxyContext, req: ProxyRequest): Promise<Answer> {
+  const incoming = incomingOf(req);
+  const raw = await readRequestBody(req, context);
   const parsed = parseBody(raw);
   const body = parsed.body;
   const model = isObject(body) ? body.model : undefined;
-  const pass = (reason: string) => bypassed(context, c, 'chat', model, incoming, raw, reason);
+  const pass = (reason: string) => bypassed(context, req, 'chat', model, incoming, raw, reason);
   const endpoint = context.options.endpoints.chat;
   if (!endpoint) return pass('endpoint-off');
   if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
   // Not ours to judge: the upstream answers (and rejects) what it cannot key.
   if (!isObject(body) || typeof body.model !== 'string' || !Array.isArray(body.messages)) return pass('unkeyable');
-  const planned = await plan(context, c, endpoint, incoming);
+  const planned = await plan(context, req, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   const request = cacheRequest(context, 'chat', body.model, body.messages, params, planned.scope);
   const { directives } = planned;
-  const call = callOf(c, { context, label: 'chat', upstream: context.upstream, request, directives, incoming, raw });
+  const call = callOf(req, { context, label: 'chat', upstream: context.upstream, request, directives, incoming, raw });
   const answerWith = (form: Json) => (entry: Entry<ChatValue>, status: 'HIT' | 'STALE') =>
     answer(context, entry, status, form, directives);
   const { cacheContentFilter } = context.options;
@@ -114,7 +115,7 @@ function answer(
   status: 'HIT' | 'STALE',
   body: Json,
   directives: Directives,
-): Response {
+): Answer {
   const { value } = entry;
   const marks = cacheHeaders(status, { key: entry.key, age: entry.age, namespace: directives.namespace });
   if (body.stream !== true) {

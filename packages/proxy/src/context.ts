@@ -1,14 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ResponseCache, StreamFlight } from '@llmemo/core';
 import type { Context } from 'hono';
+import { Answer } from './answer.js';
 import type { BodyBudget } from './body.js';
 import { readBody } from './body.js';
 import { BadRequest } from './errors.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { NamespaceSecret } from './namespace-secret.js';
 import type { ResolvedProxyOptions } from './options.js';
+import { requestOf } from './request.js';
 import type { Upstream } from './upstream.js';
 
+export { headerOf } from './answer.js';
 export { PROXY_SPEC_VERSION } from './request-key.js';
 
 /** What every upstream stream shares with the callers coalesced onto it. */
@@ -38,7 +41,11 @@ export function isObject(value: unknown): value is Json {
 
 /** A small JSON body for the proxy's own endpoints (admin): parsed plainly, refused past `limit`. */
 export async function readSmallJson(c: Context, context: ProxyContext, limit: number): Promise<unknown> {
-  const raw = await readBody(c, { maxBytes: limit, timeoutMs: context.options.bodyTimeoutMs, budget: context.budget });
+  const raw = await readBody(requestOf(c), {
+    maxBytes: limit,
+    timeoutMs: context.options.bodyTimeoutMs,
+    budget: context.budget,
+  });
   try {
     return JSON.parse(Buffer.from(raw).toString('utf8')) as unknown;
   } catch (error) {
@@ -57,13 +64,6 @@ export function paramsOf(body: Json, taken: readonly string[], ignored: Readonly
     params[name] = value;
   }
   return params;
-}
-
-/** The path and query the client used, for the upstream. */
-export function pathOf(c: Context): string {
-  const url = c.req.url;
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  return start < 0 ? '/' : url.slice(start);
 }
 
 /** The digest part of a stored key: enough to find the entry, never the prompt nor the namespace. */
@@ -87,30 +87,15 @@ export function cacheHeaders(
   return headers;
 }
 
-/**
- * The header records the cached endpoints' own answers were built with (never changed afterwards). Reading a
- * header through `Response.headers` turns the Node adapter's plain record into undici `Headers`, which the adapter
- * then turns back into a record to write: the metrics and the access log read the record instead.
- */
-const builtWith = new WeakMap<Response, Readonly<Record<string, string>>>();
-
-/** An answer whose headers `headerOf` can read without building `Headers`. */
+/** An answer built from a header record (which `headerOf` reads without building `Headers`). */
 export function answerResponse(
   body: string | ReadableStream<Uint8Array>,
   headers: Record<string, string>,
   status = 200,
-): Response {
-  const response = new Response(body, { status, headers });
-  builtWith.set(response, headers);
-  return response;
+): Answer {
+  return new Answer(body, headers, status);
 }
 
-/** A response header, from the record the answer was built with when there is one. */
-export function headerOf(response: Response, name: string): string | null {
-  const record = builtWith.get(response);
-  return record === undefined ? response.headers.get(name) : (record[name] ?? null);
-}
-
-export function jsonResponse(body: unknown, headers: Record<string, string>, status = 200): Response {
+export function jsonResponse(body: unknown, headers: Record<string, string>, status = 200): Answer {
   return answerResponse(JSON.stringify(body), { 'content-type': 'application/json', ...headers }, status);
 }

@@ -1,4 +1,5 @@
 import { isCredentialName } from '@llmemo/core';
+import type { HeaderSource } from './request.js';
 
 /**
  * The credentials a request carries for the upstream. They decide the tenant (each distinct set of credentials
@@ -54,7 +55,11 @@ function cookies(value: string): string {
  * from: one key sent as `Authorization` or `api-key` is one tenant, and nobody can reach a namespace without
  * holding all of its values.
  */
-export function credentialsOf(headers: Headers, query: URLSearchParams | undefined, names: CredentialNames): string[] {
+export function credentialsOf(
+  headers: HeaderSource,
+  query: URLSearchParams | undefined,
+  names: CredentialNames,
+): string[] {
   const values = new Set<string>();
   for (const name of names.headers) {
     const value = headers.get(name);

@@ -1,6 +1,7 @@
 import { CACHE_MODES, type CacheMode, type CallOptions } from '@llmemo/core';
 import { BadRequest } from './errors.js';
 import type { ResolvedEndpoint, ResolvedProxyOptions } from './options.js';
+import type { HeaderSource } from './request.js';
 
 /** What the client asked of the cache for this request, resolved into core call options. */
 export interface Directives extends CallOptions {
@@ -12,7 +13,7 @@ export interface Directives extends CallOptions {
 export type RequestDirectives = Omit<Directives, 'namespace'>;
 
 /** The directive names of a Cache-Control header, lower case. */
-function cacheControlNames(headers: Headers): string[] {
+function cacheControlNames(headers: HeaderSource): string[] {
   const value = headers.get('cache-control');
   return value === null ? [] : value.split(',').map((part) => part.split('=', 1)[0]!.trim().toLowerCase());
 }
@@ -23,7 +24,7 @@ function cacheControlNames(headers: Headers): string[] {
  * (no credential, an endpoint that does not cache, a body it cannot key), are a 504 instead. Reads only the
  * caller's own namespace, like any lookup: it cannot tell whether another tenant has the entry.
  */
-export function onlyFromCache(headers: Headers): boolean {
+export function onlyFromCache(headers: HeaderSource): boolean {
   return headers.get('x-llmemo-mode')?.trim() === 'replay' || cacheControlNames(headers).includes('only-if-cached');
 }
 
@@ -33,7 +34,7 @@ export function onlyFromCache(headers: Headers): boolean {
  * mode 'replay') and `x-llmemo-mode` (any core mode; it wins over no-cache, never over only-if-cached).
  */
 export function directivesOf(
-  headers: Headers,
+  headers: HeaderSource,
   endpoint: ResolvedEndpoint,
   options: ResolvedProxyOptions,
 ): RequestDirectives {

@@ -1,11 +1,11 @@
 import type { Lookup } from '@llmemo/core';
-import type { Context } from 'hono';
-import { recordOf } from './access-log.js';
+import type { Answer } from './answer.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
 import { failure } from './forward.js';
 import { parseBody, toJson } from './json-body.js';
 import { bypassed, type Incoming, incomingOf, plan, readRequestBody } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { cacheRequest, type KeyScope } from './request-key.js';
 import { PassThrough, type UpstreamReply } from './upstream.js';
 
@@ -98,14 +98,14 @@ interface Fetched {
 /** One upstream request for every miss; an answer that cannot be taken apart passes through untouched. */
 async function fetchMisses(
   context: ProxyContext,
-  c: Context,
+  req: ProxyRequest,
   incoming: Incoming,
   sent: string | Uint8Array,
   count: number,
 ): Promise<Fetched> {
   const started = performance.now();
   context.metrics.upstreamRequest('embeddings');
-  const reply = await context.upstream.reply('POST', incoming.path, incoming.headers, sent, recordOf(c));
+  const reply = await context.upstream.reply('POST', incoming.path, incoming.headers, sent, req.record);
   if (!reply.ok) throw new PassThrough(reply);
   let parsed: unknown;
   try {
@@ -175,10 +175,10 @@ function lookupInputs(
 /** Answers from the cache what it holds, fetches and stores the rest, and puts the answer together. */
 async function answerBatch(
   context: ProxyContext,
-  c: Context,
+  req: ProxyRequest,
   batch: Batch,
   lookups: Lookup<EmbeddingValue>[],
-): Promise<Response> {
+): Promise<Answer> {
   const { incoming, raw, body, inputs, directives } = batch;
   const { vectors, groups, oldest, hits } = grouped(inputs.items, lookups);
   context.metrics.hit(
@@ -196,11 +196,11 @@ async function answerBatch(
     const sent = whole
       ? raw
       : toJson({ ...body, input: inputs.single ? body.input : groups.map((group) => group.item) });
-    const fetched = await fetchMisses(context, c, incoming, sent, groups.length);
+    const fetched = await fetchMisses(context, req, incoming, sent, groups.length);
     commitMisses(groups, fetched, vectors);
     ({ usage, responseModel } = fetched);
     if (whole) {
-      return fetched.reply.toResponse({
+      return fetched.reply.toAnswer({
         ...cacheHeaders('MISS', { key: single(lookups), namespace: directives.namespace }),
         'x-llmemo-hits': `0/${inputs.items.length}`,
       });
@@ -224,19 +224,19 @@ async function answerBatch(
  * and the answer is put back together in the order asked. `usage` counts the tokens this request spent upstream,
  * so a full hit reports 0.
  */
-export async function embeddings(context: ProxyContext, c: Context): Promise<Response> {
-  const incoming = incomingOf(c);
-  const raw = await readRequestBody(c, context);
+export async function embeddings(context: ProxyContext, req: ProxyRequest): Promise<Answer> {
+  const incoming = incomingOf(req);
+  const raw = await readRequestBody(req, context);
   const parsed = parseBody(raw);
   const body = parsed.body;
   const pass = (reason: string) =>
-    bypassed(context, c, 'embeddings', isObject(body) ? body.model : undefined, incoming, raw, reason);
+    bypassed(context, req, 'embeddings', isObject(body) ? body.model : undefined, incoming, raw, reason);
   const endpoint = context.options.endpoints.embeddings;
   if (!endpoint) return pass('endpoint-off');
   if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
   const inputs = isObject(body) && typeof body.model === 'string' ? inputsOf(body.input) : undefined;
   if (!isObject(body) || !inputs) return pass('unkeyable');
-  const planned = await plan(context, c, endpoint, incoming);
+  const planned = await plan(context, req, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { directives, scope } = planned;
   const batch: Batch = { incoming, raw, body, inputs, model: body.model as string, directives };
@@ -244,7 +244,7 @@ export async function embeddings(context: ProxyContext, c: Context): Promise<Res
   try {
     const lookups = await lookupInputs(context, batch, params, scope);
     try {
-      return await answerBatch(context, c, batch, lookups);
+      return await answerBatch(context, req, batch, lookups);
     } finally {
       // The misses not committed (an upstream failure, a client that went away, an input repeated in the batch)
       // end here, so a store swap need not wait for them. Commits were issued synchronously, so none is undone.

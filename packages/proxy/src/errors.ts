@@ -1,3 +1,5 @@
+import { Answer, toResponse } from './answer.js';
+
 /** The error body every OpenAI client parses, so a proxy error surfaces like an API error, with its message. */
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -7,21 +9,29 @@ export function errorBody(message: string, type: string, code: string | null, pa
   return { error: { message, type, param, code } } satisfies OpenAIErrorBody;
 }
 
-/** A JSON error response in OpenAI's shape, marked as produced by the proxy (not the upstream). */
-export function errorResponse(
+type ErrorDetails = {
+  type?: string;
+  code?: string | null;
+  param?: string | null;
+  headers?: Record<string, string>;
+};
+
+/** A JSON error answer in OpenAI's shape, marked as produced by the proxy (not the upstream). */
+export function errorAnswer(
   status: number,
   message: string,
-  { type = 'invalid_request_error', code = null, param = null, headers = {} as Record<string, string> } = {} as {
-    type?: string;
-    code?: string | null;
-    param?: string | null;
-    headers?: Record<string, string>;
-  },
-): Response {
-  return new Response(JSON.stringify(errorBody(message, type, code, param)), {
+  { type = 'invalid_request_error', code = null, param = null, headers = {} }: ErrorDetails = {},
+): Answer {
+  return new Answer(
+    JSON.stringify(errorBody(message, type, code, param)),
+    { 'content-type': 'application/json', 'x-llmemo-error': code ?? type, ...headers },
     status,
-    headers: { 'content-type': 'application/json', 'x-llmemo-error': code ?? type, ...headers },
-  });
+  );
+}
+
+/** `errorAnswer` as a `Response`, for the hono routes. */
+export function errorResponse(status: number, message: string, details: ErrorDetails = {}): Response {
+  return toResponse(errorAnswer(status, message, details));
 }
 
 /** A request header or body the proxy itself cannot accept (before anything goes upstream). */
@@ -36,8 +46,12 @@ export class BadRequest extends Error {
     super(message);
   }
 
+  toAnswer(): Answer {
+    return errorAnswer(this.status, this.message, { code: this.code, param: this.param, headers: this.headers });
+  }
+
   toResponse(): Response {
-    return errorResponse(this.status, this.message, { code: this.code, param: this.param, headers: this.headers });
+    return toResponse(this.toAnswer());
   }
 }
 

@@ -1,11 +1,12 @@
 import type { CacheRequest, ComputeOptions, EntryMetadata, FlightOutcome, FlightSource, Lookup } from '@llmemo/core';
-import type { Context } from 'hono';
-import { type RequestRecord, recordOf } from './access-log.js';
+import type { RequestRecord } from './access-log.js';
+import { Answer } from './answer.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, type StreamMeta } from './context.js';
 import type { Directives } from './directives.js';
 import { describeError } from './errors.js';
 import type { EndpointLabel } from './metrics.js';
 import type { Incoming } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { reportBreaks, SseRecorder } from './sse.js';
 import { PassThrough, responseHeaders, Upstream, type UpstreamReply } from './upstream.js';
 
@@ -31,14 +32,14 @@ export interface Call {
   record: RequestRecord | undefined;
 }
 
-export function callOf(c: Context, fields: Omit<Call, 'cut' | 'record'>): Call {
-  const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+export function callOf(from: ProxyRequest, fields: Omit<Call, 'cut' | 'record'>): Call {
+  const { outgoing } = from;
   const cut = () => {
     if (!outgoing) return false;
     outgoing.destroy();
     return true;
   };
-  return { ...fields, cut, record: recordOf(c) };
+  return { ...fields, cut, record: from.record };
 }
 
 /** A stored entry as the handlers answer from it. */
@@ -54,11 +55,11 @@ export interface PlainSpec<V extends StoredAnswer> {
   /** The JSON body a stored value answers a plain request with. */
   jsonOf(value: V): Json;
   /** The answer from a stored entry (a hit or stale). */
-  answer(entry: Entry<V>, status: 'HIT' | 'STALE'): Response;
+  answer(entry: Entry<V>, status: 'HIT' | 'STALE'): Answer;
 }
 
 /** A plain request: one getOrCompute. The caller that fetched gets the upstream's bytes and headers unchanged. */
-export async function plainExchange<V extends StoredAnswer>(call: Call, spec: PlainSpec<V>): Promise<Response> {
+export async function plainExchange<V extends StoredAnswer>(call: Call, spec: PlainSpec<V>): Promise<Answer> {
   const { context, label, upstream, request, directives, incoming, raw, record } = call;
   let fetched: UpstreamReply | undefined;
   const compute = async (): Promise<V> => {
@@ -92,11 +93,11 @@ export async function plainExchange<V extends StoredAnswer>(call: Call, spec: Pl
   if (key === undefined) {
     // The cache was bypassed (an unkeyable request, a closed cache): answer like a pass-through.
     const marks = { ...cacheHeaders('BYPASS', { namespace }), 'x-llmemo-bypass': 'unkeyable' };
-    return fetched ? fetched.toResponse(marks) : jsonResponse(spec.jsonOf(value), marks);
+    return fetched ? fetched.toAnswer(marks) : jsonResponse(spec.jsonOf(value), marks);
   }
   context.metrics.miss(label);
   const marks = cacheHeaders('MISS', { key, namespace, coalesced: result.coalesced });
-  if (fetched && !result.coalesced) return fetched.toResponse(marks);
+  if (fetched && !result.coalesced) return fetched.toAnswer(marks);
   return jsonResponse(spec.jsonOf(value), marks);
 }
 
@@ -113,11 +114,11 @@ export interface StreamSpec<V extends StoredAnswer> {
   errorEvent?: (message: string) => string;
   /** The entry a stream that ended cleanly adds up to, or why it must not be stored. */
   record(recorder: SseRecorder, ms: number): { value: V; metadata?: EntryMetadata } | string;
-  answer(entry: Entry<V>, status: 'HIT' | 'STALE'): Response;
+  answer(entry: Entry<V>, status: 'HIT' | 'STALE'): Answer;
 }
 
 /** A streamed request: a hit is replayed; a miss joins (or leads) one upstream stream, recorded as it passes. */
-export async function streamedExchange<V extends StoredAnswer>(call: Call, spec: StreamSpec<V>): Promise<Response> {
+export async function streamedExchange<V extends StoredAnswer>(call: Call, spec: StreamSpec<V>): Promise<Answer> {
   const { context, label, request, directives } = call;
   const accept = directives.mode === 'replay' ? undefined : spec.accept;
   const lookup: Lookup<V> = await context.cache.lookup<V>(request, accept ? { ...directives, accept } : directives);
@@ -163,17 +164,17 @@ export async function streamedExchange<V extends StoredAnswer>(call: Call, spec:
     call.cut,
     spec.errorEvent,
   );
-  return new Response(stream, { status: meta.status, headers });
+  return new Answer(stream, headers, meta.status);
 }
 
 /** A stream core cannot key (it counted the bypass): straight through. */
-async function bypassedStream(call: Call): Promise<Response> {
+async function bypassedStream(call: Call): Promise<Answer> {
   const { upstream, incoming, raw } = call;
   const response = await upstream.request('POST', incoming.path, incoming.headers, raw, call.record);
   const headers = responseHeaders(response.headers);
   headers.set('x-cache', 'BYPASS');
   headers.set('x-llmemo-bypass', 'unkeyable');
-  return new Response(Upstream.stream(response), { status: response.statusCode, headers });
+  return new Answer(Upstream.stream(response), headers, response.statusCode);
 }
 
 /** Opens the upstream stream for a flight; the bytes pass through while the recorder reads them. */

@@ -1,8 +1,9 @@
 import { isLlmemoError } from '@llmemo/core';
 import type { Dispatcher } from 'undici';
 import type { RequestRecord } from './access-log.js';
+import { Answer } from './answer.js';
 import type { ProxyContext } from './context.js';
-import { BadRequest, describeError, errorResponse } from './errors.js';
+import { BadRequest, describeError, errorAnswer } from './errors.js';
 import type { EndpointLabel } from './metrics.js';
 import {
   nullBodyStatus,
@@ -26,7 +27,7 @@ export async function forward(
   body: Dispatcher.DispatchOptions['body'],
   extra: Record<string, string> = {},
   record?: RequestRecord,
-): Promise<Response> {
+): Promise<Answer> {
   context.metrics.upstreamRequest(endpoint);
   try {
     const started = performance.now();
@@ -38,23 +39,23 @@ export async function forward(
     if (method === 'HEAD' || nullBodyStatus(response.statusCode)) {
       await response.body.dump();
       if (record) record.upstreamMs = performance.now() - started;
-      return new Response(null, { status: response.statusCode, headers: out });
+      return new Answer(null, out, response.statusCode);
     }
     const onEnd = record ? () => (record.upstreamMs = performance.now() - started) : undefined;
-    return new Response(Upstream.stream(response, { onEnd }), { status: response.statusCode, headers: out });
+    return new Answer(Upstream.stream(response, { onEnd }), out, response.statusCode);
   } catch (error) {
     return failure(context, error, 'BYPASS');
   }
 }
 
 /** The client's answer for anything a handler throws that is not a bug; upstream and proxy failures are logged. */
-export function failure(context: ProxyContext, error: unknown, cache: 'MISS' | 'BYPASS' = 'MISS'): Response {
-  if (error instanceof PassThrough) return error.reply.toResponse({ 'x-cache': cache });
+export function failure(context: ProxyContext, error: unknown, cache: 'MISS' | 'BYPASS' = 'MISS'): Answer {
+  if (error instanceof PassThrough) return error.reply.toAnswer({ 'x-cache': cache });
   if (error instanceof UpstreamUnreachable) {
     context.options.logger?.error?.(`${error.message} Cause: ${describeError(error.cause)}`, {
       code: error.timeout ? 'upstream_timeout' : 'upstream_unreachable',
     });
-    return errorResponse(error.timeout ? 504 : 502, error.message, {
+    return errorAnswer(error.timeout ? 504 : 502, error.message, {
       type: 'upstream_error',
       code: error.timeout ? 'upstream_timeout' : 'upstream_unreachable',
       headers: { 'x-cache': cache },
@@ -62,16 +63,16 @@ export function failure(context: ProxyContext, error: unknown, cache: 'MISS' | '
   }
   if (error instanceof ProxyFailure) {
     context.options.logger?.error?.(error.message, { code: 'proxy_error' });
-    return errorResponse(500, error.message, {
+    return errorAnswer(500, error.message, {
       type: 'server_error',
       code: 'proxy_error',
       headers: { 'x-cache': cache },
     });
   }
-  if (error instanceof BadRequest) return error.toResponse();
+  if (error instanceof BadRequest) return error.toAnswer();
   if (isLlmemoError(error, 'CACHE_MISS')) {
     // RFC 9111 §5.2.1.7: a cache told to answer only from storage replies 504 on a miss.
-    return errorResponse(504, error.message, {
+    return errorAnswer(504, error.message, {
       type: 'cache_miss',
       code: 'cache_miss',
       headers: { 'x-cache': 'MISS' },
@@ -79,7 +80,7 @@ export function failure(context: ProxyContext, error: unknown, cache: 'MISS' | '
   }
   if (isLlmemoError(error, 'INVALID_OPTIONS')) {
     // Core refuses a namespace or label it cannot key injectively (malformed Unicode): the request's fault.
-    return errorResponse(400, error.message, { code: 'invalid_llmemo_namespace' });
+    return errorAnswer(400, error.message, { code: 'invalid_llmemo_namespace' });
   }
   throw error;
 }

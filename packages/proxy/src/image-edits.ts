@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Context } from 'hono';
+import type { Answer } from './answer.js';
 import type { Json, ProxyContext } from './context.js';
 import { answersWithUrls, cachedImages } from './images.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 
 /** A file part of the form, as the key holds it: its bytes' SHA-256 and its declared media type (never the name). */
@@ -113,21 +114,21 @@ async function readForm(
  * and of the mask (seed 001's `img-edit:{model}:{image_hash}:{prompt_hash}:{has_mask}`); the body goes upstream
  * byte for byte. Streamed edits (`stream=true`, partial images) pass through.
  */
-export async function imageEdits(context: ProxyContext, c: Context): Promise<Response> {
-  const incoming = incomingOf(c);
-  const raw = await readRequestBody(c, context);
-  const contentType = c.req.header('content-type') ?? '';
+export async function imageEdits(context: ProxyContext, req: ProxyRequest): Promise<Answer> {
+  const incoming = incomingOf(req);
+  const raw = await readRequestBody(req, context);
+  const contentType = req.headers.get('content-type') ?? '';
   const form = await readForm(raw, contentType, context.options.ignoreParams);
-  const pass = (reason: string) => bypassed(context, c, 'images', form?.model, incoming, raw, reason);
+  const pass = (reason: string) => bypassed(context, req, 'images', form?.model, incoming, raw, reason);
   const endpoint = context.options.endpoints.images;
   if (!endpoint) return pass('endpoint-off');
   if (!form || form.fields.stream === 'true') return pass('unkeyable');
   if ((form.fields.n ?? '1') !== '1') return pass('multiple-images');
-  const planned = await plan(context, c, endpoint, incoming);
+  const planned = await plan(context, req, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { n: _n, ...params } = form.params;
   const input = { prompt: form.prompt, images: form.images, mask: form.mask };
   const request = cacheRequest(context, 'image-edit', form.model, input, params, planned.scope);
   const urls = answersWithUrls(form.fields);
-  return cachedImages(context, c, { request, directives: planned.directives, endpoint, raw, urls });
+  return cachedImages(context, req, { request, directives: planned.directives, endpoint, raw, urls });
 }

@@ -1,12 +1,12 @@
 import type { CacheRequest, ComputeOptions } from '@llmemo/core';
-import type { Context } from 'hono';
-import { recordOf } from './access-log.js';
+import type { Answer } from './answer.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
 import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
 import type { ResolvedProxyOptions } from './options.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 import { PassThrough, type UpstreamReply } from './upstream.js';
 
@@ -34,27 +34,27 @@ function hasUrls(body: Json): boolean {
  * POST /v1/images/generations. Only `n = 1` is cached by default: asking for several images usually means wanting
  * different ones each time. Answers holding URLs are kept at most `urlTtl`, because the provider expires them.
  */
-export async function imageGenerations(context: ProxyContext, c: Context): Promise<Response> {
-  const incoming = incomingOf(c);
-  const raw = await readRequestBody(c, context);
+export async function imageGenerations(context: ProxyContext, req: ProxyRequest): Promise<Answer> {
+  const incoming = incomingOf(req);
+  const raw = await readRequestBody(req, context);
   const parsed = parseBody(raw);
   const body = parsed.body;
   const pass = (reason: string) =>
-    bypassed(context, c, 'images', isObject(body) ? body.model : undefined, incoming, raw, reason);
+    bypassed(context, req, 'images', isObject(body) ? body.model : undefined, incoming, raw, reason);
   const endpoint = context.options.endpoints.images;
   if (!endpoint) return pass('endpoint-off');
   if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
   const n = isObject(body) ? (body.n ?? 1) : 1;
   if (!isObject(body) || typeof body.prompt !== 'string' || body.stream === true) return pass('unkeyable');
   if (n !== 1 && !endpoint.cacheMultiple) return pass('multiple-images');
-  const planned = await plan(context, c, endpoint, incoming);
+  const planned = await plan(context, req, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { directives, scope } = planned;
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   if (n !== 1) params.n = n;
   const model = typeof body.model === 'string' ? body.model : '';
   const request = cacheRequest(context, 'image', model, body.prompt, params, scope);
-  return cachedImages(context, c, { request, directives, endpoint, raw, urls: answersWithUrls(body) });
+  return cachedImages(context, req, { request, directives, endpoint, raw, urls: answersWithUrls(body) });
 }
 
 export interface ImageCall {
@@ -89,11 +89,11 @@ function storing(urls: boolean): Pick<ComputeOptions<ImageValue>, 'cacheable' | 
 /** One cached images request (generation or edit): the upstream's JSON answer, stored when it holds images. */
 export async function cachedImages(
   context: ProxyContext,
-  c: Context,
+  req: ProxyRequest,
   { request, directives, endpoint, raw, urls }: ImageCall,
-): Promise<Response> {
-  const { path, headers } = incomingOf(c);
-  const record = recordOf(c);
+): Promise<Answer> {
+  const { path, headers } = incomingOf(req);
+  const record = req.record;
   if (urls) {
     const ttl = directives.ttl === undefined ? context.cache.defaults.ttl : directives.ttl;
     directives.ttl = ttl === null ? endpoint.urlTtl : Math.min(Number(ttl), endpoint.urlTtl);
@@ -127,7 +127,7 @@ export async function cachedImages(
     if (status === 'MISS') context.metrics.miss('images');
     const marks = cacheHeaders(status, { key: result.key, namespace, coalesced: result.coalesced });
     if (status === 'BYPASS') marks['x-llmemo-bypass'] = 'unkeyable';
-    if (fetched && !result.coalesced) return fetched.toResponse(marks);
+    if (fetched && !result.coalesced) return fetched.toAnswer(marks);
     return jsonResponse(result.value.body, marks);
   } catch (error) {
     return failure(context, error);

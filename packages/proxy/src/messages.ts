@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Answer } from './answer.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
 import { callOf, type Entry, plainExchange, streamedExchange } from './exchange.js';
 import { failure } from './forward.js';
@@ -13,6 +13,7 @@ import {
   recordedMessage,
 } from './messages-format.js';
 import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 import { replayStream, sseAnswer } from './sse.js';
 
@@ -27,26 +28,26 @@ const WIRE_FIELDS = ['model', 'messages', 'stream'];
  * POST /v1/messages, the Anthropic Messages API, cached like chat completions: the same key rules, namespaces,
  * directives and coalescing, sent to `anthropicUpstream`. The credential is `x-api-key` (or `Authorization`).
  */
-export async function anthropicMessages(context: ProxyContext, c: Context): Promise<Response> {
-  const incoming = incomingOf(c);
-  const raw = await readRequestBody(c, context);
+export async function anthropicMessages(context: ProxyContext, req: ProxyRequest): Promise<Answer> {
+  const incoming = incomingOf(req);
+  const raw = await readRequestBody(req, context);
   const parsed = parseBody(raw);
   const body = parsed.body;
   const pass = (reason: string) =>
-    bypassed(context, c, 'messages', isObject(body) ? body.model : undefined, incoming, raw, reason);
+    bypassed(context, req, 'messages', isObject(body) ? body.model : undefined, incoming, raw, reason);
   const endpoint = context.options.endpoints.messages;
   if (!endpoint) return pass('endpoint-off');
   if (parsed.unkeyable !== undefined) return pass(parsed.unkeyable);
   if (!isObject(body) || typeof body.model !== 'string' || !Array.isArray(body.messages)) return pass('unkeyable');
   const upstream = context.anthropic;
-  const planned = await plan(context, c, endpoint, incoming, upstream);
+  const planned = await plan(context, req, endpoint, incoming, upstream);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const params = paramsOf(body, WIRE_FIELDS, context.options.ignoreParams);
   // The provider label names the Anthropic upstream when it is its own host.
   const provider = upstream === context.upstream ? context.options.provider : upstream.base.host;
   const request = cacheRequest(context, 'message', body.model, body.messages, params, planned.scope, provider);
   const { directives } = planned;
-  const call = callOf(c, { context, label: 'messages', upstream, request, directives, incoming, raw });
+  const call = callOf(req, { context, label: 'messages', upstream, request, directives, incoming, raw });
   const stream = body.stream === true;
   const answerWith = (entry: Entry<MessageValue>, status: 'HIT' | 'STALE') => {
     const marks = cacheHeaders(status, { key: entry.key, age: entry.age, namespace: directives.namespace });
@@ -88,7 +89,7 @@ function messageOf(value: MessageValue): Json {
 }
 
 /** A stored message in the form asked for: the JSON body, or the stream (as recorded, or built from the body). */
-function answer(context: ProxyContext, value: MessageValue, stream: boolean, marks: Record<string, string>): Response {
+function answer(context: ProxyContext, value: MessageValue, stream: boolean, marks: Record<string, string>): Answer {
   if (!stream) return jsonResponse(messageOf(value), marks);
   const { names, events } = value.format === 'sse' ? value : messageToEvents(value.body);
   const offsets = value.format === 'sse' ? value.offsets : [];

@@ -1,8 +1,8 @@
-import type { Context } from 'hono';
-import { recordOf } from './access-log.js';
+import type { Answer } from './answer.js';
 import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext } from './context.js';
 import { failure } from './forward.js';
 import { bypassed, incomingOf, plan } from './prepare.js';
+import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 import { PassThrough, type UpstreamReply } from './upstream.js';
 
@@ -15,16 +15,16 @@ interface ModelsValue {
  * GET /v1/models, cached briefly (default 5 minutes) per namespace: each API key may see different models (its
  * fine-tunes), and clients that list models on every start should not pay a round trip each time.
  */
-export async function listModels(context: ProxyContext, c: Context): Promise<Response> {
-  const incoming = incomingOf(c);
-  const pass = (reason: string) => bypassed(context, c, 'models', '*', incoming, null, reason);
+export async function listModels(context: ProxyContext, req: ProxyRequest): Promise<Answer> {
+  const incoming = incomingOf(req);
+  const pass = (reason: string) => bypassed(context, req, 'models', '*', incoming, null, reason);
   const endpoint = context.options.endpoints.models;
   if (!endpoint) return pass('endpoint-off');
-  const planned = await plan(context, c, endpoint, incoming);
+  const planned = await plan(context, req, endpoint, incoming);
   if (planned.bypass !== undefined) return pass(planned.bypass);
   const { directives, scope } = planned;
   const { path, headers } = incoming;
-  const record = recordOf(c);
+  const record = req.record;
   // The query is in the scope's endpoint.
   const request = cacheRequest(context, 'models', '*', null, {}, scope);
   let fetched: UpstreamReply | undefined;
@@ -56,7 +56,7 @@ export async function listModels(context: ProxyContext, c: Context): Promise<Res
     if (status === 'MISS') context.metrics.miss('models');
     const marks = cacheHeaders(status, { key: result.key, namespace, coalesced: result.coalesced });
     if (status === 'BYPASS') marks['x-llmemo-bypass'] = 'unkeyable';
-    if (fetched && !result.coalesced) return fetched.toResponse(marks);
+    if (fetched && !result.coalesced) return fetched.toAnswer(marks);
     return jsonResponse(result.value.body, marks);
   } catch (error) {
     return failure(context, error);

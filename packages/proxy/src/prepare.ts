@@ -1,13 +1,12 @@
-import type { Context } from 'hono';
-import { noteNamespace, recordOf } from './access-log.js';
+import type { Answer } from './answer.js';
 import { readBody } from './body.js';
 import type { ProxyContext } from './context.js';
-import { pathOf } from './context.js';
 import { bypasses, type Directives, directivesOf, onlyFromCache } from './directives.js';
-import { errorResponse } from './errors.js';
+import { errorAnswer } from './errors.js';
 import { forward } from './forward.js';
 import type { EndpointLabel } from './metrics.js';
 import type { ResolvedEndpoint } from './options.js';
+import type { ProxyRequest } from './request.js';
 import { type KeyScope, keyScope } from './request-key.js';
 import { tenancyOf } from './tenancy.js';
 import { requestHeaders, type Upstream } from './upstream.js';
@@ -25,20 +24,20 @@ export interface Incoming {
   headers: Record<string, string>;
 }
 
-export function incomingOf(c: Context): Incoming {
-  const path = pathOf(c);
+export function incomingOf(request: ProxyRequest): Incoming {
+  const { path } = request;
   const mark = path.indexOf('?');
   return {
     path,
     pathname: mark < 0 ? path : path.slice(0, mark),
     query: mark < 0 ? undefined : new URLSearchParams(path.slice(mark + 1)),
-    headers: requestHeaders(c.req.raw.headers, DROPPED_REQUEST_HEADERS),
+    headers: requestHeaders(request.headers, DROPPED_REQUEST_HEADERS),
   };
 }
 
-export function readRequestBody(c: Context, context: ProxyContext): Promise<Uint8Array> {
+export function readRequestBody(request: ProxyRequest, context: ProxyContext): Promise<Uint8Array> {
   const { maxBodyBytes, bodyTimeoutMs } = context.options;
-  return readBody(c, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, budget: context.budget });
+  return readBody(request, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, budget: context.budget });
 }
 
 /** A request the cache may answer: its directives (with the tenant's namespace) and its key scope. */
@@ -54,17 +53,17 @@ export interface Plan {
  */
 export async function plan(
   context: ProxyContext,
-  c: Context,
+  request: ProxyRequest,
   endpoint: ResolvedEndpoint,
   incoming: Incoming,
   upstream: Upstream = context.upstream,
 ): Promise<Plan | { bypass: string }> {
-  const headers = c.req.raw.headers;
+  const { headers } = request;
   const requested = directivesOf(headers, endpoint, context.options);
   if (bypasses(requested)) return { bypass: 'requested' };
   const tenancy = await tenancyOf(headers, incoming.query, context.options, context.secret);
   if (tenancy.bypass !== undefined) return { bypass: tenancy.bypass };
-  noteNamespace(c, tenancy.namespace);
+  if (request.record) request.record.namespace = tenancy.namespace;
   const directives: Directives = { ...requested, namespace: tenancy.namespace };
   return { directives, scope: keyScope(context, incoming.pathname, incoming.query, incoming.headers, upstream) };
 }
@@ -94,8 +93,8 @@ export const KINDS: Record<EndpointLabel, string> = {
 };
 
 /** The answer to an only-if-cached request the cache cannot take: a 504, and nothing sent upstream. */
-export function notFromCache(reason: string): Response {
-  return errorResponse(
+export function notFromCache(reason: string): Answer {
+  return errorAnswer(
     504,
     `llmemo-proxy was asked to answer from the cache only (Cache-Control: only-if-cached or x-llmemo-mode: replay), and this request cannot be cached (${reason}), so nothing was sent upstream.`,
     { type: 'cache_miss', code: 'cache_miss', headers: { 'x-cache': 'BYPASS', 'x-llmemo-bypass': reason } },
@@ -105,16 +104,16 @@ export function notFromCache(reason: string): Response {
 /** Sends a cached endpoint's request upstream uncached, says why in `x-llmemo-bypass`, and counts it once. */
 export function bypassed(
   context: ProxyContext,
-  c: Context,
+  request: ProxyRequest,
   label: EndpointLabel,
   model: unknown,
   incoming: Incoming,
   body: Uint8Array | null,
   reason: string,
-): Promise<Response> {
+): Promise<Answer> {
   countBypass(context, label, model);
-  if (onlyFromCache(c.req.raw.headers)) return Promise.resolve(notFromCache(reason));
-  const method = body === null ? c.req.method : 'POST';
+  if (onlyFromCache(request.headers)) return Promise.resolve(notFromCache(reason));
+  const method = body === null ? request.method : 'POST';
   const extra = { 'x-llmemo-bypass': reason };
-  return forward(context, label, method, incoming.path, incoming.headers, body, extra, recordOf(c));
+  return forward(context, label, method, incoming.path, incoming.headers, body, extra, request.record);
 }

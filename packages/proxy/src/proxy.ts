@@ -2,18 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { type ResponseCache, StreamFlight } from '@llmemo/core';
 import { SnapshotCache } from '@llmemo/dashboard';
-import { type Context, type ErrorHandler, Hono, type MiddlewareHandler } from 'hono';
+import { type ErrorHandler, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Registry } from 'prom-client';
 import { accessLog } from './access-log.js';
 import { adminApp, unknownAdminPath } from './admin.js';
-import { BodyBudget, reserve } from './body.js';
+import { toResponse } from './answer.js';
+import { BodyBudget } from './body.js';
 import { chatCompletions } from './chat.js';
-import { headerOf, type ProxyContext, type StreamMeta } from './context.js';
+import type { ProxyContext, StreamMeta } from './context.js';
 import { dashboardRoutes } from './dashboard.js';
 import { embeddings } from './embeddings.js';
 import { registerEntryMetrics } from './entry-metrics.js';
-import { BadRequest, errorResponse } from './errors.js';
 import { healthRoutes } from './health.js';
 import { imageEdits } from './image-edits.js';
 import { imageGenerations } from './images.js';
@@ -21,8 +21,11 @@ import { anthropicMessages } from './messages.js';
 import { type EndpointLabel, ProxyMetrics } from './metrics.js';
 import { listModels } from './models.js';
 import { NamespaceSecret } from './namespace-secret.js';
+import { type NodeRoute, nodeListener } from './node-listener.js';
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './options.js';
+import { budgeted, honoRoute, honoStep, measured, proxyError, runChain, type Step } from './pipeline.js';
 import { type Reconfigured, reconfigure } from './reconfigure.js';
+import { requestOf } from './request.js';
 import { keepOwnTokens, passThrough } from './routes.js';
 import { Upstream } from './upstream.js';
 
@@ -51,15 +54,6 @@ export interface LlmemoProxy {
   reconfigure(options: ProxyOptions): Promise<Reconfigured>;
 }
 
-/** Counts and times each answer by its X-Cache result (streams: until the response starts). */
-function measured(metrics: ProxyMetrics, endpoint: EndpointLabel): MiddlewareHandler {
-  return async (c, next) => {
-    const started = performance.now();
-    await next();
-    metrics.response(endpoint, headerOf(c.res, 'x-cache') ?? 'error', (performance.now() - started) / 1000);
-  };
-}
-
 /** The state every route shares; reconfigure() swaps parts of it in place. */
 function createContext(resolved: ResolvedProxyOptions, metrics: ProxyMetrics): ProxyContext {
   const upstream = new Upstream(resolved.upstream, resolved.upstreamTimeoutMs);
@@ -78,34 +72,34 @@ function createContext(resolved: ResolvedProxyOptions, metrics: ProxyMetrics): P
   };
 }
 
-/** A cached endpoint: the body bytes it holds count against the in-flight budget until its handler is done. */
-function budgeted(context: ProxyContext) {
-  return (handler: (context: ProxyContext, c: Context) => Promise<Response>) => async (c: Context) => {
-    const reservation = reserve(c, context.budget);
-    try {
-      return await handler(context, c);
-    } finally {
-      reservation.release();
-    }
-  };
+/** The cached endpoints, served on Node without hono by the listener; hono serves them on the fetch path. */
+const HOT_ROUTES = [
+  ['/v1/chat/completions', 'chat', chatCompletions],
+  ['/v1/messages', 'messages', anthropicMessages],
+  ['/v1/embeddings', 'embeddings', embeddings],
+] as const;
+
+/** The steps every request goes through first, in order. */
+function firstSteps(context: ProxyContext, resolved: ResolvedProxyOptions): Step[] {
+  const steps: Step[] = [];
+  if (resolved.accessLog) steps.push(accessLog(resolved.accessLog));
+  steps.push(keepOwnTokens(context));
+  return steps;
 }
 
 /** The routes, in the order they match. */
 function addRoutes(app: Hono, context: ProxyContext, resolved: ResolvedProxyOptions, snapshots: SnapshotCache): void {
   const { metrics } = context;
-  const route = budgeted(context);
-  if (resolved.accessLog) app.use('*', accessLog(resolved.accessLog));
-  app.use('*', keepOwnTokens(context));
+  const measure = (endpoint: EndpointLabel) => honoStep(measured(metrics, endpoint));
+  for (const step of firstSteps(context, resolved)) app.use('*', honoStep(step));
   healthRoutes(app, context);
 
-  app.post('/v1/chat/completions', measured(metrics, 'chat'), route(chatCompletions));
-  app.post('/v1/messages', measured(metrics, 'messages'), route(anthropicMessages));
+  for (const [path, label, handler] of HOT_ROUTES) app.post(path, measure(label), honoRoute(context, handler));
   // The rest of the Messages API (count_tokens, batches) goes where messages go, uncached.
-  app.all('/v1/messages/*', measured(metrics, 'messages'), passThrough(context, 'messages'));
-  app.post('/v1/embeddings', measured(metrics, 'embeddings'), route(embeddings));
-  app.post('/v1/images/generations', measured(metrics, 'images'), route(imageGenerations));
-  app.post('/v1/images/edits', measured(metrics, 'images'), route(imageEdits));
-  app.get('/v1/models', measured(metrics, 'models'), route(listModels));
+  app.all('/v1/messages/*', measure('messages'), passThrough(context, 'messages'));
+  app.post('/v1/images/generations', measure('images'), honoRoute(context, imageGenerations));
+  app.post('/v1/images/edits', measure('images'), honoRoute(context, imageEdits));
+  app.get('/v1/models', measure('models'), honoRoute(context, listModels));
   if (resolved.metrics) {
     app.get('/metrics', async (c) =>
       c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
@@ -117,23 +111,35 @@ function addRoutes(app: Hono, context: ProxyContext, resolved: ResolvedProxyOpti
   app.all('/admin', (c) => unknownAdminPath(c.req.method, c.req.path));
   app.all('/admin/*', (c) => unknownAdminPath(c.req.method, c.req.path));
   // Everything else goes upstream untouched, body streamed, never cached.
-  app.all('*', measured(metrics, 'other'), passThrough(context));
+  app.all('*', measure('other'), passThrough(context));
 }
 
-/** Client errors answer as such; anything else is the proxy's own failure, logged and answered 500. */
-function proxyErrorHandler(resolved: ResolvedProxyOptions): ErrorHandler {
-  return (error, c) => {
-    if (error instanceof BadRequest) return error.toResponse();
-    if (error instanceof HTTPException) return error.getResponse();
-    resolved.logger?.error?.(`llmemo-proxy: ${c.req.method} ${c.req.path} failed: ${(error as Error).message}`, {
-      code: 'proxy_error',
-    });
-    return errorResponse(
-      500,
-      `llmemo-proxy failed on this request (a failure of the proxy, not of the upstream): ${(error as Error).message}`,
-      { type: 'server_error', code: 'proxy_error' },
-    );
-  };
+/** The hot routes for the Node listener: the same steps, route and error handler as on hono, in the same order. */
+function nodeRoutes(context: ProxyContext, resolved: ResolvedProxyOptions): Map<string, NodeRoute> {
+  const first = firstSteps(context, resolved);
+  const onError = proxyError(resolved);
+  const routes = new Map<string, NodeRoute>();
+  for (const [path, label, handler] of HOT_ROUTES) {
+    const steps = [...first, measured(context.metrics, label)];
+    const route = budgeted(context, handler);
+    routes.set(path, (request) => runChain(steps, route, onError, request));
+  }
+  return routes;
+}
+
+const HOT = new WeakMap<LlmemoProxy, ReadonlyMap<string, NodeRoute>>();
+
+/** A proxy's listener with the adapter built by the caller (`startProxy` gives it the default host name). */
+export function listenerOf(proxy: LlmemoProxy, fallback: Parameters<typeof nodeListener>[1]) {
+  const routes = HOT.get(proxy);
+  return routes ? nodeListener(routes, fallback) : fallback;
+}
+
+/** The app's error handler: hono's own exceptions answer as they say, everything else as on the Node path. */
+function honoErrors(resolved: ResolvedProxyOptions): ErrorHandler {
+  const onError = proxyError(resolved);
+  return (error, c) =>
+    error instanceof HTTPException ? error.getResponse() : toResponse(onError(error, requestOf(c)));
 }
 
 /** The public face over a built app: handlers, flush, reload (one at a time) and close. */
@@ -147,10 +153,11 @@ function proxyHandle(
   const fetch = async (request: Request, env?: unknown) => app.fetch(request, env);
   let applied = options;
   let reloading: Promise<unknown> = Promise.resolve();
-  return {
+  const routes = nodeRoutes(context, resolved);
+  const proxy: LlmemoProxy = {
     app,
     fetch,
-    listener: getRequestListener(fetch),
+    listener: nodeListener(routes, getRequestListener(fetch)),
     cache: resolved.cache,
     metrics: context.metrics.registry,
     flush: () => resolved.cache.flush(),
@@ -170,6 +177,8 @@ function proxyHandle(
       if (resolved.ownsCache) await resolved.cache.close();
     },
   };
+  HOT.set(proxy, routes);
+  return proxy;
 }
 
 /**
@@ -189,6 +198,6 @@ export function createProxy(options: ProxyOptions): LlmemoProxy {
 
   const app = new Hono();
   addRoutes(app, context, resolved, snapshots);
-  app.onError(proxyErrorHandler(resolved));
+  app.onError(honoErrors(resolved));
   return proxyHandle(app, context, resolved, options);
 }

@@ -1,16 +1,17 @@
-import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import type { Context, MiddlewareHandler } from 'hono';
-import { recordOf } from './access-log.js';
+import type { Context } from 'hono';
 import { unknownAdminPath } from './admin.js';
-import { type ProxyContext, pathOf } from './context.js';
+import { toResponse } from './answer.js';
+import type { ProxyContext } from './context.js';
 import { credentialsOf } from './credentials.js';
 import { DASHBOARD_PATH } from './dashboard.js';
 import { onlyFromCache } from './directives.js';
-import { errorResponse } from './errors.js';
+import { errorAnswer } from './errors.js';
 import { forward } from './forward.js';
+import type { Step } from './pipeline.js';
 import { notFromCache } from './prepare.js';
+import { requestOf } from './request.js';
 import { secretDigest } from './tenancy.js';
 import { requestHeaders } from './upstream.js';
 
@@ -46,21 +47,20 @@ const OWN_PREFIXES = ['/admin', DASHBOARD_PATH];
  * Refuses a request that carries one of the proxy's own tokens (admin, namespace) as a credential: it would be
  * sent to the upstream, and those tokens never leave the proxy.
  */
-export function keepOwnTokens(context: ProxyContext): MiddlewareHandler {
+export function keepOwnTokens(context: ProxyContext): Step {
   const own = context.options.ownTokens;
-  return async (c, next) => {
-    if (own.length > 0 && !isAdminPath(c.req.path)) {
-      const path = pathOf(c);
+  return async (request, next) => {
+    if (own.length > 0 && !isAdminPath(request.pathname)) {
+      const { path, headers } = request;
       const mark = path.indexOf('?');
       const query = mark < 0 ? undefined : new URLSearchParams(path.slice(mark + 1));
-      const raw = c.req.raw.headers;
-      const values = credentialsOf(raw, query, context.options.credentials);
-      const authorization = raw.get('authorization');
+      const values = credentialsOf(headers, query, context.options.credentials);
+      const authorization = headers.get('authorization');
       if (authorization !== null) values.push(authorization.trim());
       for (const value of values) {
         const digest = secretDigest(value);
         if (own.some((token) => token.equals(digest))) {
-          return errorResponse(
+          return errorAnswer(
             403,
             'This request carries one of the proxy’s own tokens (admin or namespace) as a credential. They are never sent upstream: use your provider API key here.',
             { code: 'proxy_token_not_forwarded' },
@@ -68,26 +68,25 @@ export function keepOwnTokens(context: ProxyContext): MiddlewareHandler {
         }
       }
     }
-    await next();
+    return next();
   };
 }
 
 /** Everything that is not the proxy's own nor cached goes upstream untouched, body streamed, never cached. */
 export function passThrough(context: ProxyContext, label: 'other' | 'messages' = 'other') {
-  return (c: Context): Promise<Response> | Response => {
-    const method = c.req.method;
-    const path = pathOf(c);
+  return async (c: Context): Promise<Response> => {
+    const request = requestOf(c);
+    const { method, path, pathname, incoming } = request;
     const mark = path.indexOf('?');
-    if (isAdminPath(mark < 0 ? path : path.slice(0, mark))) return unknownAdminPath(method, c.req.path);
-    if (onlyFromCache(c.req.raw.headers)) return notFromCache('not-cached-endpoint');
+    if (isAdminPath(mark < 0 ? path : path.slice(0, mark))) return unknownAdminPath(method, pathname);
+    if (onlyFromCache(request.headers)) return toResponse(notFromCache('not-cached-endpoint'));
     let body: Readable | null = null;
     if (method !== 'GET' && method !== 'HEAD') {
       // On Node the socket is the body, streamed up as it arrives; elsewhere the Web body.
-      // (Touching c.req.raw.body on Node would start the adapter's own reading of the socket.)
-      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-      const web = incoming ? null : c.req.raw.body;
+      const web = incoming ? null : request.webBody();
       body = incoming ?? (web ? Readable.fromWeb(web as NodeReadableStream<Uint8Array>) : null);
     }
-    return forward(context, label, method, path, requestHeaders(c.req.raw.headers), body, {}, recordOf(c));
+    const headers = requestHeaders(request.headers);
+    return toResponse(await forward(context, label, method, path, headers, body, {}, request.record));
   };
 }

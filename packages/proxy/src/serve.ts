@@ -1,7 +1,8 @@
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { ProxyOptions } from './options.js';
-import { createProxy, type LlmemoProxy } from './proxy.js';
+import { createProxy, type LlmemoProxy, listenerOf } from './proxy.js';
 
 export interface StartProxyOptions extends ProxyOptions {
   /** Default 8787; 0 picks a free port. */
@@ -25,10 +26,12 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   const proxy = createProxy(proxyOptions);
   // The namespace secret before the first request (a store that cannot give it now is logged and retried).
   await proxy.ready();
-  let server: ReturnType<typeof serve>;
+  // The hot routes on Node's own request and response; the rest through the adapter, which (as `serve` did) takes
+  // the host it listens on for a request without a Host header.
+  const server: Server = createServer(listenerOf(proxy, getRequestListener(proxy.fetch, { hostname: host })));
   const address = await new Promise<AddressInfo>((resolve, reject) => {
-    server = serve({ fetch: proxy.fetch, port, hostname: host }, (info) => resolve(info));
     server.once('error', reject);
+    server.listen(port, host, () => resolve(server.address() as AddressInfo));
   }).catch(async (error: unknown) => {
     await proxy.close();
     throw error;
@@ -42,7 +45,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Open SSE streams and idle keep-alive sockets would otherwise hold close() open.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.closeAllConnections();
       });
       await proxy.flush();
       await proxy.close();

@@ -1,3 +1,4 @@
+import type { Answer } from './answer.js';
 import { answerResponse } from './context.js';
 
 /**
@@ -104,7 +105,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** A replayed stream's answer under our marks (X-Cache and the rest), readable by `headerOf`. */
-export function sseAnswer(body: string | ReadableStream<Uint8Array>, marks: Record<string, string>): Response {
+export function sseAnswer(body: string | ReadableStream<Uint8Array>, marks: Record<string, string>): Answer {
   return answerResponse(body, { ...SSE_HEADERS, ...marks });
 }
 

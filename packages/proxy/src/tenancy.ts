@@ -3,6 +3,7 @@ import { credentialsOf } from './credentials.js';
 import { BadRequest } from './errors.js';
 import type { NamespaceSecret } from './namespace-secret.js';
 import type { ResolvedProxyOptions } from './options.js';
+import type { HeaderSource } from './request.js';
 
 /** Whose entries a request may read and write, or why it goes upstream uncached. */
 export type Tenancy = { namespace: string; bypass?: undefined } | { namespace?: undefined; bypass: string };
@@ -35,7 +36,7 @@ export function bearerMatches(authorization: string | null | undefined, expected
   return match !== null && sameSecret(match[1]!.trim(), expected);
 }
 
-function subNamespaceOf(headers: Headers): string | undefined {
+function subNamespaceOf(headers: HeaderSource): string | undefined {
   const explicit = headers.get('x-llmemo-namespace');
   if (explicit === null) return undefined;
   const name = explicit.trim();
@@ -50,7 +51,7 @@ function subNamespaceOf(headers: Headers): string | undefined {
 
 /** The raw namespace a trusted caller (holding the namespace token) names, or undefined. */
 function trustedNamespace(
-  headers: Headers,
+  headers: HeaderSource,
   options: ResolvedProxyOptions,
   name: string | undefined,
 ): string | undefined {
@@ -87,7 +88,7 @@ function trustedNamespace(
  * set a shared anonymous namespace.
  */
 export async function tenancyOf(
-  headers: Headers,
+  headers: HeaderSource,
   query: URLSearchParams | undefined,
   options: ResolvedProxyOptions,
   secret: NamespaceSecret,

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import type { RequestRecord } from './access-log.js';
+import { Answer } from './answer.js';
+import type { HeaderSource } from './request.js';
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), and the ones this hop answers itself:
@@ -49,13 +51,10 @@ export class UpstreamReply {
     return Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString('utf8');
   }
 
-  toResponse(extra: Record<string, string> = {}): Response {
+  toAnswer(extra: Record<string, string> = {}): Answer {
     const headers = responseHeaders(this.headers, ['content-length', 'content-encoding']);
     for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-    return new Response(nullBodyStatus(this.status) ? null : (this.body as Uint8Array<ArrayBuffer>), {
-      status: this.status,
-      headers,
-    });
+    return new Answer(nullBodyStatus(this.status) ? null : this.body, headers, this.status);
   }
 }
 
@@ -111,7 +110,7 @@ export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly str
  * Client request headers for the upstream, minus hop-by-hop ones, our own `x-llmemo-*` and `drop`. Authorization
  * is forwarded (the upstream needs it) and is never stored nor part of a key.
  */
-export function requestHeaders(headers: Headers, drop: readonly string[] = []): Record<string, string> {
+export function requestHeaders(headers: HeaderSource, drop: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   const named = connectionNamed(headers.get('connection'));
   headers.forEach((value, name) => {

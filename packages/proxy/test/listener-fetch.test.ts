@@ -1,79 +1,34 @@
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Answer, toResponse } from '../src/answer.js';
 import { answerResponse, headerOf, jsonResponse } from '../src/context.js';
-import { createProxy, type LlmemoProxy } from '../src/index.js';
+import { errorAnswer } from '../src/errors.js';
+import { ask, useBothPaths } from './both-paths.js';
 import { ADMIN_TOKEN, apiKey, useHarness, user } from './helpers.js';
 
 describe('headerOf', () => {
-  it('reads what Response.headers reads, for answers built here and any other response', () => {
-    const built = [
+  it('reads what Response.headers reads, for answers built here (and their Responses) and any other response', () => {
+    const answers = [
       jsonResponse({ a: 1 }, { 'x-cache': 'HIT', 'x-llmemo-key': 'k' }),
       answerResponse('data: x\n\n', { 'content-type': 'text/event-stream', 'x-cache': 'STALE' }),
+      errorAnswer(403, 'no', { code: 'c', headers: { 'x-cache': 'BYPASS' } }),
+      new Answer(null, new Headers({ 'x-cache': 'MISS', 'x-llmemo-bypass': 'unkeyable' }), 204),
+    ];
+    const built = [
+      ...answers.flatMap((answer) => [answer, toResponse(answer)]),
       new Response('plain', { headers: { 'x-cache': 'MISS', 'x-llmemo-bypass': 'requested' } }),
       new Response(null, { status: 204 }),
     ];
-    for (const response of built) {
+    for (const reply of built) {
+      const response = reply instanceof Answer ? toResponse(reply) : reply;
       for (const name of ['x-cache', 'x-llmemo-bypass', 'x-llmemo-key', 'content-type']) {
-        expect(headerOf(response, name)).toBe(response.headers.get(name));
+        expect(headerOf(reply, name)).toBe(response.headers.get(name));
       }
     }
   });
 });
 
 const h = useHarness();
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup.push(
-    () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return (server.address() as AddressInfo).port;
-}
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A POST with repeated header lines (arrays), answered in full; `date` is left out of the comparison. */
-function ask(port: number, path: string, headers: Record<string, string | string[]>, body: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ port, host: '127.0.0.1', method: 'POST', path, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (part: Buffer) => parts.push(part));
-      res.on('end', () => {
-        const { date: _date, ...rest } = res.headers;
-        resolve({ status: res.statusCode!, headers: rest, body: Buffer.concat(parts).toString('utf8') });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/**
- * The same proxy on both Node paths: `listener`, and the adapter over `fetch` as a user would mount it. Whatever
- * the listener does on its own (a Node fast path), it must read repeated header lines and answer as `fetch` does.
- */
-async function bothPaths(options: Partial<Parameters<typeof createProxy>[0]> = {}) {
-  const proxy: LlmemoProxy = createProxy({ upstream: h.server.url, adminToken: ADMIN_TOKEN, ...options });
-  cleanup.push(() => proxy.close());
-  await proxy.ready();
-  const listener = await listen(createServer(proxy.listener));
-  const fetchPath = await listen(createServer(getRequestListener(proxy.fetch)));
-  return { proxy, listener, fetchPath };
-}
+const { bothPaths } = useBothPaths(h);
 
 const chat = (content: string) => JSON.stringify({ model: 'gpt-4o-mini', messages: user(content) });
 const json = { 'content-type': 'application/json' };

@@ -1,0 +1,145 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * What a route answers: status, headers and body, before any Web `Response` exists. The fetch path turns it into
+ * the `Response` it always built (`toResponse`); the Node path writes it straight to the `ServerResponse`
+ * (`writeAnswer`), the way `@hono/node-server` writes that same `Response`, without building one.
+ */
+export class Answer {
+  constructor(
+    readonly body: string | Uint8Array | ReadableStream<Uint8Array> | null,
+    readonly headers: Record<string, string> | Headers,
+    readonly status = 200,
+  ) {}
+}
+
+/** A route's answer, or a `Response` from the hono side (admin, dashboard, `c.res`). */
+export type Reply = Answer | Response;
+
+/**
+ * The header records the answers' Responses were built with (never changed afterwards). Reading a header through
+ * `Response.headers` turns the Node adapter's plain record into undici `Headers`, which the adapter then turns
+ * back into a record to write: the metrics and the access log read the record instead.
+ */
+const builtWith = new WeakMap<Response, Readonly<Record<string, string>>>();
+
+export function toResponse(answer: Answer): Response {
+  const { body, headers, status } = answer;
+  const response = new Response(body as BodyInit | null, { status, headers });
+  if (!(headers instanceof Headers)) builtWith.set(response, headers);
+  return response;
+}
+
+/** A reply as the hono side returns it. */
+export function asResponse(reply: Reply): Response {
+  return reply instanceof Answer ? toResponse(reply) : reply;
+}
+
+/** A header of a reply, from the record it was built with when there is one. */
+export function headerOf(reply: Reply, name: string): string | null {
+  if (reply instanceof Answer) {
+    const { headers } = reply;
+    return headers instanceof Headers ? headers.get(name) : (headers[name] ?? null);
+  }
+  const record = builtWith.get(reply);
+  return record === undefined ? reply.headers.get(name) : (record[name] ?? null);
+}
+
+/** The adapter's header record from `Headers`: set-cookie as a list, and a content type when there is none. */
+function outgoingHeaders(headers: Headers): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const cookies: string[] = [];
+  headers.forEach((value, name) => {
+    if (name === 'set-cookie') cookies.push(value);
+    else out[name] = value;
+  });
+  if (cookies.length > 0) out['set-cookie'] = cookies;
+  out['content-type'] ??= 'text/plain; charset=UTF-8';
+  return out;
+}
+
+function hasContentLength(headers: Record<string, unknown>): boolean {
+  for (const name in headers) if (name.length === 14 && name.toLowerCase() === 'content-length') return true;
+  return false;
+}
+
+/**
+ * Writes an answer as `@hono/node-server` writes the `Response` `toResponse` builds (same status, header lines,
+ * framing): a record is written as is plus Content-Length, `Headers` gain a default content type, a body-less
+ * answer is written through `Headers`. A stream is piped with backpressure and cancelled when the client leaves.
+ */
+export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> | undefined {
+  const { body, status } = answer;
+  if (body === null) {
+    res.writeHead(status, outgoingHeaders(new Headers(answer.headers)));
+    res.end();
+    return undefined;
+  }
+  let headers: Record<string, string | number | string[]>;
+  let sized: boolean;
+  if (answer.headers instanceof Headers) {
+    sized = answer.headers.has('content-length');
+    headers = outgoingHeaders(answer.headers);
+  } else {
+    headers = answer.headers;
+    sized = hasContentLength(headers);
+  }
+  if (typeof body === 'string') {
+    if (!sized) headers['Content-Length'] = Buffer.byteLength(body);
+    res.writeHead(status, headers);
+    res.end(body);
+    return undefined;
+  }
+  if (body instanceof Uint8Array) {
+    if (!sized) headers['Content-Length'] = body.byteLength;
+    res.writeHead(status, headers);
+    res.end(body);
+    return undefined;
+  }
+  res.writeHead(status, headers);
+  if (res.writable) res.flushHeaders();
+  return pipeStream(body, res);
+}
+
+/** The body onto the socket, one read per drained write; the client leaving cancels the stream (and its source). */
+function pipeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> | undefined {
+  if (res.destroyed) return undefined;
+  const reader = body.getReader();
+  const cancel = (error?: unknown) => {
+    reader.cancel(error).catch(() => {});
+  };
+  res.on('close', cancel);
+  res.on('error', cancel);
+  const broke = (error: unknown) => {
+    if (error) res.destroy(error as Error);
+  };
+  const flow = ({ done, value }: ReadableStreamReadResult<Uint8Array>): Promise<void> | undefined => {
+    try {
+      if (done) res.end();
+      else if (!res.write(value)) res.once('drain', () => reader.read().then(flow, broke));
+      else return reader.read().then(flow, broke);
+    } catch (error) {
+      broke(error);
+    }
+    return undefined;
+  };
+  reader.read().then(flow, broke);
+  return reader.closed
+    .finally(() => {
+      res.off('close', cancel);
+      res.off('error', cancel);
+    })
+    .catch((error: unknown) => writeFailed(error, res));
+}
+
+/**
+ * What the adapter does when writing an answer failed, or its body stream errored (it also printed the error to
+ * the console; this does not).
+ */
+export function writeFailed(error: unknown, res: ServerResponse): void {
+  const failed = error instanceof Error ? error : new Error('unknown error', { cause: error });
+  if ((failed as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+  if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+  res.end(`Error: ${failed.message}`);
+  res.destroy(failed);
+}
