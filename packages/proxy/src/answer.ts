@@ -8,10 +8,13 @@ import type { ServerResponse } from 'node:http';
 export class Answer {
   constructor(
     readonly body: string | Uint8Array | ReadableStream<Uint8Array> | null,
-    readonly headers: Record<string, string> | Headers,
+    /** A record may hold repeated lines as arrays (forwarded upstream headers); the Node path writes it as is. */
+    readonly headers: HeaderRecord | Headers,
     readonly status = 200,
   ) {}
 }
+
+export type HeaderRecord = Record<string, string | string[]>;
 
 /** A route's answer, or a `Response` from the hono side (admin, dashboard, `c.res`). */
 export type Reply = Answer | Response;
@@ -21,11 +24,24 @@ export type Reply = Answer | Response;
  * `Response.headers` turns the Node adapter's plain record into undici `Headers`, which the adapter then turns
  * back into a record to write: the metrics and the access log read the record instead.
  */
-const builtWith = new WeakMap<Response, Readonly<Record<string, string>>>();
+const builtWith = new WeakMap<Response, Readonly<HeaderRecord>>();
+
+/** `Headers` from a record, a repeated line appended once per value (as `Headers` built from the lines would be). */
+function headersOf(record: Readonly<HeaderRecord>): Headers {
+  const out = new Headers();
+  for (const name in record) {
+    const value = record[name]!;
+    if (Array.isArray(value)) for (const item of value) out.append(name, item);
+    else out.set(name, value as string);
+  }
+  return out;
+}
 
 export function toResponse(answer: Answer): Response {
-  const { body, headers, status } = answer;
-  const response = new Response(body as BodyInit | null, { status, headers });
+  const { body, status } = answer;
+  const { headers } = answer;
+  const init = headers instanceof Headers || !Object.values(headers).some(Array.isArray) ? headers : headersOf(headers);
+  const response = new Response(body as BodyInit | null, { status, headers: init as HeadersInit });
   if (!(headers instanceof Headers)) builtWith.set(response, headers);
   return response;
 }
@@ -39,10 +55,16 @@ export function asResponse(reply: Reply): Response {
 export function headerOf(reply: Reply, name: string): string | null {
   if (reply instanceof Answer) {
     const { headers } = reply;
-    return headers instanceof Headers ? headers.get(name) : (headers[name] ?? null);
+    return headers instanceof Headers ? headers.get(name) : recordHeader(headers, name);
   }
   const record = builtWith.get(reply);
-  return record === undefined ? reply.headers.get(name) : (record[name] ?? null);
+  return record === undefined ? reply.headers.get(name) : recordHeader(record, name);
+}
+
+/** A record's header as `Headers.get` reads it: repeated values joined. */
+function recordHeader(record: Readonly<HeaderRecord>, name: string): string | null {
+  const value = record[name];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : (value as string);
 }
 
 /** The adapter's header record from `Headers`: set-cookie as a list, and a content type when there is none. */
@@ -71,7 +93,8 @@ function hasContentLength(headers: Record<string, unknown>): boolean {
 export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> | undefined {
   const { body, status } = answer;
   if (body === null) {
-    res.writeHead(status, outgoingHeaders(new Headers(answer.headers)));
+    const { headers } = answer;
+    res.writeHead(status, outgoingHeaders(headers instanceof Headers ? headers : headersOf(headers)));
     res.end();
     return undefined;
   }
