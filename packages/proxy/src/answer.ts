@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { type BreakReport, EventTail, reportBreaks } from './sse.js';
 
 /**
  * What a route answers: status, headers and body, before any Web `Response` exists. The fetch path turns it into
@@ -11,6 +12,11 @@ export class Answer {
     /** A record may hold repeated lines as arrays (forwarded upstream headers); the Node path writes it as is. */
     readonly headers: HeaderRecord | Headers,
     readonly status = 200,
+    /**
+     * A streamed body that may break off, and how to report it (see `reportBreaks`). The fetch path wraps the body
+     * in `reportBreaks`; the Node path's writer reports the break itself, one stream fewer per chunk.
+     */
+    readonly breaks?: BreakReport,
   ) {}
 }
 
@@ -38,8 +44,11 @@ function headersOf(record: Readonly<HeaderRecord>): Headers {
 }
 
 export function toResponse(answer: Answer): Response {
-  const { body, status } = answer;
-  const { headers } = answer;
+  const { status, headers, breaks } = answer;
+  const body =
+    breaks && answer.body instanceof ReadableStream
+      ? reportBreaks(answer.body, breaks.describe, breaks.cut, breaks.errorEvent)
+      : answer.body;
   const init = headers instanceof Headers || !Object.values(headers).some(Array.isArray) ? headers : headersOf(headers);
   const response = new Response(body as BodyInit | null, { status, headers: init as HeadersInit });
   if (!(headers instanceof Headers)) builtWith.set(response, headers);
@@ -121,28 +130,46 @@ export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> 
   }
   res.writeHead(status, headers);
   if (res.writable) res.flushHeaders();
-  return pipeStream(body, res);
+  return pipeStream(body, res, answer.breaks);
 }
 
 /** The body onto the socket, one read per drained write; the client leaving cancels the stream (and its source). */
-function pipeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> | undefined {
+function pipeStream(
+  body: ReadableStream<Uint8Array>,
+  res: ServerResponse,
+  breaks: BreakReport | undefined,
+): Promise<void> | undefined {
   if (res.destroyed) return undefined;
   const reader = body.getReader();
+  const tail = breaks && new EventTail();
+  let reported = false;
   const cancel = (error?: unknown) => {
     reader.cancel(error).catch(() => {});
   };
   res.on('close', cancel);
   res.on('error', cancel);
   const broke = (error: unknown) => {
-    if (error) res.destroy(error as Error);
+    const outcome = tail ? tail.broke(error, breaks!) : 'error';
+    if (outcome === 'error') {
+      if (error) res.destroy(error as Error);
+      return;
+    }
+    // Reported as reportBreaks would: the last event and a clean end, or the connection already cut.
+    reported = true;
+    if (outcome !== 'cut') res.end(outcome);
   };
   const flow = ({ done, value }: ReadableStreamReadResult<Uint8Array>): Promise<void> | undefined => {
     try {
-      if (done) res.end();
-      else if (!res.write(value)) res.once('drain', () => reader.read().then(flow, broke));
+      if (done) {
+        res.end();
+        return undefined;
+      }
+      tail?.push(value);
+      if (!res.write(value)) res.once('drain', () => reader.read().then(flow, broke));
       else return reader.read().then(flow, broke);
     } catch (error) {
-      broke(error);
+      // A failed write, not a break of the body: as before.
+      res.destroy(error as Error);
     }
     return undefined;
   };
@@ -152,7 +179,9 @@ function pipeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Prom
       res.off('close', cancel);
       res.off('error', cancel);
     })
-    .catch((error: unknown) => writeFailed(error, res));
+    .catch((error: unknown) => {
+      if (!reported) writeFailed(error, res);
+    });
 }
 
 /**

@@ -7,7 +7,7 @@ import { describeError } from './errors.js';
 import type { EndpointLabel } from './metrics.js';
 import type { Incoming } from './prepare.js';
 import type { ProxyRequest } from './request.js';
-import { reportBreaks, SseRecorder } from './sse.js';
+import { SseRecorder } from './sse.js';
 import { PassThrough, responseHeaders, responseRecord, Upstream, type UpstreamReply } from './upstream.js';
 
 /**
@@ -161,14 +161,13 @@ export async function streamedExchange<V extends StoredAnswer>(call: Call, spec:
   );
   // Chunked from the first byte: the Node adapter would otherwise buffer the first reads to compute a length.
   headers['transfer-encoding'] = 'chunked';
-  const stream = reportBreaks(
-    spec.clientStream ? spec.clientStream(ticket.stream) : ticket.stream,
-    (error) =>
+  const stream = spec.clientStream ? spec.clientStream(ticket.stream) : ticket.stream;
+  return new Answer(stream, headers, meta.status, {
+    describe: (error) =>
       `The upstream stream broke off before it finished (${describeError(error)}); nothing was cached. Retry the request.`,
-    call.cut,
-    spec.errorEvent,
-  );
-  return new Answer(stream, headers, meta.status);
+    cut: call.cut,
+    errorEvent: spec.errorEvent,
+  });
 }
 
 /** A stream core cannot key (it counted the bypass): straight through. */

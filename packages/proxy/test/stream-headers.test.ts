@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ask, useBothPaths } from './both-paths.js';
 import { apiKey, useHarness, user } from './helpers.js';
@@ -72,5 +72,49 @@ describe('the streamed miss forwards the upstream headers as a record', () => {
       expect(reply.headers['x-llmemo-key']).toMatch(/^[0-9a-f]+$/);
     }
     expect(viaListener).toEqual(viaFetch);
+  });
+});
+
+/** An upstream whose stream breaks off after `sent`: the socket is destroyed, as a crashed provider's would be. */
+async function breakingUpstream(sent: string): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sent, () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+  });
+  const port = await listen(server);
+  return `http://127.0.0.1:${port}`;
+}
+
+/** What the client got before the response ended or was cut, and whether it ended cleanly. */
+function received(port: number, body: string): Promise<{ text: string; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey()}` };
+    const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/chat/completions', headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('error', () => {});
+      res.on('close', () => resolve({ text: Buffer.concat(parts).toString('utf8'), complete: res.complete }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('a streamed miss that breaks off, on both paths', () => {
+  const body = (content: string) => JSON.stringify({ model: 'gpt-4o-mini', messages: user(content), stream: true });
+
+  it('between two events: one last error event in-band and a clean end', async () => {
+    const { listener, fetchPath } = await bothPaths({ upstream: await breakingUpstream(chunk('Hello')) });
+    for (const port of [listener, fetchPath]) {
+      const got = await received(port, body(`between ${port}`));
+      expect(got.complete).toBe(true);
+      expect(got.text.startsWith(chunk('Hello'))).toBe(true);
+      const last = got.text.slice(chunk('Hello').length);
+      expect(last).toMatch(/^data: \{"error":\{"message":"The upstream stream broke off before it finished/);
+      expect(last.endsWith('\n\n')).toBe(true);
+    }
   });
 });
