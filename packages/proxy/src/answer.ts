@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { type BreakReport, EventTail, reportBreaks } from './sse.js';
 
 /**
  * What a route answers: status, headers and body, before any Web `Response` exists. The fetch path turns it into
@@ -8,10 +9,18 @@ import type { ServerResponse } from 'node:http';
 export class Answer {
   constructor(
     readonly body: string | Uint8Array | ReadableStream<Uint8Array> | null,
-    readonly headers: Record<string, string> | Headers,
+    /** A record may hold repeated lines as arrays (forwarded upstream headers); the Node path writes it as is. */
+    readonly headers: HeaderRecord | Headers,
     readonly status = 200,
+    /**
+     * A streamed body that may break off, and how to report it (see `reportBreaks`). The fetch path wraps the body
+     * in `reportBreaks`; the Node path's writer reports the break itself, one stream fewer per chunk.
+     */
+    readonly breaks?: BreakReport,
   ) {}
 }
+
+export type HeaderRecord = Record<string, string | string[]>;
 
 /** A route's answer, or a `Response` from the hono side (admin, dashboard, `c.res`). */
 export type Reply = Answer | Response;
@@ -21,11 +30,27 @@ export type Reply = Answer | Response;
  * `Response.headers` turns the Node adapter's plain record into undici `Headers`, which the adapter then turns
  * back into a record to write: the metrics and the access log read the record instead.
  */
-const builtWith = new WeakMap<Response, Readonly<Record<string, string>>>();
+const builtWith = new WeakMap<Response, Readonly<HeaderRecord>>();
+
+/** `Headers` from a record, a repeated line appended once per value (as `Headers` built from the lines would be). */
+function headersOf(record: Readonly<HeaderRecord>): Headers {
+  const out = new Headers();
+  for (const name in record) {
+    const value = record[name]!;
+    if (Array.isArray(value)) for (const item of value) out.append(name, item);
+    else out.set(name, value as string);
+  }
+  return out;
+}
 
 export function toResponse(answer: Answer): Response {
-  const { body, headers, status } = answer;
-  const response = new Response(body as BodyInit | null, { status, headers });
+  const { status, headers, breaks } = answer;
+  const body =
+    breaks && answer.body instanceof ReadableStream
+      ? reportBreaks(answer.body, breaks.describe, breaks.cut, breaks.errorEvent)
+      : answer.body;
+  const init = headers instanceof Headers || !Object.values(headers).some(Array.isArray) ? headers : headersOf(headers);
+  const response = new Response(body as BodyInit | null, { status, headers: init as HeadersInit });
   if (!(headers instanceof Headers)) builtWith.set(response, headers);
   return response;
 }
@@ -39,10 +64,16 @@ export function asResponse(reply: Reply): Response {
 export function headerOf(reply: Reply, name: string): string | null {
   if (reply instanceof Answer) {
     const { headers } = reply;
-    return headers instanceof Headers ? headers.get(name) : (headers[name] ?? null);
+    return headers instanceof Headers ? headers.get(name) : recordHeader(headers, name);
   }
   const record = builtWith.get(reply);
-  return record === undefined ? reply.headers.get(name) : (record[name] ?? null);
+  return record === undefined ? reply.headers.get(name) : recordHeader(record, name);
+}
+
+/** A record's header as `Headers.get` reads it: repeated values joined. */
+function recordHeader(record: Readonly<HeaderRecord>, name: string): string | null {
+  const value = record[name];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : (value as string);
 }
 
 /** The adapter's header record from `Headers`: set-cookie as a list, and a content type when there is none. */
@@ -71,7 +102,8 @@ function hasContentLength(headers: Record<string, unknown>): boolean {
 export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> | undefined {
   const { body, status } = answer;
   if (body === null) {
-    res.writeHead(status, outgoingHeaders(new Headers(answer.headers)));
+    const { headers } = answer;
+    res.writeHead(status, outgoingHeaders(headers instanceof Headers ? headers : headersOf(headers)));
     res.end();
     return undefined;
   }
@@ -98,28 +130,46 @@ export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> 
   }
   res.writeHead(status, headers);
   if (res.writable) res.flushHeaders();
-  return pipeStream(body, res);
+  return pipeStream(body, res, answer.breaks);
 }
 
 /** The body onto the socket, one read per drained write; the client leaving cancels the stream (and its source). */
-function pipeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> | undefined {
+function pipeStream(
+  body: ReadableStream<Uint8Array>,
+  res: ServerResponse,
+  breaks: BreakReport | undefined,
+): Promise<void> | undefined {
   if (res.destroyed) return undefined;
   const reader = body.getReader();
+  const tail = breaks && new EventTail();
+  let reported = false;
   const cancel = (error?: unknown) => {
     reader.cancel(error).catch(() => {});
   };
   res.on('close', cancel);
   res.on('error', cancel);
   const broke = (error: unknown) => {
-    if (error) res.destroy(error as Error);
+    const outcome = tail ? tail.broke(error, breaks!) : 'error';
+    if (outcome === 'error') {
+      if (error) res.destroy(error as Error);
+      return;
+    }
+    // Reported as reportBreaks would: the last event and a clean end, or the connection already cut.
+    reported = true;
+    if (outcome !== 'cut') res.end(outcome);
   };
   const flow = ({ done, value }: ReadableStreamReadResult<Uint8Array>): Promise<void> | undefined => {
     try {
-      if (done) res.end();
-      else if (!res.write(value)) res.once('drain', () => reader.read().then(flow, broke));
+      if (done) {
+        res.end();
+        return undefined;
+      }
+      tail?.push(value);
+      if (!res.write(value)) res.once('drain', () => reader.read().then(flow, broke));
       else return reader.read().then(flow, broke);
     } catch (error) {
-      broke(error);
+      // A failed write, not a break of the body: as before.
+      res.destroy(error as Error);
     }
     return undefined;
   };
@@ -129,7 +179,9 @@ function pipeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Prom
       res.off('close', cancel);
       res.off('error', cancel);
     })
-    .catch((error: unknown) => writeFailed(error, res));
+    .catch((error: unknown) => {
+      if (!reported) writeFailed(error, res);
+    });
 }
 
 /**

@@ -7,8 +7,8 @@ import { describeError } from './errors.js';
 import type { EndpointLabel } from './metrics.js';
 import type { Incoming } from './prepare.js';
 import type { ProxyRequest } from './request.js';
-import { reportBreaks, SseRecorder } from './sse.js';
-import { PassThrough, responseHeaders, Upstream, type UpstreamReply } from './upstream.js';
+import { SseRecorder } from './sse.js';
+import { PassThrough, responseHeaders, responseRecord, Upstream, type UpstreamReply } from './upstream.js';
 
 /**
  * One cached exchange with a generating endpoint (chat completions, Anthropic messages): a plain JSON answer or an
@@ -152,19 +152,22 @@ export async function streamedExchange<V extends StoredAnswer>(call: Call, spec:
     throw error;
   }
   if (!ticket.leader) context.metrics.coalescedRequest(label);
-  const headers = responseHeaders(meta.headers, ['content-length', 'content-encoding']);
-  const marks = cacheHeaders('MISS', { key: lookup.key, namespace: directives.namespace, coalesced: !ticket.leader });
-  for (const [name, value] of Object.entries(marks)) headers.set(name, value);
-  // Chunked from the first byte: the Node adapter would otherwise buffer the first reads to compute a length.
-  headers.set('transfer-encoding', 'chunked');
-  const stream = reportBreaks(
-    spec.clientStream ? spec.clientStream(ticket.stream) : ticket.stream,
-    (error) =>
-      `The upstream stream broke off before it finished (${describeError(error)}); nothing was cached. Retry the request.`,
-    call.cut,
-    spec.errorEvent,
+  // A record, not `Headers`: the Node path writes it as is. The upstream's content type is text/event-stream
+  // (openStream checked), so the default type the adapter adds to `Headers` never applied here.
+  const headers = responseRecord(meta.headers, ['content-length', 'content-encoding']);
+  Object.assign(
+    headers,
+    cacheHeaders('MISS', { key: lookup.key, namespace: directives.namespace, coalesced: !ticket.leader }),
   );
-  return new Answer(stream, headers, meta.status);
+  // Chunked from the first byte: the Node adapter would otherwise buffer the first reads to compute a length.
+  headers['transfer-encoding'] = 'chunked';
+  const stream = spec.clientStream ? spec.clientStream(ticket.stream) : ticket.stream;
+  return new Answer(stream, headers, meta.status, {
+    describe: (error) =>
+      `The upstream stream broke off before it finished (${describeError(error)}); nothing was cached. Retry the request.`,
+    cut: call.cut,
+    errorEvent: spec.errorEvent,
+  });
 }
 
 /** A stream core cannot key (it counted the bypass): straight through. */

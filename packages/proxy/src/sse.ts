@@ -166,21 +166,52 @@ export function openAIErrorEvent(message: string): string {
   return `data: ${JSON.stringify(body)}\n\n`;
 }
 
+/** How a stream that may break off reports it: in-band between two events, by cutting the connection inside one. */
+export interface BreakReport {
+  describe: (error: unknown) => string;
+  /** Ends the client's connection; false where the erroring stream has to do it. */
+  cut: (error: unknown) => boolean;
+  errorEvent?: ((message: string) => string) | undefined;
+}
+
+/** The last four bytes sent: an event ends with a blank line (LF LF, CR CR or CRLF CRLF). None sent counts too. */
+export class EventTail {
+  private tail = 0x0a0a;
+
+  push(chunk: Uint8Array): void {
+    let { tail } = this;
+    for (let i = Math.max(0, chunk.byteLength - 4); i < chunk.byteLength; i++) tail = ((tail << 8) | chunk[i]!) >>> 0;
+    this.tail = tail;
+  }
+
+  /**
+   * What a break after the bytes pushed so far becomes: the last event to send (between events), 'cut' once the
+   * connection was cut (inside an event), or 'error' when neither is possible here.
+   */
+  broke(error: unknown, report: BreakReport): Uint8Array | 'cut' | 'error' {
+    const { tail } = this;
+    if ((tail & 0xffff) === 0x0a0a || (tail & 0xffff) === 0x0d0d || tail === 0x0d0a0d0a) {
+      return new TextEncoder().encode((report.errorEvent ?? openAIErrorEvent)(report.describe(error)));
+    }
+    return report.cut(error) ? 'cut' : 'error';
+  }
+}
+
 /**
  * The client's copy of an upstream stream that may break off. A break between two events becomes one last event
  * in the API's own form (`errorEvent`; OpenAI's `data: {"error": …}` by default), the way the provider reports a
  * failure mid-stream; a break inside an event cannot be reported in-band, so the connection is cut (`cut`), as the
- * upstream's was.
+ * upstream's was. (The Node path does the same in its writer, without this stream: see `writeAnswer`.)
  */
 export function reportBreaks(
   stream: ReadableStream<Uint8Array>,
-  describe: (error: unknown) => string,
-  cut: (error: unknown) => boolean,
-  errorEvent: (message: string) => string = openAIErrorEvent,
+  describe: BreakReport['describe'],
+  cut: BreakReport['cut'],
+  errorEvent?: BreakReport['errorEvent'],
 ): ReadableStream<Uint8Array> {
+  const report: BreakReport = { describe, cut, errorEvent };
   const reader = stream.getReader();
-  // The last four bytes sent: an event ends with a blank line (LF LF, CR CR or CRLF CRLF). None sent counts too.
-  let tail = 0x0a0a;
+  const tail = new EventTail();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -190,19 +221,16 @@ export function reportBreaks(
             controller.close();
             return;
           }
-          for (let i = Math.max(0, value.byteLength - 4); i < value.byteLength; i++) {
-            tail = ((tail << 8) | value[i]!) >>> 0;
-          }
+          tail.push(value);
           controller.enqueue(value);
         } catch (error) {
-          if ((tail & 0xffff) === 0x0a0a || (tail & 0xffff) === 0x0d0d || tail === 0x0d0a0d0a) {
-            controller.enqueue(new TextEncoder().encode(errorEvent(describe(error))));
-            controller.close();
-          } else if (cut(error)) {
-            controller.close();
-          } else {
+          const outcome = tail.broke(error, report);
+          if (outcome === 'error') {
             controller.error(error);
+            return;
           }
+          if (outcome !== 'cut') controller.enqueue(outcome);
+          controller.close();
         }
       },
       cancel(reason) {
