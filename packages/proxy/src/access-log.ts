@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { headerOf } from './answer.js';
 import type { Step } from './pipeline.js';
+import { declaredLength } from './request.js';
 
 /**
  * One line per request, for operators: never the prompt, the query string (it can carry `?key=`), a credential or
@@ -45,7 +46,7 @@ export function accessLog(write: (entry: AccessLogEntry) => void): Step {
     const started = performance.now();
     const record: RequestRecord = {};
     request.record = record;
-    const { incoming, outgoing } = request;
+    const { outgoing } = request;
     const socket = outgoing?.socket;
     const writtenBefore = socket?.bytesWritten ?? 0;
     const reply = await next();
@@ -60,9 +61,7 @@ export function accessLog(write: (entry: AccessLogEntry) => void): Step {
       const bypass = headerOf(reply, 'x-llmemo-bypass');
       if (bypass) entry.bypass = bypass;
       if (record.upstreamMs !== undefined) entry.upstreamMs = Math.round(record.upstreamMs * 100) / 100;
-      const declared = Number(
-        incoming?.headers['content-length'] ?? request.headers.get('content-length') ?? undefined,
-      );
+      const declared = declaredLength(request);
       if (Number.isFinite(declared)) entry.bytesIn = declared;
       if (socket) entry.bytesOut = socket.bytesWritten - writtenBefore;
       if (record.namespace !== undefined) entry.ns = shortDigest(record.namespace);

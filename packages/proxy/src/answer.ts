@@ -33,7 +33,7 @@ export type Reply = Answer | Response;
 const builtWith = new WeakMap<Response, Readonly<HeaderRecord>>();
 
 /** `Headers` from a record, a repeated line appended once per value (as `Headers` built from the lines would be). */
-function headersOf(record: Readonly<HeaderRecord>): Headers {
+export function headersOf(record: Readonly<HeaderRecord>): Headers {
   const out = new Headers();
   for (const name in record) {
     const value = record[name]!;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BadRequest } from './errors.js';
 import { LARGE_BODY_BYTES, reclaimAfterLargeBody } from './reclaim.js';
-import type { ProxyRequest } from './request.js';
+import { declaredLength, type ProxyRequest } from './request.js';
 
 /**
  * The bytes of request bodies the proxy holds at once (cached endpoints read the whole body to key it). Past the
@@ -138,9 +138,7 @@ async function readWeb(body: ReadableStream<Uint8Array>, take: (part: Uint8Array
  */
 export async function readBody(request: ProxyRequest, limits: BodyLimits): Promise<Uint8Array> {
   const { incoming } = request;
-  const declared = Number(
-    incoming ? incoming.headers['content-length'] : (request.headers.get('content-length') ?? undefined),
-  );
+  const declared = declaredLength(request);
   const { maxBytes, budget, timeoutMs } = limits;
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const reservation = request.reservation ?? new BodyReservation(budget);
@@ -172,9 +170,11 @@ export async function readBody(request: ProxyRequest, limits: BodyLimits): Promi
     size = end;
   };
   try {
-    const web = incoming && !incoming.readableEnded ? null : request.webBody();
     if (incoming && !incoming.readableEnded) await readIncoming(incoming, take, timeoutMs);
-    else if (web) await readWeb(web, take, timeoutMs);
+    else {
+      const web = request.webBody();
+      if (web) await readWeb(web, take, timeoutMs);
+    }
   } finally {
     if (!request.reservation) reservation.release();
   }

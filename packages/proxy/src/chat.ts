@@ -9,7 +9,7 @@ import {
   satisfies,
   withoutUsage,
 } from './chat-format.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
 import { callOf, type Entry, plainExchange, streamedExchange } from './exchange.js';
 import { failure } from './forward.js';
@@ -119,7 +119,7 @@ function answer(
   const { value } = entry;
   const marks = cacheHeaders(status, { key: entry.key, age: entry.age, namespace: directives.namespace });
   if (body.stream !== true) {
-    return jsonResponse(completionOf(value), marks);
+    return jsonAnswer(completionOf(value), marks);
   }
   const usage = wantsUsage(body);
   const events =

@@ -11,7 +11,6 @@ import type { ResolvedProxyOptions } from './options.js';
 import { requestOf } from './request.js';
 import type { Upstream } from './upstream.js';
 
-export { headerOf } from './answer.js';
 export { PROXY_SPEC_VERSION } from './request-key.js';
 
 /** What every upstream stream shares with the callers coalesced onto it. */
@@ -88,7 +87,7 @@ export function cacheHeaders(
 }
 
 /** An answer built from a header record (which `headerOf` reads without building `Headers`). */
-export function answerResponse(
+export function recordAnswer(
   body: string | ReadableStream<Uint8Array>,
   headers: Record<string, string>,
   status = 200,
@@ -96,6 +95,6 @@ export function answerResponse(
   return new Answer(body, headers, status);
 }
 
-export function jsonResponse(body: unknown, headers: Record<string, string>, status = 200): Answer {
-  return answerResponse(JSON.stringify(body), { 'content-type': 'application/json', ...headers }, status);
+export function jsonAnswer(body: unknown, headers: Record<string, string>, status = 200): Answer {
+  return recordAnswer(JSON.stringify(body), { 'content-type': 'application/json', ...headers }, status);
 }

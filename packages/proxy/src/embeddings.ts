@@ -1,6 +1,6 @@
 import type { Lookup } from '@llmemo/core';
 import type { Answer } from './answer.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
 import { failure } from './forward.js';
 import { parseBody, toJson } from './json-body.js';
@@ -209,7 +209,7 @@ async function answerBatch(
   const answered = responseModel ?? vectors.find((value) => value?.model)?.model ?? batch.model;
   const answer = listOf(vectors as EmbeddingValue[], body.encoding_format === 'base64', answered, usage);
   const status = groups.length === 0 ? 'HIT' : 'MISS';
-  return jsonResponse(answer, {
+  return jsonAnswer(answer, {
     ...cacheHeaders(status, {
       key: single(lookups),
       namespace: directives.namespace,

@@ -1,7 +1,7 @@
 import type { CacheRequest, ComputeOptions, EntryMetadata, FlightOutcome, FlightSource, Lookup } from '@llmemo/core';
 import type { RequestRecord } from './access-log.js';
 import { Answer } from './answer.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, type StreamMeta } from './context.js';
+import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, type StreamMeta } from './context.js';
 import type { Directives } from './directives.js';
 import { describeError } from './errors.js';
 import type { EndpointLabel } from './metrics.js';
@@ -93,12 +93,12 @@ export async function plainExchange<V extends StoredAnswer>(call: Call, spec: Pl
   if (key === undefined) {
     // The cache was bypassed (an unkeyable request, a closed cache): answer like a pass-through.
     const marks = { ...cacheHeaders('BYPASS', { namespace }), 'x-llmemo-bypass': 'unkeyable' };
-    return fetched ? fetched.toAnswer(marks) : jsonResponse(spec.jsonOf(value), marks);
+    return fetched ? fetched.toAnswer(marks) : jsonAnswer(spec.jsonOf(value), marks);
   }
   context.metrics.miss(label);
   const marks = cacheHeaders('MISS', { key, namespace, coalesced: result.coalesced });
   if (fetched && !result.coalesced) return fetched.toAnswer(marks);
-  return jsonResponse(spec.jsonOf(value), marks);
+  return jsonAnswer(spec.jsonOf(value), marks);
 }
 
 export interface StreamSpec<V extends StoredAnswer> {

@@ -1,6 +1,6 @@
 import type { CacheRequest, ComputeOptions } from '@llmemo/core';
 import type { Answer } from './answer.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
 import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
@@ -121,14 +121,14 @@ export async function cachedImages(
     const namespace = directives.namespace;
     if (result.hit) {
       context.metrics.hit('images', result.value.ms);
-      return jsonResponse(result.value.body, cacheHeaders('HIT', { key: result.key, age: result.age, namespace }));
+      return jsonAnswer(result.value.body, cacheHeaders('HIT', { key: result.key, age: result.age, namespace }));
     }
     const status = result.key === undefined ? 'BYPASS' : 'MISS';
     if (status === 'MISS') context.metrics.miss('images');
     const marks = cacheHeaders(status, { key: result.key, namespace, coalesced: result.coalesced });
     if (status === 'BYPASS') marks['x-llmemo-bypass'] = 'unkeyable';
     if (fetched && !result.coalesced) return fetched.toAnswer(marks);
-    return jsonResponse(result.value.body, marks);
+    return jsonAnswer(result.value.body, marks);
   } catch (error) {
     return failure(context, error);
   }

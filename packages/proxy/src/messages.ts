@@ -1,5 +1,5 @@
 import type { Answer } from './answer.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext, paramsOf } from './context.js';
+import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, paramsOf } from './context.js';
 import { callOf, type Entry, plainExchange, streamedExchange } from './exchange.js';
 import { failure } from './forward.js';
 import { parseBody } from './json-body.js';
@@ -90,7 +90,7 @@ function messageOf(value: MessageValue): Json {
 
 /** A stored message in the form asked for: the JSON body, or the stream (as recorded, or built from the body). */
 function answer(context: ProxyContext, value: MessageValue, stream: boolean, marks: Record<string, string>): Answer {
-  if (!stream) return jsonResponse(messageOf(value), marks);
+  if (!stream) return jsonAnswer(messageOf(value), marks);
   const { names, events } = value.format === 'sse' ? value : messageToEvents(value.body);
   const offsets = value.format === 'sse' ? value.offsets : [];
   const body = replayStream(context.options.replay, namedBlocks(names, events), offsets);

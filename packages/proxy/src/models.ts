@@ -1,5 +1,5 @@
 import type { Answer } from './answer.js';
-import { cacheHeaders, isObject, type Json, jsonResponse, type ProxyContext } from './context.js';
+import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext } from './context.js';
 import { failure } from './forward.js';
 import { bypassed, incomingOf, plan } from './prepare.js';
 import type { ProxyRequest } from './request.js';
@@ -50,14 +50,14 @@ export async function listModels(context: ProxyContext, req: ProxyRequest): Prom
     const namespace = directives.namespace;
     if (result.hit) {
       context.metrics.hit('models', result.value.ms);
-      return jsonResponse(result.value.body, cacheHeaders('HIT', { key: result.key, age: result.age, namespace }));
+      return jsonAnswer(result.value.body, cacheHeaders('HIT', { key: result.key, age: result.age, namespace }));
     }
     const status = result.key === undefined ? 'BYPASS' : 'MISS';
     if (status === 'MISS') context.metrics.miss('models');
     const marks = cacheHeaders(status, { key: result.key, namespace, coalesced: result.coalesced });
     if (status === 'BYPASS') marks['x-llmemo-bypass'] = 'unkeyable';
     if (fetched && !result.coalesced) return fetched.toAnswer(marks);
-    return jsonResponse(result.value.body, marks);
+    return jsonAnswer(result.value.body, marks);
   } catch (error) {
     return failure(context, error);
   }

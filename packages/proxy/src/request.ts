@@ -16,7 +16,10 @@ export interface ProxyRequest {
   readonly method: string;
   /** Path and query as the client sent them (forwarded as is). */
   readonly path: string;
-  /** The path without the query, for logs and refusals. */
+  /**
+   * The path without the query, for logs and refusals. On the fetch path it is hono's (percent-decoded); keys and
+   * the upstream use `path`, as sent.
+   */
   readonly pathname: string;
   readonly headers: HeaderSource;
   /** On Node, the request itself: the body is read straight from it. */
@@ -84,6 +87,12 @@ export class NodeHeaders implements HeaderSource {
       else callback(lines.get(name)!, name);
     }
   }
+}
+
+/** The body length the request declares (Content-Length); NaN when it declares none. */
+export function declaredLength(request: ProxyRequest): number {
+  const { incoming } = request;
+  return Number(incoming ? incoming.headers['content-length'] : (request.headers.get('content-length') ?? undefined));
 }
 
 /** A request on the Node path: `url` is the path and query as sent (the caller checked it is plain). */

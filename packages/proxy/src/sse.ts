@@ -1,5 +1,5 @@
 import type { Answer } from './answer.js';
-import { answerResponse } from './context.js';
+import { recordAnswer } from './context.js';
 
 /**
  * Server-sent events, just what OpenAI-style and Anthropic streams need. Hand-written rather than
@@ -106,7 +106,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 
 /** A replayed stream's answer under our marks (X-Cache and the rest), readable by `headerOf`. */
 export function sseAnswer(body: string | ReadableStream<Uint8Array>, marks: Record<string, string>): Answer {
-  return answerResponse(body, { ...SSE_HEADERS, ...marks });
+  return recordAnswer(body, { ...SSE_HEADERS, ...marks });
 }
 
 /** Replays payloads with a delay before each event after the first: fixed, or as recorded. */

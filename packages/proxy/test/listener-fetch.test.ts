@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Answer, toResponse } from '../src/answer.js';
-import { answerResponse, headerOf, jsonResponse } from '../src/context.js';
+import { Answer, headerOf, toResponse } from '../src/answer.js';
+import { jsonAnswer, recordAnswer } from '../src/context.js';
 import { errorAnswer } from '../src/errors.js';
 import { ask, useBothPaths } from './both-paths.js';
 import { ADMIN_TOKEN, apiKey, useHarness, user } from './helpers.js';
@@ -8,8 +8,8 @@ import { ADMIN_TOKEN, apiKey, useHarness, user } from './helpers.js';
 describe('headerOf', () => {
   it('reads what Response.headers reads, for answers built here (and their Responses) and any other response', () => {
     const answers = [
-      jsonResponse({ a: 1 }, { 'x-cache': 'HIT', 'x-llmemo-key': 'k' }),
-      answerResponse('data: x\n\n', { 'content-type': 'text/event-stream', 'x-cache': 'STALE' }),
+      jsonAnswer({ a: 1 }, { 'x-cache': 'HIT', 'x-llmemo-key': 'k' }),
+      recordAnswer('data: x\n\n', { 'content-type': 'text/event-stream', 'x-cache': 'STALE' }),
       errorAnswer(403, 'no', { code: 'c', headers: { 'x-cache': 'BYPASS' } }),
       new Answer(null, new Headers({ 'x-cache': 'MISS', 'x-llmemo-bypass': 'unkeyable' }), 204),
     ];
