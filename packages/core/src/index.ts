@@ -102,7 +102,15 @@ export type { SqliteStoreOptions } from './stores/sqlite.js';
 export { SqliteStore } from './stores/sqlite.js';
 export type { CacheStore, CounterRow, ScannedEntry } from './stores/store.js';
 export { CorruptStoredValue, KeyvStore } from './stores/store.js';
-export type { FlightOutcome, FlightSource, FlightTicket, JoinOptions, StreamFlightOptions } from './stream-flight.js';
+export type {
+  FlightListener,
+  FlightOutcome,
+  FlightSource,
+  FlightTicket,
+  JoinOptions,
+  PushSource,
+  StreamFlightOptions,
+} from './stream-flight.js';
 export { StreamFlight } from './stream-flight.js';
 export type { StoreToolCalls, ToolCallPolicy } from './tool-calls.js';
 export { resolveStoreToolCalls, toolCallVerdict } from './tool-calls.js';

@@ -14,15 +14,47 @@ export type FlightOutcome<T> =
   | { status: 'error'; error: unknown; chunks: readonly T[] }
   | { status: 'cancelled'; chunks: readonly T[] };
 
-/** What `open` may return instead of a bare stream: the stream plus anything every caller needs (status, headers). */
-export interface FlightSource<T, M> {
-  stream: ReadableStream<T>;
-  meta: M;
+/**
+ * Takes a flight's chunks as they arrive (`FlightTicket.listen`), or a push source's (`PushSource.start`): called
+ * synchronously, no promise per chunk, which a consumer that writes each chunk at once (a Node response) does not
+ * need. Exactly one of `end` and `error` is called, once.
+ */
+export interface FlightListener<T> {
+  chunk(value: T): void;
+  /** The source ended cleanly, after its last chunk. */
+  end(): void;
+  /** The source failed, or was cancelled (an `AbortError` DOMException). */
+  error(error: unknown): void;
 }
 
+/**
+ * A source that pushes its chunks (Node stream events, say) instead of being read: no Web stream and no promise per
+ * chunk between it and the callers. It is always read ahead (`readAhead: false` paces only stream sources).
+ */
+export interface PushSource<T> {
+  /** Called once, when the flight takes the source: chunks go to `sink` until its `end` or `error`. */
+  start(sink: FlightListener<T>): void;
+  /** Stops producing: every caller left. The sink ignores anything pushed afterwards. */
+  cancel(): void;
+}
+
+/**
+ * What `open` may return instead of a bare stream: the source (a stream, or a push source) plus anything every
+ * caller needs (status, headers).
+ */
+export type FlightSource<T, M> = { stream: ReadableStream<T>; meta: M } | { push: PushSource<T>; meta: M };
+
 export interface FlightTicket<T, M = undefined> {
-  /** This caller's copy of the stream: chunks seen so far, then the live ones. Chunks are shared, not copied. */
-  stream: ReadableStream<T>;
+  /**
+   * This caller's copy of the stream: chunks seen so far, then the live ones. Chunks are shared, not copied. Made
+   * when first read; a ticket is read through `stream` or through `listen`, not both.
+   */
+  readonly stream: ReadableStream<T>;
+  /**
+   * The same copy pushed to `listener`: the chunks seen so far at once (synchronously, before this returns), then
+   * each live one as the source produces it. Returns the cancel, which counts as `stream.cancel()` would.
+   */
+  listen(listener: FlightListener<T>): () => void;
   /** True for the caller whose `open` ran. */
   leader: boolean;
   /**
@@ -71,8 +103,11 @@ interface Flight<T, M> {
   /** Copies handed out and not yet cancelled or read to the end. */
   active: number;
   abandoned: boolean;
-  reader: ReadableStreamDefaultReader<T> | undefined;
+  /** Stops the source once the flight is abandoned (a stream reader's cancel, a push source's). */
+  stop: (() => void) | undefined;
   waiters: (() => void)[];
+  /** Listening tickets, told of every new chunk and of the end. */
+  readonly listeners: Set<() => void>;
   /** Set while the pump (without read-ahead) waits for a caller to want a chunk. */
   wanted: (() => void) | undefined;
   readonly ready: Promise<M>;
@@ -127,8 +162,9 @@ export class StreamFlight<T, M = undefined> {
       outcome: undefined,
       active: 0,
       abandoned: false,
-      reader: undefined,
+      stop: undefined,
       waiters: [],
+      listeners: new Set(),
       wanted: undefined,
       ready,
       done,
@@ -137,8 +173,10 @@ export class StreamFlight<T, M = undefined> {
     const ticket = this.ticket(flight, true);
 
     const end = (outcome: FlightOutcome<T>) => {
+      // A push source may report its end after the flight was abandoned (and ended) already.
+      if (flight.outcome) return;
       flight.outcome = outcome;
-      flight.reader = undefined;
+      flight.stop = undefined;
       this.wake(flight);
       finish(outcome);
       const retire = () => {
@@ -164,29 +202,30 @@ export class StreamFlight<T, M = undefined> {
     failed: (error: unknown) => void,
     end: (outcome: FlightOutcome<T>) => void,
   ): Promise<void> {
-    let reader: ReadableStreamDefaultReader<T>;
-    let meta: M;
+    let source: ReadableStream<T> | FlightSource<T, M>;
     try {
-      const source = await open();
-      if (isStream<T>(source)) {
-        reader = source.getReader();
-        meta = undefined as M;
-      } else {
-        reader = source.stream.getReader();
-        meta = source.meta;
-      }
+      source = await open();
     } catch (error) {
       failed(error);
       end({ status: 'error', error, chunks: flight.chunks });
       return;
     }
+    if (!isStream<T>(source) && 'push' in source) {
+      const { meta } = source;
+      this.take(flight, source.push, () => opened(meta), end);
+      return;
+    }
+    const reader = isStream<T>(source) ? source.getReader() : source.stream.getReader();
+    const meta = isStream<T>(source) ? (undefined as M) : source.meta;
     if (flight.abandoned) {
       reader.cancel().catch(noop);
       opened(meta);
       end({ status: 'cancelled', chunks: flight.chunks });
       return;
     }
-    flight.reader = reader;
+    flight.stop = () => {
+      reader.cancel().catch(noop);
+    };
     opened(meta);
     try {
       for (;;) {
@@ -210,8 +249,43 @@ export class StreamFlight<T, M = undefined> {
    * Resolves once a caller waits for a chunk not read yet, the flight was abandoned, or no caller is left to pace
    * it (then it is read to its end, as with read-ahead).
    */
+  /** A push source's chunks, straight into the flight; abandoning the flight cancels the source and ends it. */
+  private take(
+    flight: Flight<T, M>,
+    source: PushSource<T>,
+    opened: () => void,
+    end: (outcome: FlightOutcome<T>) => void,
+  ): void {
+    if (flight.abandoned) {
+      source.cancel();
+      opened();
+      end({ status: 'cancelled', chunks: flight.chunks });
+      return;
+    }
+    flight.stop = () => {
+      source.cancel();
+      end({ status: 'cancelled', chunks: flight.chunks });
+    };
+    opened();
+    try {
+      source.start({
+        chunk: (value) => {
+          if (flight.outcome) return;
+          flight.chunks.push(value);
+          this.wake(flight);
+        },
+        end: () => end({ status: 'done', chunks: flight.chunks }),
+        error: (error) => end({ status: 'error', error, chunks: flight.chunks }),
+      });
+    } catch (error) {
+      source.cancel();
+      end({ status: 'error', error, chunks: flight.chunks });
+    }
+  }
+
   private demand(flight: Flight<T, M>): Promise<void> {
-    if (flight.waiters.length > 0 || flight.abandoned || flight.active === 0) return Promise.resolve();
+    const wanting = flight.waiters.length > 0 || flight.listeners.size > 0;
+    if (wanting || flight.abandoned || flight.active === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       flight.wanted = resolve;
     });
@@ -224,6 +298,7 @@ export class StreamFlight<T, M = undefined> {
   }
 
   private wake(flight: Flight<T, M>): void {
+    for (const listener of flight.listeners) listener();
     if (flight.waiters.length === 0) return;
     const waiters = flight.waiters;
     flight.waiters = [];
@@ -234,50 +309,101 @@ export class StreamFlight<T, M = undefined> {
     flight.active++;
     let cursor = 0;
     let current: Flight<T, M> | undefined = flight;
+    let reading: 'stream' | 'listen' | undefined;
+    let stream: ReadableStream<T> | undefined;
     const release = () => {
       if (!current) return;
       current.active--;
       current = undefined;
     };
-    const stream = new ReadableStream<T>(
-      {
-        pull: async (controller) => {
-          for (;;) {
-            const state = current;
-            if (!state) return;
-            if (cursor < state.chunks.length) {
-              while (cursor < state.chunks.length) controller.enqueue(state.chunks[cursor++]!);
-              return;
+    const cancel = () => {
+      const state = current;
+      release();
+      if (state && state.active === 0) this.want(state);
+      if (!state || state.outcome || !this.cancelWhenAbandoned || state.active > 0) return;
+      state.abandoned = true;
+      this.want(state);
+      // Gone from the registry now, so a caller arriving while the cancel lands starts a fresh flight.
+      if (this.flights.get(state.key) === state) this.flights.delete(state.key);
+      // Before the source opens there is nothing to stop yet; the pump stops it as soon as it has it.
+      state.stop?.();
+    };
+    const claim = (how: 'stream' | 'listen') => {
+      if (reading !== undefined && reading !== how) {
+        throw new TypeError('A flight ticket is read through .stream or through .listen(), not both.');
+      }
+      reading = how;
+    };
+    const makeStream = () =>
+      new ReadableStream<T>(
+        {
+          pull: async (controller) => {
+            for (;;) {
+              const state = current;
+              if (!state) return;
+              if (cursor < state.chunks.length) {
+                while (cursor < state.chunks.length) controller.enqueue(state.chunks[cursor++]!);
+                return;
+              }
+              const outcome = state.outcome;
+              if (outcome) {
+                release();
+                if (outcome.status === 'done') controller.close();
+                else controller.error(failureOf(outcome));
+                return;
+              }
+              await new Promise<void>((resolve) => {
+                state.waiters.push(resolve);
+                this.want(state);
+              });
             }
-            const outcome = state.outcome;
-            if (outcome) {
-              release();
-              if (outcome.status === 'done') controller.close();
-              else if (outcome.status === 'error') controller.error(outcome.error);
-              else controller.error(new DOMException('The shared stream was cancelled.', 'AbortError'));
-              return;
-            }
-            await new Promise<void>((resolve) => {
-              state.waiters.push(resolve);
-              this.want(state);
-            });
-          }
+          },
+          cancel,
         },
-        cancel: () => {
-          const state = current;
-          release();
-          if (state && state.active === 0) this.want(state);
-          if (!state || state.outcome || !this.cancelWhenAbandoned || state.active > 0) return;
-          state.abandoned = true;
-          this.want(state);
-          // Gone from the registry now, so a caller arriving while the cancel lands starts a fresh flight.
-          if (this.flights.get(state.key) === state) this.flights.delete(state.key);
-          // Before the source opens there is no reader yet; the pump cancels it as soon as it has one.
-          state.reader?.cancel().catch(noop);
-        },
+        { highWaterMark: 0 },
+      );
+    const listen = (listener: FlightListener<T>): (() => void) => {
+      claim('listen');
+      const state = current;
+      if (!state) return noop;
+      const told = () => {
+        while (current && cursor < state.chunks.length) listener.chunk(state.chunks[cursor++]!);
+        const outcome = state.outcome;
+        if (!current || !outcome) return;
+        state.listeners.delete(told);
+        release();
+        if (outcome.status === 'done') listener.end();
+        else listener.error(failureOf(outcome));
+      };
+      state.listeners.add(told);
+      this.want(state);
+      told();
+      return () => {
+        if (!current) return;
+        state.listeners.delete(told);
+        cancel();
+      };
+    };
+    return {
+      get stream() {
+        if (!stream) {
+          claim('stream');
+          stream = makeStream();
+        }
+        return stream;
       },
-      { highWaterMark: 0 },
-    );
-    return { stream, leader, ready: flight.ready, done: flight.done, produced: () => flight.chunks.length };
+      listen,
+      leader,
+      ready: flight.ready,
+      done: flight.done,
+      produced: () => flight.chunks.length,
+    };
   }
+}
+
+/** What a caller's copy fails with when the source did not end cleanly. */
+function failureOf<T>(outcome: Exclude<FlightOutcome<T>, { status: 'done' }>): unknown {
+  return outcome.status === 'error'
+    ? outcome.error
+    : new DOMException('The shared stream was cancelled.', 'AbortError');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type FlightOutcome, StreamFlight } from '../src/index.js';
+import { type FlightListener, type FlightOutcome, type PushSource, StreamFlight } from '../src/index.js';
 
 /** A source the test drives by hand: push chunks, end it or fail it; counts reads and records a cancel. */
 function controlledSource<T>() {
@@ -350,5 +350,209 @@ describe('StreamFlight without read-ahead', () => {
     await followed.cancel();
     const outcome = await ticket.done;
     expect(outcome).toEqual({ status: 'done', chunks: [1, 2, 3] });
+  });
+});
+
+/** A push source the test drives by hand; records starts and cancels. */
+function pushSource<T>() {
+  let sink: FlightListener<T> | undefined;
+  const state = { started: 0, cancelled: 0 };
+  const source: PushSource<T> = {
+    start(s) {
+      state.started++;
+      sink = s;
+    },
+    cancel() {
+      state.cancelled++;
+    },
+  };
+  return {
+    source,
+    state,
+    push: (chunk: T) => sink!.chunk(chunk),
+    end: () => sink!.end(),
+    fail: (error: unknown) => sink!.error(error),
+  };
+}
+
+/** A listener that records what it was told, in order. */
+function recording<T>() {
+  const told: (T | { end: true } | { error: unknown })[] = [];
+  const listener: FlightListener<T> = {
+    chunk: (value) => told.push(value),
+    end: () => told.push({ end: true }),
+    error: (error) => told.push({ error }),
+  };
+  return { told, listener };
+}
+
+describe('StreamFlight listeners and push sources', () => {
+  it('pushes the chunks seen so far at once, then each live one synchronously, then the end', async () => {
+    const flight = new StreamFlight<string, { status: number }>();
+    const source = pushSource<string>();
+    const leader = flight.join('k', () => ({ push: source.source, meta: { status: 200 } }));
+    expect(await leader.ready).toEqual({ status: 200 });
+    expect(source.state.started).toBe(1);
+    source.push('a');
+    const late = recording<string>();
+    const first = recording<string>();
+    leader.listen(first.listener);
+    expect(first.told).toEqual(['a']);
+    source.push('b');
+    // Synchronous: no tick between the source's push and the listener.
+    expect(first.told).toEqual(['a', 'b']);
+    const follower = flight.join('k', () => {
+      throw new Error('a follower must not open the source');
+    });
+    follower.listen(late.listener);
+    expect(late.told).toEqual(['a', 'b']);
+    source.push('c');
+    source.end();
+    expect(first.told).toEqual(['a', 'b', 'c', { end: true }]);
+    expect(late.told).toEqual(['a', 'b', 'c', { end: true }]);
+    expect(await leader.done).toEqual({ status: 'done', chunks: ['a', 'b', 'c'] });
+  });
+
+  it('a listener and a stream reader of one flight get the same chunks; a push source feeds stream readers too', async () => {
+    const flight = new StreamFlight<string>();
+    const source = pushSource<string>();
+    const leader = flight.join('k', () => ({ push: source.source, meta: undefined }));
+    const follower = flight.join('k', () => source.source as never);
+    await leader.ready;
+    const heard = recording<string>();
+    leader.listen(heard.listener);
+    const read = readAll(follower.stream);
+    source.push('x');
+    await tick();
+    source.push('y');
+    source.end();
+    expect(await read).toEqual(['x', 'y']);
+    expect(heard.told).toEqual(['x', 'y', { end: true }]);
+  });
+
+  it('tells listeners the source error after the chunks they had not seen', async () => {
+    const flight = new StreamFlight<string>();
+    const source = pushSource<string>();
+    const ticket = flight.join('k', () => ({ push: source.source, meta: undefined }));
+    await ticket.ready;
+    source.push('a');
+    const boom = new Error('upstream broke');
+    source.fail(boom);
+    const heard = recording<string>();
+    ticket.listen(heard.listener);
+    expect(heard.told).toEqual(['a', { error: boom }]);
+    expect(await ticket.done).toEqual({ status: 'error', error: boom, chunks: ['a'] });
+    // Anything the source pushes after its end is ignored.
+    source.push('late');
+    expect((await ticket.done).chunks).toEqual(['a']);
+  });
+
+  it('cancels the push source once every caller cancelled, ending the flight cancelled; one cancel leaves the others', async () => {
+    const flight = new StreamFlight<string>();
+    const source = pushSource<string>();
+    const leader = flight.join('k', () => ({ push: source.source, meta: undefined }));
+    const follower = flight.join('k', () => source.source as never);
+    await leader.ready;
+    const first = recording<string>();
+    const second = recording<string>();
+    const cancelFirst = leader.listen(first.listener);
+    const cancelSecond = follower.listen(second.listener);
+    source.push('a');
+    cancelFirst();
+    source.push('b');
+    expect(source.state.cancelled).toBe(0);
+    expect(first.told).toEqual(['a']);
+    expect(second.told).toEqual(['a', 'b']);
+    cancelSecond();
+    expect(source.state.cancelled).toBe(1);
+    expect(await leader.done).toEqual({ status: 'cancelled', chunks: ['a', 'b'] });
+    expect(flight.has('k')).toBe(false);
+    // A cancelled listener hears nothing more, not even the end.
+    expect(second.told).toEqual(['a', 'b']);
+    cancelSecond();
+    expect(source.state.cancelled).toBe(1);
+  });
+
+  it('a listener that cancels from inside its chunk callback stops there', async () => {
+    const flight = new StreamFlight<string>();
+    const source = pushSource<string>();
+    const ticket = flight.join('k', () => ({ push: source.source, meta: undefined }));
+    await ticket.ready;
+    source.push('a');
+    source.push('b');
+    const told: string[] = [];
+    let cancel: () => void = () => {};
+    cancel = ticket.listen({
+      chunk: (value) => {
+        told.push(value);
+        cancel();
+      },
+      end: () => told.push('end'),
+      error: () => told.push('error'),
+    });
+    // 'a' arrives while listen() runs, before it returned the cancel; 'b' too, then the live 'c' cancels.
+    source.push('c');
+    expect(told).toEqual(['a', 'b', 'c']);
+    expect(source.state.cancelled).toBe(1);
+  });
+
+  it('cancels a push source that opens after every caller already left', async () => {
+    const flight = new StreamFlight<string>();
+    const source = pushSource<string>();
+    let open!: (value: { push: PushSource<string>; meta: undefined }) => void;
+    const ticket = flight.join('k', () => new Promise((resolve) => (open = resolve)));
+    ticket.listen(recording<string>().listener)();
+    open({ push: source.source, meta: undefined });
+    expect(await ticket.done).toEqual({ status: 'cancelled', chunks: [] });
+    expect(source.state.started).toBe(0);
+    expect(source.state.cancelled).toBe(1);
+  });
+
+  it('a push source whose start throws fails the flight', async () => {
+    const flight = new StreamFlight<string>();
+    const boom = new Error('no start');
+    let cancelled = 0;
+    const ticket = flight.join('k', () => ({
+      push: {
+        start: () => {
+          throw boom;
+        },
+        cancel: () => {
+          cancelled++;
+        },
+      },
+      meta: undefined,
+    }));
+    const heard = recording<string>();
+    await ticket.ready;
+    ticket.listen(heard.listener);
+    expect(heard.told).toEqual([{ error: boom }]);
+    expect(cancelled).toBe(1);
+  });
+
+  it('a ticket is read one way: .stream after .listen throws, and the other way round', () => {
+    const flight = new StreamFlight<string>();
+    const a = flight.join('a', () => ({ push: pushSource<string>().source, meta: undefined }));
+    a.listen(recording<string>().listener);
+    expect(() => a.stream).toThrow(/not both/);
+    const b = flight.join('b', () => ({ push: pushSource<string>().source, meta: undefined }));
+    void b.stream;
+    expect(() => b.listen(recording<string>().listener)).toThrow(/not both/);
+  });
+
+  it('without read-ahead, a listener keeps a stream source read', async () => {
+    const flight = new StreamFlight<string>({ readAhead: false });
+    const source = controlledSource<string>();
+    const ticket = flight.join('k', () => source.stream);
+    await ticket.ready;
+    const heard = recording<string>();
+    ticket.listen(heard.listener);
+    source.push('a');
+    await tick();
+    source.push('b');
+    await tick();
+    source.end();
+    await ticket.done;
+    expect(heard.told).toEqual(['a', 'b', { end: true }]);
   });
 });
