@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { ChunkBody } from './chunk-body.js';
 import { type BreakReport, EventTail, reportBreaks } from './sse.js';
 
 /**
@@ -8,7 +9,7 @@ import { type BreakReport, EventTail, reportBreaks } from './sse.js';
  */
 export class Answer {
   constructor(
-    readonly body: string | Uint8Array | ReadableStream<Uint8Array> | null,
+    readonly body: string | Uint8Array | ReadableStream<Uint8Array> | ChunkBody | null,
     /** A record may hold repeated lines as arrays (forwarded upstream headers); the Node path writes it as is. */
     readonly headers: HeaderRecord | Headers,
     readonly status = 200,
@@ -45,10 +46,11 @@ export function headersOf(record: Readonly<HeaderRecord>): Headers {
 
 export function toResponse(answer: Answer): Response {
   const { status, headers, breaks } = answer;
+  const streamed = answer.body instanceof ChunkBody ? answer.body.stream() : answer.body;
   const body =
-    breaks && answer.body instanceof ReadableStream
-      ? reportBreaks(answer.body, breaks.describe, breaks.cut, breaks.errorEvent)
-      : answer.body;
+    breaks && streamed instanceof ReadableStream
+      ? reportBreaks(streamed, breaks.describe, breaks.cut, breaks.errorEvent)
+      : streamed;
   const init = headers instanceof Headers || !Object.values(headers).some(Array.isArray) ? headers : headersOf(headers);
   const response = new Response(body as BodyInit | null, { status, headers: init as HeadersInit });
   if (!(headers instanceof Headers)) builtWith.set(response, headers);
@@ -129,8 +131,70 @@ export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> 
     return undefined;
   }
   res.writeHead(status, headers);
+  if (body instanceof ChunkBody) return pipeChunks(body, res, answer.breaks);
   if (res.writable) res.flushHeaders();
   return pipeStream(body, res, answer.breaks);
+}
+
+function noop(): void {}
+
+/**
+ * A flight's chunks onto the socket as the upstream's socket brings them: no Web stream and no promise per chunk.
+ * Writes are not held back for a slow client: the flight keeps every chunk for its recording anyway, so the
+ * socket's buffer holds nothing the flight does not. Chunks already seen go out with the headers; with none yet,
+ * the headers go at once. The client leaving cancels this copy (and the upstream, once no caller is left).
+ */
+function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | undefined): Promise<void> | undefined {
+  if (res.destroyed) {
+    body.listen({ chunk: noop, end: noop, error: noop })();
+    return undefined;
+  }
+  const tail = breaks && new EventTail();
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    let written = false;
+    let cancel = noop;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      res.off('close', left);
+      res.off('error', left);
+      resolve();
+      return true;
+    };
+    const left = () => {
+      if (settle()) cancel();
+    };
+    res.on('close', left);
+    res.on('error', left);
+    cancel = body.listen({
+      chunk: (value) => {
+        if (settled) return;
+        tail?.push(value);
+        written = true;
+        try {
+          res.write(value);
+        } catch (error) {
+          // A failed write, not a break of the body.
+          settle();
+          res.destroy(error as Error);
+        }
+      },
+      end: () => {
+        if (settle()) res.end();
+      },
+      error: (error) => {
+        if (!settle()) return;
+        const outcome = tail ? tail.broke(error, breaks!) : 'error';
+        if (outcome === 'error') res.destroy(error instanceof Error ? error : undefined);
+        // Reported as reportBreaks would: the last event and a clean end, or the connection already cut.
+        else if (outcome !== 'cut') res.end(outcome);
+      },
+    });
+    // Settled while listen() ran (a failed write): the ticket is cancelled now that its cancel exists.
+    if (settled) cancel();
+    else if (!written && res.writable) res.flushHeaders();
+  });
 }
 
 /** The body onto the socket, one read per drained write; the client leaving cancels the stream (and its source). */

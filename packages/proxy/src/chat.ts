@@ -19,7 +19,7 @@ import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 import { replayStream, type SseRecorder, sseAnswer } from './sse.js';
 import { recordStreamed } from './stream-record.js';
-import { withoutUsageStream, withUsageRequested } from './stream-usage.js';
+import { usageStripper, withUsageRequested } from './stream-usage.js';
 
 /**
  * Not part of the key: `stream` and `stream_options` only choose the wire form, and a stored answer is served in
@@ -67,7 +67,7 @@ export async function chatCompletions(context: ProxyContext, req: ProxyRequest):
       // Usage is asked for upstream either way and taken out per caller, so it does not split a flight.
       flightKey: (key) => `${key}\n${flightOptions(body)}`,
       sent: withUsageRequested(raw, body),
-      ...(!usage && { clientStream: withoutUsageStream }),
+      ...(!usage && { clientBytes: usageStripper }),
       record: (recorder, ms) => recordStream(recorder, ms, choices, cacheContentFilter),
       answer: answerWith(body),
     });

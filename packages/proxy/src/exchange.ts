@@ -1,6 +1,7 @@
 import type { CacheRequest, ComputeOptions, EntryMetadata, FlightOutcome, FlightSource, Lookup } from '@llmemo/core';
 import type { RequestRecord } from './access-log.js';
 import { Answer } from './answer.js';
+import { ChunkBody, type ChunkTransform } from './chunk-body.js';
 import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, type StreamMeta } from './context.js';
 import type { Directives } from './directives.js';
 import { describeError } from './errors.js';
@@ -108,8 +109,8 @@ export interface StreamSpec<V extends StoredAnswer> {
   flightKey(key: string): string;
   /** The body sent upstream (the client's, or with what recording needs, such as usage). */
   sent: Uint8Array;
-  /** The client's copy of the upstream bytes (e.g. without the usage it did not ask for). */
-  clientStream?: (stream: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+  /** The client's copy of the upstream bytes (e.g. without the usage it did not ask for), made per caller. */
+  clientBytes?: () => ChunkTransform;
   /** The API's own in-band error event, for a stream that breaks off between events. */
   errorEvent?: (message: string) => string;
   /** The entry a stream that ended cleanly adds up to, or why it must not be stored. */
@@ -161,8 +162,7 @@ export async function streamedExchange<V extends StoredAnswer>(call: Call, spec:
   );
   // Chunked from the first byte: the Node adapter would otherwise buffer the first reads to compute a length.
   headers['transfer-encoding'] = 'chunked';
-  const stream = spec.clientStream ? spec.clientStream(ticket.stream) : ticket.stream;
-  return new Answer(stream, headers, meta.status, {
+  return new Answer(new ChunkBody(ticket, spec.clientBytes), headers, meta.status, {
     describe: (error) =>
       `The upstream stream broke off before it finished (${describeError(error)}); nothing was cached. Retry the request.`,
     cut: call.cut,
@@ -194,14 +194,14 @@ async function openStream(
   if (response.statusCode < 200 || response.statusCode >= 300 || !type.includes('text/event-stream')) {
     throw new PassThrough(await upstream.read(response, record));
   }
-  const stream = Upstream.stream(response, {
+  const push = Upstream.push(response, {
     onChunk: (chunk) => recorder.push(chunk),
     onEnd: () => {
       recorder.end();
       if (record) record.upstreamMs = performance.now() - started;
     },
   });
-  return { stream, meta: { status: response.statusCode, headers: response.headers } };
+  return { push, meta: { status: response.statusCode, headers: response.headers } };
 }
 
 /** Stores a stream that ended cleanly and completely; the flight stays joinable until the write lands. */

@@ -54,12 +54,19 @@ function withoutUsageBlock(block: string): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
-/** A client's copy of an upstream stream recorded with usage, for a client that did not ask for it. */
-export function withoutUsageStream(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+/** Takes usage back out of a stream recorded with it, chunk by chunk, for a client that did not ask for it. */
+export interface UsageStripper {
+  /** The client's bytes for this upstream chunk (possibly empty: a block may be incomplete, or dropped). */
+  push(chunk: Uint8Array): Uint8Array;
+  /** What remains at the end of the stream (possibly empty). */
+  end(): Uint8Array;
+}
+
+export function usageStripper(): UsageStripper {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   let buffer = '';
-  const take = (final: boolean): string => {
+  const take = (final: boolean): Uint8Array => {
     let out = '';
     for (let end = blockEnd(buffer); end >= 0; end = blockEnd(buffer)) {
       out += withoutUsageBlock(buffer.slice(0, end));
@@ -69,20 +76,16 @@ export function withoutUsageStream(stream: ReadableStream<Uint8Array>): Readable
       out += withoutUsageBlock(buffer);
       buffer = '';
     }
-    return out;
+    return encoder.encode(out);
   };
-  return stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        buffer += decoder.decode(chunk, { stream: true });
-        const out = take(false);
-        if (out !== '') controller.enqueue(encoder.encode(out));
-      },
-      flush(controller) {
-        buffer += decoder.decode();
-        const out = take(true);
-        if (out !== '') controller.enqueue(encoder.encode(out));
-      },
-    }),
-  );
+  return {
+    push(chunk) {
+      buffer += decoder.decode(chunk, { stream: true });
+      return take(false);
+    },
+    end() {
+      buffer += decoder.decode();
+      return take(true);
+    },
+  };
 }
