@@ -247,8 +247,9 @@ export class Upstream {
           if (pending.length === 0 || cancelled) return;
           const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
           pending = [];
-          onChunk?.(chunk);
+          // To the callers first (the Node path writes it to the client now), then to the recording.
           sink.chunk(chunk);
+          onChunk?.(chunk);
         };
         body.on('data', (chunk: Buffer) => {
           if (pending.length === 0) queueMicrotask(flush);
