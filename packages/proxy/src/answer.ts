@@ -139,6 +139,14 @@ export function writeAnswer(answer: Answer, res: ServerResponse): Promise<void> 
 function noop(): void {}
 
 /**
+ * How long the headers of a streamed miss wait for the first chunk when none has arrived yet: an upstream that
+ * sends its first token right after its headers gets both to the client in one write (one packet, one read by the
+ * client) instead of two; one that takes longer gets its headers forwarded after this, long before any LLM's
+ * first token.
+ */
+const HEADERS_WAIT_MS = 1;
+
+/**
  * A flight's chunks onto the socket as the upstream's socket brings them: no Web stream and no promise per chunk.
  * Writes are not held back for a slow client: the flight keeps every chunk for its recording anyway, so the
  * socket's buffer holds nothing the flight does not. Chunks already seen go out with the headers; with none yet,
@@ -153,6 +161,7 @@ function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | 
   return new Promise<void>((resolve) => {
     let settled = false;
     let written = false;
+    let firstWrite = noop;
     let cancel = noop;
     const settle = () => {
       if (settled) return false;
@@ -171,7 +180,10 @@ function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | 
       chunk: (value) => {
         if (settled) return;
         tail?.push(value);
-        written = true;
+        if (!written) {
+          written = true;
+          firstWrite();
+        }
         try {
           res.write(value);
         } catch (error) {
@@ -193,7 +205,13 @@ function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | 
     });
     // Settled while listen() ran (a failed write): the ticket is cancelled now that its cancel exists.
     if (settled) cancel();
-    else if (!written && res.writable) res.flushHeaders();
+    else if (!written) {
+      const flush = setTimeout(() => {
+        if (!written && res.writable) res.flushHeaders();
+      }, HEADERS_WAIT_MS);
+      res.once('close', () => clearTimeout(flush));
+      firstWrite = () => clearTimeout(flush);
+    }
   });
 }
 

@@ -118,3 +118,46 @@ describe('a streamed miss that breaks off, on both paths', () => {
     }
   });
 });
+
+/** When the response's headers and its first body bytes reached the client, in ms after the request was sent. */
+function firstBytes(port: number, body: string): Promise<{ headers: number; body: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const headers = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${apiKey()}`,
+      'cache-control': 'no-cache',
+    };
+    const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/chat/completions', headers }, (res) => {
+      const heard = performance.now() - started;
+      let first = 0;
+      let text = '';
+      res.on('data', (part: Buffer) => {
+        first ||= performance.now() - started;
+        text += part.toString('utf8');
+      });
+      res.on('end', () => resolve({ headers: heard, body: first, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the streamed miss forwards the upstream headers before the first token', () => {
+  it('a slow first token does not hold the headers back, on either path; a quick one goes out with them', async () => {
+    const { listener, fetchPath } = await bothPaths();
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: user('a slow first token'), stream: true });
+    h.server.script({ chunks: ['slow', ' start'] });
+    h.server.setLatency({ firstTokenMs: 400, perTokenMs: 0 });
+    for (const port of [listener, fetchPath]) {
+      const timing = await firstBytes(port, body);
+      // The upstream sent its headers at once: the client has them long before the token 400 ms later.
+      expect(timing.headers).toBeLessThan(250);
+      expect(timing.body).toBeGreaterThan(350);
+      expect(timing.text).toContain('slow');
+    }
+    h.server.setLatency({});
+    const quick = await firstBytes(listener, body);
+    expect(quick.text).toContain('[DONE]');
+  });
+});
