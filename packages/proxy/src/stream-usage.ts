@@ -25,57 +25,69 @@ export function withUsageRequested(raw: Uint8Array, body: Json): Uint8Array {
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
-const USAGE_KEY = Buffer.from('"usage"');
 const DATA = Buffer.from('data:');
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/** A view of the bytes as a Buffer (no copy), for its memchr-backed indexOf and one element kind throughout. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
- * The end of the first event block in bytes (after its blank line: LF LF, CR CR or CRLF CRLF), looking for blank
- * lines that start at `from` or later, or -1.
+ * The end of the first event block in b (after its blank line: LF LF, CR CR or CRLF CRLF) among blank lines that
+ * start at `from` or later, or -1. Without CR in the bytes, indexOf finds the LFs (a block has about two).
  */
-function blockEnd(bytes: Uint8Array, from: number): number {
-  for (let i = from; i + 1 < bytes.length; i++) {
-    const c = bytes[i];
+function blockEnd(b: Buffer, from: number, hasCr: boolean): number {
+  if (!hasCr) {
+    for (let lf = b.indexOf(LF, from); lf >= 0 && lf + 1 < b.length; lf = b.indexOf(LF, lf + 1)) {
+      if (b[lf + 1] === LF) return lf + 2;
+    }
+    return -1;
+  }
+  for (let i = from; i + 1 < b.length; i++) {
+    const c = b[i];
     if (c === LF) {
-      if (bytes[i + 1] === LF) return i + 2;
+      if (b[i + 1] === LF) return i + 2;
     } else if (c === CR) {
-      if (bytes[i + 1] === CR) return i + 2;
-      if (bytes[i + 1] === LF && bytes[i + 2] === CR && bytes[i + 3] === LF) return i + 4;
+      if (b[i + 1] === CR) return i + 2;
+      if (b[i + 1] === LF && b[i + 2] === CR && b[i + 3] === LF) return i + 4;
     }
   }
   return -1;
 }
 
 /** The end of the line starting at `start` (its CR or LF, or the block's end). */
-function lineEnd(block: Uint8Array, start: number, hasCr: boolean): number {
+function lineEnd(b: Buffer, start: number, end: number, hasCr: boolean): number {
   if (!hasCr) {
-    const lf = block.indexOf(LF, start);
-    return lf < 0 ? block.length : lf;
+    const lf = b.indexOf(LF, start);
+    return lf < 0 || lf > end ? end : lf;
   }
   let i = start;
-  while (i < block.length && block[i] !== LF && block[i] !== CR) i++;
+  while (i < end && b[i] !== LF && b[i] !== CR) i++;
   return i;
 }
 
-function isDataLine(block: Uint8Array, start: number, end: number): boolean {
+function isDataLine(b: Buffer, start: number, end: number): boolean {
   if (end - start < DATA.length) return false;
-  for (let k = 0; k < DATA.length; k++) if (block[start + k] !== DATA[k]) return false;
+  for (let k = 0; k < DATA.length; k++) if (b[start + k] !== DATA[k]) return false;
   return true;
 }
 
-/** The JSON of the block's one `data:` line, as [start, end), or undefined for none or several (multi-line data). */
-function dataSpan(block: Uint8Array): [number, number] | undefined {
-  const hasCr = block.indexOf(CR) >= 0;
+/**
+ * The JSON of the block's one `data:` line, as [start, end), or undefined for none or several (multi-line data,
+ * which the parsing path joins).
+ */
+function dataSpan(b: Buffer, start: number, end: number, hasCr: boolean): [number, number] | undefined {
   let span: [number, number] | undefined;
-  for (let start = 0; start < block.length; ) {
-    const end = lineEnd(block, start, hasCr);
-    if (isDataLine(block, start, end)) {
+  for (let line = start; line < end; ) {
+    const stop = lineEnd(b, line, end, hasCr);
+    if (isDataLine(b, line, stop)) {
       if (span !== undefined) return undefined;
-      const value = start + DATA.length;
-      span = [block[value] === 0x20 ? value + 1 : value, end];
+      const value = line + DATA.length;
+      span = [b[value] === 0x20 && value < stop ? value + 1 : value, stop];
     }
-    start = block[end] === CR && block[end + 1] === LF ? end + 2 : end + 1;
+    line = b[stop] === CR && b[stop + 1] === LF ? stop + 2 : stop + 1;
   }
   return span;
 }
@@ -83,10 +95,11 @@ function dataSpan(block: Uint8Array): [number, number] | undefined {
 /**
  * One event block by parsing, for what the byte scan cannot prove: the usage chunk (no choices, usage not null)
  * is dropped, other chunks lose their usage and are written again, as `data:` and the block's own line breaks.
- * Undefined: the block stays as it is.
+ * Undefined: the block stays as it is (as does any block without "usage" in it, whatever else it holds).
  */
 function reserialized(block: Uint8Array): Uint8Array | undefined {
   const text = decoder.decode(block);
+  if (!text.includes('"usage"')) return undefined;
   const data: string[] = [];
   for (const line of text.split(/\r\n|\r|\n/)) {
     if (line.startsWith('data:')) data.push(line.slice(line.charCodeAt(5) === 32 ? 6 : 5));
@@ -105,36 +118,97 @@ function reserialized(block: Uint8Array): Uint8Array | undefined {
 }
 
 /**
- * One event block for a client that did not ask for usage, as the parts of its bytes to send: blocks that mention
- * no usage, or no top-level usage, pass as they are; a top-level `"usage":null` is cut out of the upstream's own
- * bytes; the rest (the usage chunk, a non-null usage, multi-line data) takes the parsing path.
+ * The client's bytes for one upstream chunk, gathered as ranges of that chunk (and the odd block written anew),
+ * then copied once: most blocks lose only a few bytes from their middle.
  */
-function withoutUsageBlock(block: Uint8Array, parts: Uint8Array[]): void {
-  if (Buffer.from(block.buffer, block.byteOffset, block.byteLength).indexOf(USAGE_KEY) < 0) {
-    parts.push(block);
-    return;
+class Output {
+  /** Pairs of [start, end) in the chunk; a start of -1 stands for written[end]. */
+  private readonly ranges: number[] = [];
+  private readonly written: Uint8Array[] = [];
+  private length = 0;
+
+  constructor(private readonly b: Buffer) {}
+
+  keep(start: number, end: number): void {
+    if (start === end) return;
+    const last = this.ranges.length - 1;
+    // Consecutive kept blocks are one range: a run of blocks without usage is one copy, or none.
+    if (last > 0 && this.ranges[last] === start && this.ranges[last - 1]! >= 0) this.ranges[last] = end;
+    else this.ranges.push(start, end);
+    this.length += end - start;
   }
-  const span = dataSpan(block);
-  const member = span === undefined ? UNSURE : usageNullMember(block, span[0], span[1]);
-  if (member === NO_USAGE) parts.push(block);
-  else if (member === UNSURE) parts.push(reserialized(block) ?? block);
-  else parts.push(block.subarray(0, member.from), block.subarray(member.to));
+
+  write(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.ranges.push(-1, this.written.length);
+    this.written.push(bytes);
+    this.length += bytes.length;
+  }
+
+  bytes(): Uint8Array {
+    const { ranges, b } = this;
+    if (ranges.length === 0) return EMPTY;
+    if (ranges.length === 2 && ranges[0]! >= 0) return b.subarray(ranges[0], ranges[1]);
+    return this.written.length === 0 ? this.compacted() : this.assembled();
+  }
+
+  /**
+   * Ranges of the chunk alone: one copy of the stretch they span, closed up in place. One allocation and native
+   * moves, where a fresh array filled range by range costs about twice as much per block.
+   */
+  private compacted(): Uint8Array {
+    const { ranges, b } = this;
+    const first = ranges[0]!;
+    // Not Buffer#slice, which is a view: a fresh copy (and not from Buffer's pool, which a consumer that transfers
+    // chunks would detach under every other user).
+    const out = Uint8Array.prototype.slice.call(b, first, ranges[ranges.length - 1]);
+    let at = 0;
+    for (let k = 0; k < ranges.length; k += 2) {
+      const start = ranges[k]! - first;
+      const end = ranges[k + 1]! - first;
+      if (start !== at) out.copyWithin(at, start, end);
+      at += end - start;
+    }
+    return at === out.length ? out : out.subarray(0, at);
+  }
+
+  /** Ranges of the chunk and blocks written anew, copied one by one into a fresh array. */
+  private assembled(): Uint8Array {
+    const { ranges, b } = this;
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (let k = 0; k < ranges.length; k += 2) {
+      const start = ranges[k]!;
+      const end = ranges[k + 1]!;
+      if (start >= 0) {
+        at += b.copy(out, at, start, end);
+      } else {
+        out.set(this.written[end]!, at);
+        at += this.written[end]!.length;
+      }
+    }
+    return out;
+  }
 }
 
-function joined(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  if (length === 0) return EMPTY;
-  // Not Buffer.concat: its small results share a pooled ArrayBuffer, which a consumer that transfers chunks would
-  // detach under every other user.
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+/**
+ * One event block for a client that did not ask for usage: a top-level `"usage":null` is cut out of the upstream's
+ * own bytes; blocks with no top-level usage pass as they are; the rest (the usage chunk, a non-null usage,
+ * multi-line data, anything that is not plain JSON) takes the parsing path.
+ */
+function withoutUsageBlock(b: Buffer, start: number, end: number, hasCr: boolean, out: Output): void {
+  const span = dataSpan(b, start, end, hasCr);
+  const member = span === undefined ? UNSURE : usageNullMember(b, span[0], span[1]);
+  if (member === NO_USAGE) {
+    out.keep(start, end);
+  } else if (member === UNSURE) {
+    const written = reserialized(b.subarray(start, end));
+    if (written === undefined) out.keep(start, end);
+    else out.write(written);
+  } else {
+    out.keep(start, member.from);
+    out.keep(member.to, end);
   }
-  return out;
 }
 
 export interface UsageStripper {
@@ -155,25 +229,27 @@ export function usageStripper(): UsageStripper {
   return {
     push(chunk) {
       if (chunk.length === 0) return EMPTY;
-      const bytes = pending.length === 0 ? chunk : joined([pending, chunk]);
+      const b = bufferOf(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
       // A blank line needs at most 4 bytes: one may have begun in the last 3 of what was pending.
       const from = Math.max(0, pending.length - 3);
-      const parts: Uint8Array[] = [];
+      const hasCr = b.indexOf(CR, from) >= 0;
+      const out = new Output(b);
       let start = 0;
-      for (let end = blockEnd(bytes, from); end >= 0; end = blockEnd(bytes, end)) {
-        withoutUsageBlock(bytes.subarray(start, end), parts);
+      for (let end = blockEnd(b, from, hasCr); end >= 0; end = blockEnd(b, end, hasCr)) {
+        withoutUsageBlock(b, start, end, hasCr, out);
         start = end;
       }
-      pending = bytes.subarray(start);
-      return parts.length === 0 ? EMPTY : joined(parts);
+      // Copied: a chunk's memory is not ours to hold on to (nor is a pooled Buffer.concat's).
+      pending = start === b.length ? EMPTY : Uint8Array.prototype.slice.call(b, start);
+      return out.bytes();
     },
     end() {
-      const rest = pending;
+      if (pending.length === 0) return EMPTY;
+      const b = bufferOf(pending);
       pending = EMPTY;
-      if (rest.length === 0) return EMPTY;
-      const parts: Uint8Array[] = [];
-      withoutUsageBlock(rest, parts);
-      return joined(parts);
+      const out = new Output(b);
+      withoutUsageBlock(b, 0, b.length, b.indexOf(CR) >= 0, out);
+      return out.bytes();
     },
   };
 }

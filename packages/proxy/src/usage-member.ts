@@ -52,13 +52,18 @@ function skipDigits(b: Uint8Array, i: number, end: number): number {
   return i;
 }
 
+/** Whether the last string skipped had an escape (for keys, which an escape could make spell `usage`). */
+let escapes = false;
+
 /** The end of the string opening at i, or -1. Raw control characters and unknown escapes are invalid JSON. */
 function skipString(b: Uint8Array, i: number, end: number): number {
+  escapes = false;
   for (i++; i < end; i++) {
     const c = b[i]!;
     if (c === QUOTE) return i + 1;
     if (c < 0x20) return -1;
     if (c !== BACKSLASH) continue;
+    escapes = true;
     const escaped = i + 1 < end ? b[i + 1]! : 0;
     if (SIMPLE_ESCAPE[escaped] === 1) i++;
     else if (escaped === 0x75 && i + 5 < end && HEX[b[i + 2]!] && HEX[b[i + 3]!] && HEX[b[i + 4]!] && HEX[b[i + 5]!])
@@ -159,12 +164,6 @@ function skipObject(b: Uint8Array, i: number, end: number, depth: number): numbe
   }
 }
 
-/** What a top-level key is, for this purpose: `usage`, another key, or one whose escapes could spell `usage`. */
-function keyKind(b: Uint8Array, start: number, end: number): 'usage' | 'other' | 'escaped' {
-  for (let k = start + 1; k < end - 1; k++) if (b[k] === BACKSLASH) return 'escaped';
-  return end - start === 7 && matches(b, start + 1, end, USAGE) ? 'usage' : 'other';
-}
-
 /**
  * The top-level `"usage": null` member of the JSON text in b[start, end), to cut with one comma beside it: the
  * comma before it (from the previous value's end), or for a first member the comma after it (to the next key).
@@ -183,13 +182,13 @@ export function usageNullMember(b: Uint8Array, start: number, end: number): Usag
     const keyStart = i;
     const keyEnd = skipString(b, i, end);
     if (keyEnd < 0) return UNSURE;
+    // An escape could spell `usage` (a second usage key, or the only one): the parsing path's.
+    if (escapes) return UNSURE;
     const value = memberValue(b, keyEnd, end);
     if (value < 0) return UNSURE;
     const valueEnd = skipValue(b, value, end, 1);
     if (valueEnd < 0) return UNSURE;
-    const kind = keyKind(b, keyStart, keyEnd);
-    if (kind === 'escaped') return UNSURE;
-    if (kind === 'usage') {
+    if (keyEnd - keyStart === USAGE.length + 2 && matches(b, keyStart + 1, keyEnd, USAGE)) {
       // Two usage keys (JSON.parse keeps the last, delete removes both) or a usage to drop: the parsing path's.
       if (cut !== undefined || valueEnd - value !== 4 || !matches(b, value, end, NULL)) return UNSURE;
       cut = { from: previousEnd < 0 ? keyStart : previousEnd, to: previousEnd < 0 ? -1 : valueEnd };
