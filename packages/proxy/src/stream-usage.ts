@@ -34,6 +34,14 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Not Buffer.concat: its small results are views of a shared pool, and a view of one may be what push returns. */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /**
  * The end of the first event block in b (after its blank line: LF LF, CR CR or CRLF CRLF) among blank lines that
  * start at `from` or later, or -1. Without CR in the bytes, indexOf finds the LFs (a block has about two).
@@ -229,17 +237,17 @@ export function usageStripper(): UsageStripper {
   return {
     push(chunk) {
       if (chunk.length === 0) return EMPTY;
-      const b = bufferOf(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]));
+      const b = bufferOf(pending.length === 0 ? chunk : concat(pending, chunk));
       // A blank line needs at most 4 bytes: one may have begun in the last 3 of what was pending.
       const from = Math.max(0, pending.length - 3);
-      const hasCr = b.indexOf(CR, from) >= 0;
+      const hasCr = b.indexOf(CR) >= 0;
       const out = new Output(b);
       let start = 0;
       for (let end = blockEnd(b, from, hasCr); end >= 0; end = blockEnd(b, end, hasCr)) {
         withoutUsageBlock(b, start, end, hasCr, out);
         start = end;
       }
-      // Copied: a chunk's memory is not ours to hold on to (nor is a pooled Buffer.concat's).
+      // Copied: a chunk's memory is not ours to hold on to.
       pending = start === b.length ? EMPTY : Uint8Array.prototype.slice.call(b, start);
       return out.bytes();
     },

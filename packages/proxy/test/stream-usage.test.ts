@@ -363,6 +363,11 @@ describe('usageStripper', () => {
     }
   });
 
+  it('cuts by the bytes when the line breaks of a block came in an earlier chunk (CR there, LF here)', () => {
+    expect(stripText(': c\rdata: {"usage":null,"a":1}', '\n\n')).toBe(': c\rdata: {"a":1}\n\n');
+    expect(stripText('data: {"a":1,"usage":null}\r', '\r')).toBe('data: {"a":1}\r\r');
+  });
+
   it('sends an unfinished last block as it came (an SSE client drops it, as it would the upstream one)', () => {
     expect(stripText('data: {"a":1,"usage":null}')).toBe('data: {"a":1}');
     expect(stripText('data: {"choices":[],"usage":{"total_tokens":1}}')).toBe('');
