@@ -35,6 +35,9 @@ const chat = ask(`A. ${prompt}`);
 const streamedPlain = ask(`B. ${prompt}`);
 const streamed = { ...streamedPlain, stream: true, stream_options: { include_usage: true } };
 const missed = { ...ask(`C. ${prompt}`), stream: true, stream_options: { include_usage: true } };
+// The same miss from a client that does not ask for usage (most OpenAI SDK users): the proxy asks the upstream for
+// it anyway, to record it, and takes it out of this client's copy.
+const missedPlain = { ...ask(`C. ${prompt}`), stream: true };
 const embeddings = {
   model: 'text-embedding-3-small',
   input: Array.from({ length: 16 }, (_, i) => `document ${i}: ${prompt.slice(0, 200)}`),
@@ -253,6 +256,9 @@ export const suite: Suite = {
         missStream: () => send(`${memory.url}/chat/completions`, missed, { 'cache-control': 'no-cache' }),
         // The same stream through the bare Node proxy (bare-proxy.ts): the floor under the row above.
         bareStream: () => send(`${bare.url}/chat/completions`, missed, { 'cache-control': 'no-cache' }),
+        // The miss again, for a client that did not ask for usage; against the same request sent straight.
+        missPlainStream: () => send(`${memory.url}/chat/completions`, missedPlain, { 'cache-control': 'no-cache' }),
+        directPlainStream: () => send(`${direct}/chat/completions`, missedPlain),
       };
       // Best of three rounds per case: the machine is shared, and a burst of other work inflates whichever case
       // happens to be running; the fastest round is the closest to the proxy's own cost.
@@ -292,6 +298,11 @@ export const suite: Suite = {
           scenario: 'reference: the same stream through a bare Node pass-through proxy (no cache), as the row above',
           measured: results.bareStream!,
           baseline: results.directStream!,
+        },
+        {
+          scenario: 'chat, streamed: miss for a client that did not ask for usage (taken out of its copy)',
+          measured: results.missPlainStream!,
+          baseline: results.directPlainStream!,
         },
         await streamedMissRow(),
         await firstTokenRow(),

@@ -41,19 +41,22 @@ export class ChunkBody {
   /** The body as a Web stream. */
   stream(): ReadableStream<Uint8Array> {
     const { transform } = this;
-    if (!transform) return this.ticket.stream;
-    const rewrite = transform();
-    return this.ticket.stream.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          const out = rewrite.push(chunk);
-          if (out.byteLength > 0) controller.enqueue(out);
-        },
-        flush(controller) {
-          const out = rewrite.end();
-          if (out.byteLength > 0) controller.enqueue(out);
-        },
-      }),
-    );
+    return transform ? transformed(this.ticket.stream, transform()) : this.ticket.stream;
   }
+}
+
+/** A Web stream through a chunk transform (empty outputs are not enqueued). */
+export function transformed(stream: ReadableStream<Uint8Array>, rewrite: ChunkTransform): ReadableStream<Uint8Array> {
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const out = rewrite.push(chunk);
+        if (out.byteLength > 0) controller.enqueue(out);
+      },
+      flush(controller) {
+        const out = rewrite.end();
+        if (out.byteLength > 0) controller.enqueue(out);
+      },
+    }),
+  );
 }
