@@ -150,7 +150,7 @@ const HEADERS_WAIT_MS = 1;
  * A flight's chunks onto the socket as the upstream's socket brings them: no Web stream and no promise per chunk.
  * Writes are not held back for a slow client: the flight keeps every chunk for its recording anyway, so the
  * socket's buffer holds nothing the flight does not. Chunks already seen go out with the headers; with none yet,
- * the headers go at once. The client leaving cancels this copy (and the upstream, once no caller is left).
+ * the headers wait for the first chunk up to `HEADERS_WAIT_MS`. The client leaving cancels this copy (and the upstream, once no caller is left).
  */
 function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | undefined): Promise<void> | undefined {
   if (res.destroyed) {
@@ -161,7 +161,6 @@ function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | 
   return new Promise<void>((resolve) => {
     let settled = false;
     let written = false;
-    let firstWrite = noop;
     let cancel = noop;
     const settle = () => {
       if (settled) return false;
@@ -180,10 +179,7 @@ function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | 
       chunk: (value) => {
         if (settled) return;
         tail?.push(value);
-        if (!written) {
-          written = true;
-          firstWrite();
-        }
+        written = true;
         try {
           res.write(value);
         } catch (error) {
@@ -206,11 +202,9 @@ function pipeChunks(body: ChunkBody, res: ServerResponse, breaks: BreakReport | 
     // Settled while listen() ran (a failed write): the ticket is cancelled now that its cancel exists.
     if (settled) cancel();
     else if (!written) {
-      const flush = setTimeout(() => {
+      setTimeout(() => {
         if (!written && res.writable) res.flushHeaders();
-      }, HEADERS_WAIT_MS);
-      res.once('close', () => clearTimeout(flush));
-      firstWrite = () => clearTimeout(flush);
+      }, HEADERS_WAIT_MS).unref();
     }
   });
 }
