@@ -35,6 +35,9 @@ const chat = ask(`A. ${prompt}`);
 const streamedPlain = ask(`B. ${prompt}`);
 const streamed = { ...streamedPlain, stream: true, stream_options: { include_usage: true } };
 const missed = { ...ask(`C. ${prompt}`), stream: true, stream_options: { include_usage: true } };
+// The streamed hit for a client that does not ask for usage: the same entry (recorded with usage), its usage taken
+// out of every event on the way.
+const streamedNoUsage = { ...streamedPlain, stream: true };
 // The same miss from a client that does not ask for usage (most OpenAI SDK users): the proxy asks the upstream for
 // it anyway, to record it, and takes it out of this client's copy.
 const missedPlain = { ...ask(`C. ${prompt}`), stream: true };
@@ -239,6 +242,7 @@ export const suite: Suite = {
       for (const proxy of [memory, onRedis]) {
         await send(`${proxy.url}/chat/completions`, chat);
         await send(`${proxy.url}/chat/completions`, streamed);
+        await send(`${proxy.url}/chat/completions`, streamedNoUsage);
         await send(`${proxy.url}/chat/completions`, streamedPlain);
         await send(`${proxy.url}/embeddings`, embeddings);
       }
@@ -250,6 +254,8 @@ export const suite: Suite = {
         directStream: () => send(`${direct}/chat/completions`, streamed),
         hitStream: () => send(`${memory.url}/chat/completions`, streamed),
         hitConverted: () => send(`${memory.url}/chat/completions`, streamedPlain),
+        hitStreamNoUsage: () => send(`${memory.url}/chat/completions`, streamedNoUsage),
+        directStreamNoUsage: () => send(`${direct}/chat/completions`, streamedNoUsage),
         directEmbeddings: () => send(`${direct}/embeddings`, embeddings),
         hitEmbeddings: () => send(`${memory.url}/embeddings`, embeddings),
         // The miss path: fetched, streamed through, recorded and written every time.
@@ -281,6 +287,11 @@ export const suite: Suite = {
           scenario: 'chat, streamed (200 deltas): hit replay',
           measured: results.hitStream!,
           baseline: results.directStream!,
+        },
+        {
+          scenario: 'chat, streamed (200 deltas): hit replay for a client that did not ask for usage (taken out)',
+          measured: results.hitStreamNoUsage!,
+          baseline: results.directStreamNoUsage!,
         },
         {
           scenario: 'chat, not streamed: hit on the streamed recording',
