@@ -396,9 +396,6 @@ function utf16Length(b: Uint8Array, start: number, end: number): number {
   return units;
 }
 
-/** Today's (and the miss path's) test for the usage chunk, as text: only a chunk matching it can have no choices. */
-const EMPTY_CHOICES = /"choices"\s*:\s*\[\s*\]/;
-
 /**
  * One event by parsing, for what the scan cannot prove: undefined to drop it (the usage chunk), the event itself
  * when there is nothing to take out (or it is not JSON), or the chunk written again without its usage.
@@ -412,7 +409,11 @@ function reserializedEvent(event: string): string | undefined {
   }
   if (typeof chunk !== 'object' || chunk === null) return event;
   const json = chunk as Json;
-  if (Array.isArray(json.choices) && json.choices.length === 0 && json.usage !== undefined) return undefined;
+  // Only the usage chunk goes, as on the miss path: a chunk with no choices and `usage: null` (Azure's prompt
+  // filter results) is one the upstream sends without usage too.
+  if (Array.isArray(json.choices) && json.choices.length === 0 && json.usage !== undefined && json.usage !== null) {
+    return undefined;
+  }
   delete json.usage;
   return JSON.stringify(json);
 }
@@ -436,7 +437,7 @@ export function withoutUsage(events: readonly string[]): string[] {
     if (member === NO_USAGE || (member === UNSURE && !event.includes('"usage"'))) {
       // No top-level usage (a nested one, or one inside a string, stays).
       out.push(event);
-    } else if (member === UNSURE || EMPTY_CHOICES.test(event)) {
+    } else if (member === UNSURE) {
       const written = reserializedEvent(event);
       if (written !== undefined) out.push(written);
     } else {

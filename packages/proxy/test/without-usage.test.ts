@@ -16,7 +16,9 @@ function oldWithoutUsage(events: readonly string[]): string[] {
       continue;
     }
     const chunk = JSON.parse(event) as Json;
-    if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage !== undefined) continue;
+    // The one change kept on purpose: only the usage chunk is dropped (the old rule also dropped a chunk with no
+    // choices and `usage: null`, which the miss path has always kept).
+    if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null) continue;
     delete chunk.usage;
     out.push(JSON.stringify(chunk));
   }
@@ -25,7 +27,7 @@ function oldWithoutUsage(events: readonly string[]): string[] {
 
 interface Stored {
   event: string;
-  /** Dropped: the usage chunk, or another with empty choices and a usage (the old implementation dropped those). */
+  /** Dropped: the usage chunk (no choices, a usage that is not null). */
   dropped: boolean;
   /** The exact text withoutUsage should give where the scan can prove it: the stored text with the member cut. */
   expected?: string;
@@ -37,7 +39,7 @@ function storedEvent(r: Random, choices: unknown[], usage: unknown): Stored {
   const event = r.chance(0.05) ? text.replace(',', ',\n') : text;
   // An escaped key that spells usage, with no literal "usage" in the text, passes whole (as it always did).
   if (!event.includes('"usage"')) return { event, dropped: false, expected: event };
-  if (choices.length === 0 && usage !== undefined) return { event, dropped: true };
+  if (choices.length === 0 && usage != null) return { event, dropped: true };
   if (usage === null && !escaped && event === text) return { event, dropped: false, expected: cut };
   return { event, dropped: false };
 }
@@ -105,10 +107,10 @@ describe('withoutUsage', () => {
     }
   });
 
-  it('drops the usage chunk, and as before any chunk with empty choices and a usage', () => {
+  it('drops the usage chunk, and keeps a chunk with no choices and usage null (as the miss path does)', () => {
     const usage = '{"id":"c","choices":[],"usage":{"prompt_tokens":1,"total_tokens":2}}';
     expect(withoutUsage([chunk(',"usage":null'), usage])).toEqual([chunk('')]);
-    expect(withoutUsage(['{"id":"c","choices":[ ],"usage":null}'])).toEqual([]);
+    expect(withoutUsage(['{"id":"c","choices":[ ],"usage":null}'])).toEqual(['{"id":"c","choices":[ ]}']);
   });
 
   it('leaves a nested usage and usage inside strings alone', () => {
