@@ -7,7 +7,6 @@ import {
   completionOf,
   completionToEvents,
   satisfies,
-  withoutUsage,
 } from './chat-format.js';
 import { cacheHeaders, isObject, type Json, jsonAnswer, type ProxyContext, paramsOf } from './context.js';
 import type { Directives } from './directives.js';
@@ -18,6 +17,7 @@ import { bypassed, incomingOf, plan, readRequestBody } from './prepare.js';
 import type { ProxyRequest } from './request.js';
 import { cacheRequest } from './request-key.js';
 import { replayStream, type SseRecorder, sseAnswer } from './sse.js';
+import { withoutUsage } from './stored-usage.js';
 import { recordStreamed } from './stream-record.js';
 import { usageStripper, withUsageRequested } from './stream-usage.js';
 

@@ -1,12 +1,7 @@
 import { createOpenAITestServer, type OpenAITestServer, type ScriptedReply } from '@llmemo/test-support/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  checkCompletion,
-  checkStream,
-  completionToEvents,
-  eventsToCompletion,
-  withoutUsage,
-} from '../src/chat-format.js';
+import { checkCompletion, checkStream, completionToEvents, eventsToCompletion } from '../src/chat-format.js';
+import { withoutUsage } from '../src/stored-usage.js';
 import { ssePayloads } from './helpers.js';
 
 let server: OpenAITestServer;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withoutUsage } from '../src/chat-format.js';
+import { withoutUsage } from '../src/stored-usage.js';
 import { chunkMembers, delta, objectText, type Random, random } from './chunk-json.js';
 
 type Json = Record<string, unknown>;
