@@ -84,7 +84,8 @@ function wantsUsage(body: Json): boolean {
 function flightOptions(body: Json): string {
   if (!isObject(body.stream_options)) return 'null';
   const { include_usage: _usage, ...rest } = body.stream_options;
-  return JSON.stringify(rest);
+  // Options holding nothing but usage ask for the same bytes as none: one flight.
+  return Object.keys(rest).length === 0 ? 'null' : JSON.stringify(rest);
 }
 
 /** The entry a clean stream adds up to, if it is complete (every choice finished, no error). */
